@@ -1,0 +1,20 @@
+/* Files that appear whole or not at all: write to a temporary name next to the final one,
+ * then commit (fsync the file, rename it into place, fsync the directory). */
+#ifndef NNMPI_NN_ATOMIC_FILE_H
+#define NNMPI_NN_ATOMIC_FILE_H
+
+#include <stddef.h>
+
+#include "nnmpi/nn_status.h"
+
+/* The temporary name for final_path: "final_path.tmp.PID". */
+void nn_atomic_temp_name(const char *final_path, char *temp_path, size_t size);
+
+/* Makes the finished file at temp_path durable and renames it to final_path. On failure
+ * temp_path is removed and final_path is untouched. */
+NnStatus nn_atomic_commit(const char *temp_path, const char *final_path, char err[NN_ERR_LEN]);
+
+/* Creates directory path and its missing parents (mode 0777 less umask). */
+NnStatus nn_make_dirs(const char *path, char err[NN_ERR_LEN]);
+
+#endif

@@ -1,0 +1,85 @@
+/* The run's configuration: INI sections [data] [model] [train] [checkpoint] [log].
+ * Every key is declared once, in the table in nn_config.c, with its type, default and
+ * bounds; unknown sections and keys, bad numbers and out-of-range values are errors. */
+#ifndef NNMPI_NN_CONFIG_H
+#define NNMPI_NN_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nnmpi/nn_status.h"
+
+#define NN_PATH_LEN 1024
+#define NN_MAX_HIDDEN 16
+
+typedef enum { NN_ACT_SIGMOID, NN_ACT_RELU, NN_ACT_TANH } NnActivation;
+typedef enum { NN_LOSS_CROSS_ENTROPY, NN_LOSS_MSE } NnLoss;
+typedef enum { NN_INIT_AUTO, NN_INIT_XAVIER, NN_INIT_HE } NnInit;
+typedef enum { NN_LR_CONSTANT, NN_LR_STEP, NN_LR_COSINE } NnLrSchedule;
+
+typedef struct {
+    int count;
+    int values[NN_MAX_HIDDEN];
+} NnIntList;
+
+typedef struct {
+    /* [data] */
+    char data_path[NN_PATH_LEN];
+    int64_t train_samples; /* use the first N training rows; 0 = all */
+    int64_t test_samples;  /* use the first N test rows; 0 = all */
+    /* [model] */
+    NnIntList hidden;
+    NnActivation activation;
+    NnLoss loss;
+    NnInit init;
+    /* [train] */
+    int epochs;
+    int batch_size; /* global: summed over all ranks */
+    double learning_rate;
+    NnLrSchedule lr_schedule;
+    int lr_step_epochs;
+    double lr_gamma;
+    double lr_min;
+    double momentum;
+    double weight_decay;
+    int64_t seed;
+    int blas_threads; /* BLAS threads per rank */
+    /* [checkpoint] */
+    char checkpoint_dir[NN_PATH_LEN]; /* empty: no checkpoints */
+    int checkpoint_every_epochs;      /* 0: only at the end of training */
+    int checkpoint_every_steps;       /* 0: off */
+    /* [log] */
+    int log_every_steps;
+    char metrics_path[NN_PATH_LEN]; /* empty: no metrics file */
+} NnConfig;
+
+/* Fills cfg with every key's default. */
+void nn_config_defaults(NnConfig *cfg);
+
+/* Parses INI text over cfg (which should hold defaults or an earlier layer). source names
+ * the text in messages, e.g. "configs/mnist.ini:12: [train] batch_size = 0: must be >= 1". */
+NnStatus nn_config_parse(const char *text, const char *source, NnConfig *cfg,
+                         char err[NN_ERR_LEN]);
+
+/* Reads the whole file at path into a NUL-terminated buffer (caller frees *text). */
+NnStatus nn_config_read_file(const char *path, char **text, char err[NN_ERR_LEN]);
+
+/* Defaults, then the file at path. */
+NnStatus nn_config_load(const char *path, NnConfig *cfg, char err[NN_ERR_LEN]);
+
+/* Applies one command-line override "section.key=value". */
+NnStatus nn_config_set(NnConfig *cfg, const char *assignment, char err[NN_ERR_LEN]);
+
+/* Writes every key of cfg as INI text that nn_config_parse reads back to the same cfg.
+ * Returns the length it needed (like snprintf); text is always NUL-terminated. */
+size_t nn_config_format(const NnConfig *cfg, char *text, size_t size);
+
+/* Prints each key with its type, default, bounds and meaning (for --help). */
+void nn_config_print_keys(FILE *out);
+
+/* Names of enum values, as written in the INI file. */
+const char *nn_activation_name(NnActivation a);
+const char *nn_loss_name(NnLoss l);
+
+#endif

@@ -1,0 +1,48 @@
+/* The per-epoch sample exchange. Each rank holds a fixed shard of the training rows; at the
+ * start of an epoch one MPI_Alltoallv moves every sample to the rank that uses it in that
+ * epoch (see nn_sampler.h), so that each step's batch is then assembled locally. */
+#ifndef NNMPI_NN_EXCHANGE_H
+#define NNMPI_NN_EXCHANGE_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "nnmpi/nn_dataset.h"
+#include "nnmpi/nn_status.h"
+
+typedef struct {
+    MPI_Comm comm;
+    int rank, size;
+    const NnSamples *shard; /* this rank's rows of the training split; not owned */
+    int64_t batch;          /* global batch size */
+    int64_t seed;
+    int64_t epoch;        /* the epoch whose samples are here; -1 before the first */
+    int64_t used;         /* samples this rank uses in an epoch */
+    int64_t part;         /* samples this rank uses in a full batch */
+    int32_t *order;       /* (shard->total): the epoch's permutation */
+    uint8_t *send;        /* (shard->count, record) */
+    uint8_t *recv;        /* (used, record) */
+    int64_t *use_record;  /* (used): index into recv of the k-th sample used */
+    int *send_counts, *send_displs, *recv_counts, *recv_displs; /* (size), in records */
+    MPI_Datatype record_type;
+} NnExchange;
+
+/* Collective. Allocates everything an epoch needs (nothing is allocated per epoch). */
+NnStatus nn_exchange_init(NnExchange *ex, MPI_Comm comm, const NnSamples *shard, int64_t batch,
+                          int64_t seed, char err[NN_ERR_LEN]);
+
+/* Collective: moves the samples of `epoch` to the ranks that use them. */
+void nn_exchange_epoch(NnExchange *ex, int64_t epoch);
+
+/* Decodes this rank's part of step `step` of the current epoch into x:(rows, features) and
+ * labels:(rows); returns rows (0 when this rank's part is empty). */
+int nn_exchange_batch(const NnExchange *ex, int64_t step, float *x, uint8_t *labels);
+
+/* The global indices (rows of the training split) of the samples that
+ * nn_exchange_batch(ex, step, ...) returns, for tests; returns their number. */
+int nn_exchange_batch_ids(const NnExchange *ex, int64_t step, int32_t *ids);
+
+/* Frees what nn_exchange_init allocated (also after it failed). */
+void nn_exchange_free(NnExchange *ex);
+
+#endif

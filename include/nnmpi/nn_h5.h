@@ -1,0 +1,45 @@
+/* HDF5 helpers shared by the dataset and checkpoint modules. Every helper checks every
+ * HDF5 call and reports failures as "FILE: OBJECT: what" in err. */
+#ifndef NNMPI_NN_H5_H
+#define NNMPI_NN_H5_H
+
+#include <hdf5.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nnmpi/nn_status.h"
+
+/* Stops HDF5 from printing its own error stacks; nn-mpi reports errors itself. */
+void nn_h5_silence(void);
+
+/* Names obj for messages: "FILE: /PATH". */
+void nn_h5_describe(hid_t obj, char *out, size_t size);
+
+/* Scalar and small attributes on a group or dataset. */
+NnStatus nn_h5_attr_write_i64(hid_t obj, const char *name, int64_t value, char err[NN_ERR_LEN]);
+NnStatus nn_h5_attr_write_f64(hid_t obj, const char *name, double value, char err[NN_ERR_LEN]);
+NnStatus nn_h5_attr_write_text(hid_t obj, const char *name, const char *text,
+                               char err[NN_ERR_LEN]);
+NnStatus nn_h5_attr_write_i64s(hid_t obj, const char *name, const int64_t *values, int count,
+                               char err[NN_ERR_LEN]);
+
+NnStatus nn_h5_attr_read_i64(hid_t obj, const char *name, int64_t *value, char err[NN_ERR_LEN]);
+NnStatus nn_h5_attr_read_f64(hid_t obj, const char *name, double *value, char err[NN_ERR_LEN]);
+/* Reads a fixed-length string attribute into a new buffer (caller frees *text). */
+NnStatus nn_h5_attr_read_text(hid_t obj, const char *name, char **text, char err[NN_ERR_LEN]);
+/* Reads a 1-D integer attribute of at most max entries; *count gets its length. */
+NnStatus nn_h5_attr_read_i64s(hid_t obj, const char *name, int64_t *values, int max, int *count,
+                              char err[NN_ERR_LEN]);
+
+/* True when the group or dataset at path (relative to loc) exists, checking each link. */
+int nn_h5_exists(hid_t loc, const char *path);
+
+/* Writes a float32 dataset of the given shape (rank <= 2). */
+NnStatus nn_h5_write_f32(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                         const float *data, char err[NN_ERR_LEN]);
+
+/* Reads a float32 dataset, which must have exactly the given shape. */
+NnStatus nn_h5_read_f32(hid_t loc, const char *name, int rank, const hsize_t *dims, float *data,
+                        char err[NN_ERR_LEN]);
+
+#endif

@@ -1,0 +1,68 @@
+/* A multi-layer perceptron: dense layers with a hidden activation, and a softmax
+ * (cross-entropy loss) or sigmoid (MSE loss) output layer. All weights and biases live in
+ * one flat buffer and all gradients in another; layers hold views into them. All matrix
+ * work goes through CBLAS sgemm on row-major arrays. Nothing is allocated after init. */
+#ifndef NNMPI_NN_MODEL_H
+#define NNMPI_NN_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nnmpi/nn_config.h"
+#include "nnmpi/nn_status.h"
+
+#define NN_MAX_LAYERS (NN_MAX_HIDDEN + 1)
+
+/* Slots after the gradients in the grads buffer, so that one allreduce carries the
+ * gradients together with the step's loss sum and sample count. */
+enum { NN_GRAD_LOSS_SUM = 0, NN_GRAD_COUNT = 1, NN_GRAD_EXTRA = 2 };
+
+typedef struct {
+    int in, out;
+    float *weights;   /* (out, in), view into NnModel.params */
+    float *biases;    /* (out) */
+    float *d_weights; /* (out, in), view into NnModel.grads */
+    float *d_biases;  /* (out) */
+    float *act;       /* (rows_cap, out): outputs after the activation */
+    float *delta;     /* (rows_cap, out): dLoss/d(pre-activation) */
+} NnLayer;
+
+typedef struct {
+    int n_layers; /* hidden layers + the output layer */
+    int inputs, outputs;
+    NnActivation activation;
+    NnLoss loss;
+    int rows_cap;    /* most rows one forward or backward call may take */
+    size_t n_params; /* weights and biases */
+    float *params;   /* n_params: layer by layer, weights then biases */
+    float *grads;    /* n_params + NN_GRAD_EXTRA */
+    float *input;    /* (rows_cap, inputs): scratch for the caller's batch */
+    uint8_t *labels; /* (rows_cap): scratch for the caller's batch */
+    NnLayer layers[NN_MAX_LAYERS];
+    void *arena; /* activation buffers, one allocation */
+} NnModel;
+
+/* Allocates a model of inputs -> hidden... -> outputs. Weights are zero until
+ * nn_model_init_weights. */
+NnStatus nn_model_init(NnModel *m, int inputs, const NnIntList *hidden, int outputs,
+                       NnActivation activation, NnLoss loss, int rows_cap,
+                       char err[NN_ERR_LEN]);
+
+/* Draws the weights (uniform, Xavier or He scale) from the seed's weight stream; biases 0.
+ * Every rank that calls this with the same seed gets the same weights. */
+void nn_model_init_weights(NnModel *m, NnInit init, int64_t seed);
+
+/* Forward pass. x:(rows, inputs) -> each layer's act; the output layer holds probabilities
+ * (softmax) or sigmoid outputs. With labels, returns the summed loss over the rows and adds
+ * to *correct (if not NULL) the rows whose largest output is the label; the loss per row is
+ * -log softmax(z)[y] or 1/2 sum_k (a_k - onehot(y)_k)^2. rows <= rows_cap. */
+double nn_model_forward(NnModel *m, const float *x, const uint8_t *labels, int rows,
+                        int64_t *correct);
+
+/* Backward pass after nn_model_forward on the same x and labels: writes into grads the
+ * gradient of the summed (not averaged) loss over the rows. rows = 0 gives zero grads. */
+void nn_model_backward(NnModel *m, const float *x, const uint8_t *labels, int rows);
+
+void nn_model_free(NnModel *m);
+
+#endif

@@ -1,0 +1,36 @@
+/* SGD with momentum and weight decay, and the learning-rate schedules. */
+#ifndef NNMPI_NN_OPTIM_H
+#define NNMPI_NN_OPTIM_H
+
+#include <stdint.h>
+
+#include "nnmpi/nn_config.h"
+#include "nnmpi/nn_model.h"
+#include "nnmpi/nn_status.h"
+
+typedef struct {
+    float momentum;
+    float weight_decay;
+    size_t n_params;
+    float *velocity; /* n_params, laid out like NnModel.params */
+} NnSgd;
+
+NnStatus nn_sgd_init(NnSgd *opt, const NnModel *m, double momentum, double weight_decay,
+                     char err[NN_ERR_LEN]);
+
+/* One update from m->grads, which hold gradient sums; grad_scale turns them into means
+ * (1 / samples in the global batch). With g = grad * grad_scale + weight_decay * w for
+ * weights (g = grad * grad_scale for biases): v = momentum * v + g; w -= lr * v. */
+void nn_sgd_step(NnSgd *opt, NnModel *m, float lr, float grad_scale);
+
+void nn_sgd_free(NnSgd *opt);
+
+/* The learning rate for step `step` (0-based) of epoch `epoch` (0-based), with
+ * steps_per_epoch steps per epoch and cfg->epochs epochs in all:
+ *   constant: learning_rate
+ *   step:     learning_rate * lr_gamma ^ floor(epoch / lr_step_epochs)
+ *   cosine:   lr_min + (learning_rate - lr_min) (1 + cos(pi t / T)) / 2, t the global step,
+ *             T the number of steps of the run. */
+double nn_lr_at(const NnConfig *cfg, int64_t epoch, int64_t step, int64_t steps_per_epoch);
+
+#endif

@@ -1,0 +1,545 @@
+#include "nnmpi/nn_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <string.h>
+
+typedef enum { KEY_INT, KEY_I64, KEY_REAL, KEY_TEXT, KEY_CHOICE, KEY_INT_LIST } KeyType;
+
+typedef struct {
+    const char *section;
+    const char *name;
+    KeyType type;
+    size_t offset;            /* of the field in NnConfig */
+    const char *default_text; /* parsed by the same code as file values */
+    double min, max;          /* numbers and list entries: inclusive; text: min length */
+    const char *choices;      /* KEY_CHOICE: names in enum order, separated by '|' */
+    const char *help;
+} ConfigKey;
+
+#define FIELD(f) offsetof(NnConfig, f)
+
+static const ConfigKey KEYS[] = {
+    {"data", "path", KEY_TEXT, FIELD(data_path), "data/mnist.h5", 1, 0, NULL,
+     "HDF5 dataset file (relative paths start at the working directory)"},
+    {"data", "train_samples", KEY_I64, FIELD(train_samples), "0", 0, 1e12, NULL,
+     "use only the first N training rows (0 = all)"},
+    {"data", "test_samples", KEY_I64, FIELD(test_samples), "0", 0, 1e12, NULL,
+     "use only the first N test rows (0 = all)"},
+
+    {"model", "hidden", KEY_INT_LIST, FIELD(hidden), "128", 1, 65536, NULL,
+     "hidden layer sizes, comma separated, any depth up to 16 (empty = none)"},
+    {"model", "activation", KEY_CHOICE, FIELD(activation), "relu", 0, 0, "sigmoid|relu|tanh",
+     "activation of the hidden layers"},
+    {"model", "loss", KEY_CHOICE, FIELD(loss), "cross_entropy", 0, 0, "cross_entropy|mse",
+     "cross_entropy: softmax outputs; mse: sigmoid outputs, loss 1/2 sum (a - y)^2"},
+    {"model", "init", KEY_CHOICE, FIELD(init), "auto", 0, 0, "auto|xavier|he",
+     "weight init: xavier U(+-sqrt(6/(in+out))), he U(+-sqrt(6/in)); auto = he for relu"},
+
+    {"train", "epochs", KEY_INT, FIELD(epochs), "10", 1, 1e6, NULL,
+     "number of passes over the training set"},
+    {"train", "batch_size", KEY_INT, FIELD(batch_size), "64", 1, 1 << 24, NULL,
+     "global mini-batch size, split across the ranks"},
+    {"train", "learning_rate", KEY_REAL, FIELD(learning_rate), "0.05", 0, 1e6, NULL,
+     "initial learning rate"},
+    {"train", "lr_schedule", KEY_CHOICE, FIELD(lr_schedule), "constant", 0, 0,
+     "constant|step|cosine", "learning-rate schedule over the whole run"},
+    {"train", "lr_step_epochs", KEY_INT, FIELD(lr_step_epochs), "10", 1, 1e6, NULL,
+     "step schedule: multiply the rate by lr_gamma every this many epochs"},
+    {"train", "lr_gamma", KEY_REAL, FIELD(lr_gamma), "0.1", 0, 1, NULL,
+     "step schedule: the factor"},
+    {"train", "lr_min", KEY_REAL, FIELD(lr_min), "0", 0, 1e6, NULL,
+     "cosine schedule: the rate reached at the last step"},
+    {"train", "momentum", KEY_REAL, FIELD(momentum), "0.9", 0, 0.9999, NULL,
+     "SGD momentum (0 = plain SGD)"},
+    {"train", "weight_decay", KEY_REAL, FIELD(weight_decay), "0", 0, 1, NULL,
+     "L2 penalty on the weights (not the biases)"},
+    {"train", "seed", KEY_I64, FIELD(seed), "1", 0, 9e15, NULL,
+     "seeds the weights and the sample order"},
+    {"train", "blas_threads", KEY_INT, FIELD(blas_threads), "1", 1, 256, NULL,
+     "BLAS threads per rank (keep 1 when ranks fill the cores)"},
+
+    {"checkpoint", "dir", KEY_TEXT, FIELD(checkpoint_dir), "checkpoints", 0, 0, NULL,
+     "directory for checkpoints, created if missing (empty = no checkpoints)"},
+    {"checkpoint", "every_epochs", KEY_INT, FIELD(checkpoint_every_epochs), "1", 0, 1e6, NULL,
+     "write a checkpoint every N epochs (0 = only at the end of training)"},
+    {"checkpoint", "every_steps", KEY_INT, FIELD(checkpoint_every_steps), "0", 0, 1e9, NULL,
+     "also write one every N steps (0 = off)"},
+
+    {"log", "every_steps", KEY_INT, FIELD(log_every_steps), "100", 1, 1e9, NULL,
+     "print the mean training loss every N steps"},
+    {"log", "metrics", KEY_TEXT, FIELD(metrics_path), "", 0, 0, NULL,
+     "JSON Lines metrics file written by rank 0 (empty = none)"},
+};
+
+#define N_KEYS (sizeof KEYS / sizeof KEYS[0])
+
+static const char *const SECTIONS[] = {"data", "model", "train", "checkpoint", "log"};
+#define N_SECTIONS (sizeof SECTIONS / sizeof SECTIONS[0])
+
+/* ---- values ---- */
+
+/* The index of name among choices ("a|b|c"), or -1. */
+static int choice_index(const char *choices, const char *name)
+{
+    size_t len = strlen(name);
+    int index = 0;
+    for (const char *p = choices;; index++) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        if (n == len && strncmp(p, name, n) == 0) return index;
+        if (!bar) return -1;
+        p = bar + 1;
+    }
+}
+
+/* Copies the index-th name of choices into out. */
+static void choice_name(const char *choices, int index, char *out, size_t size)
+{
+    const char *p = choices;
+    for (int i = 0; i < index; i++) {
+        p = strchr(p, '|');
+        NN_ASSERT(p != NULL);
+        p++;
+    }
+    size_t n = strcspn(p, "|");
+    snprintf(out, size, "%.*s", (int)n, p);
+}
+
+static bool parse_integer(const char *text, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || *end != '\0' || errno == ERANGE) return false;
+    *out = v;
+    return true;
+}
+
+/* Checks v against the key's bounds; fills problem and returns false when outside. */
+static bool check_bounds(const ConfigKey *k, double v, char *problem, size_t size)
+{
+    if (v < k->min) {
+        snprintf(problem, size, "must be >= %.17g", k->min);
+        return false;
+    }
+    if (v > k->max) {
+        snprintf(problem, size, "must be <= %.17g", k->max);
+        return false;
+    }
+    return true;
+}
+
+static bool parse_int_list(const ConfigKey *k, const char *text, NnIntList *out, char *problem,
+                           size_t size)
+{
+    NnIntList list = {0};
+    const char *p = text;
+    while (isspace((unsigned char)*p)) p++;
+    if (*p == '\0') {
+        *out = list;
+        return true;
+    }
+    for (;;) {
+        char item[64];
+        size_t n = strcspn(p, ",");
+        while (n > 0 && isspace((unsigned char)p[n - 1])) n--;
+        long long v;
+        if (n == 0 || n >= sizeof item) {
+            snprintf(problem, size, "expected a comma-separated list of integers");
+            return false;
+        }
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if (!parse_integer(item, &v)) {
+            snprintf(problem, size, "'%s' is not an integer", item);
+            return false;
+        }
+        if (!check_bounds(k, (double)v, problem, size)) return false;
+        if (list.count == NN_MAX_HIDDEN) {
+            snprintf(problem, size, "at most %d entries", NN_MAX_HIDDEN);
+            return false;
+        }
+        list.values[list.count++] = (int)v;
+        p += strcspn(p, ",");
+        if (*p == '\0') break;
+        p++;
+        while (isspace((unsigned char)*p)) p++;
+    }
+    *out = list;
+    return true;
+}
+
+/* Parses text as the value of key k into cfg. On failure fills problem (the reason only). */
+static bool parse_value(const ConfigKey *k, const char *text, NnConfig *cfg, char *problem,
+                        size_t size)
+{
+    void *field = (char *)cfg + k->offset;
+    long long iv;
+    switch (k->type) {
+    case KEY_INT:
+    case KEY_I64:
+        if (!parse_integer(text, &iv)) {
+            snprintf(problem, size, "expected an integer");
+            return false;
+        }
+        if (!check_bounds(k, (double)iv, problem, size)) return false;
+        if (k->type == KEY_INT)
+            *(int *)field = (int)iv;
+        else
+            *(int64_t *)field = iv;
+        return true;
+    case KEY_REAL: {
+        char *end;
+        errno = 0;
+        double v = strtod(text, &end);
+        if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+            snprintf(problem, size, "expected a finite number");
+            return false;
+        }
+        if (!check_bounds(k, v, problem, size)) return false;
+        *(double *)field = v;
+        return true;
+    }
+    case KEY_TEXT:
+        if (strlen(text) < (size_t)k->min) {
+            snprintf(problem, size, "must not be empty");
+            return false;
+        }
+        if (strlen(text) >= NN_PATH_LEN) {
+            snprintf(problem, size, "longer than %d characters", NN_PATH_LEN - 1);
+            return false;
+        }
+        strcpy((char *)field, text);
+        return true;
+    case KEY_CHOICE: {
+        int index = choice_index(k->choices, text);
+        if (index < 0) {
+            char list[160];
+            size_t used = 0;
+            for (const char *c = k->choices; *c && used + 3 < sizeof list; c++) {
+                if (*c == '|') list[used++] = ',', list[used++] = ' ';
+                else list[used++] = *c;
+            }
+            list[used] = '\0';
+            snprintf(problem, size, "expected one of %s", list);
+            return false;
+        }
+        *(int *)field = index;
+        return true;
+    }
+    case KEY_INT_LIST:
+        return parse_int_list(k, text, (NnIntList *)field, problem, size);
+    }
+    NN_ASSERT(!"unknown key type");
+    return false;
+}
+
+static void format_value(const ConfigKey *k, const NnConfig *cfg, char *out, size_t size)
+{
+    const void *field = (const char *)cfg + k->offset;
+    switch (k->type) {
+    case KEY_INT: snprintf(out, size, "%d", *(const int *)field); return;
+    case KEY_I64: snprintf(out, size, "%lld", (long long)*(const int64_t *)field); return;
+    case KEY_REAL: snprintf(out, size, "%.17g", *(const double *)field); return;
+    case KEY_TEXT: snprintf(out, size, "%s", (const char *)field); return;
+    case KEY_CHOICE: choice_name(k->choices, *(const int *)field, out, size); return;
+    case KEY_INT_LIST: {
+        const NnIntList *list = field;
+        size_t used = 0;
+        out[0] = '\0';
+        for (int i = 0; i < list->count && used < size; i++)
+            used += (size_t)snprintf(out + used, size - used, "%s%d", i ? ", " : "",
+                                     list->values[i]);
+        return;
+    }
+    }
+}
+
+/* ---- lookup ---- */
+
+static bool known_section(const char *section)
+{
+    for (size_t i = 0; i < N_SECTIONS; i++)
+        if (strcmp(SECTIONS[i], section) == 0) return true;
+    return false;
+}
+
+static int find_key(const char *section, const char *name)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcmp(KEYS[i].section, section) == 0 && strcmp(KEYS[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Edit distance, capped: enough to suggest a key for a typo. */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63) return 99;
+    int row[64];
+    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best) best = row[j] + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* Describes an unknown key, suggesting the nearest known key of the same section. */
+static void unknown_key(const char *section, const char *name, char *problem, size_t size)
+{
+    const char *best = NULL;
+    int best_distance = 3; /* suggest only close matches */
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (strcmp(KEYS[i].section, section) != 0) continue;
+        int d = edit_distance(name, KEYS[i].name);
+        if (d < best_distance) {
+            best_distance = d;
+            best = KEYS[i].name;
+        }
+    }
+    if (best)
+        snprintf(problem, size, "unknown key '%s' in section [%s] (did you mean '%s'?)", name,
+                 section, best);
+    else
+        snprintf(problem, size, "unknown key '%s' in section [%s]", name, section);
+}
+
+/* ---- parsing ---- */
+
+typedef struct {
+    NnConfig *cfg;
+    const char *text; /* the rest of the INI text */
+    int line;         /* number of the line inih is working on */
+    int problem_line; /* 0: no problem yet */
+    char problem[NN_ERR_LEN];
+    bool seen[N_KEYS];
+} ParseState;
+
+__attribute__((format(printf, 2, 3))) static void note_problem(ParseState *st,
+                                                               const char *fmt, ...)
+{
+    if (st->problem_line) return; /* the first problem is the one reported */
+    st->problem_line = st->line;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->problem, sizeof st->problem, fmt, ap);
+    va_end(ap);
+}
+
+/* inih's line reader: hands out one line at a time so that the handler knows its line
+ * number, reports over-long lines and unknown (even empty) sections. */
+static char *read_line(char *buf, int size, void *user)
+{
+    ParseState *st = user;
+    if (*st->text == '\0') return NULL;
+    size_t n = strcspn(st->text, "\n");
+    st->line++;
+    if (n + 3 > (size_t)size) {
+        note_problem(st, "line longer than %d characters", size - 3);
+    }
+    size_t copy = n + 1 < (size_t)size ? n : (size_t)size - 2;
+    memcpy(buf, st->text, copy);
+    buf[copy] = '\n';
+    buf[copy + 1] = '\0';
+    st->text += n + (st->text[n] == '\n');
+
+    const char *p = buf;
+    while (isspace((unsigned char)*p)) p++;
+    if (*p == '[') {
+        size_t len = strcspn(p + 1, "]");
+        char section[128];
+        snprintf(section, sizeof section, "%.*s", (int)len, p + 1);
+        if (p[1 + len] == ']' && !known_section(section))
+            note_problem(st, "unknown section [%s]", section);
+    }
+    return buf;
+}
+
+static int handle_pair(void *user, const char *section, const char *name, const char *value)
+{
+    ParseState *st = user;
+    if (section[0] == '\0') {
+        note_problem(st, "key '%s' outside any section", name);
+        return 0;
+    }
+    if (!known_section(section)) return 0; /* already reported at the section line */
+    int index = find_key(section, name);
+    if (index < 0) {
+        char problem[NN_ERR_LEN];
+        unknown_key(section, name, problem, sizeof problem);
+        note_problem(st, "%s", problem);
+        return 0;
+    }
+    if (st->seen[index]) {
+        note_problem(st, "[%s] %s is set twice", section, name);
+        return 0;
+    }
+    st->seen[index] = true;
+    char reason[256];
+    if (!parse_value(&KEYS[index], value, st->cfg, reason, sizeof reason)) {
+        note_problem(st, "[%s] %s = %s: %s", section, name, value, reason);
+        return 0;
+    }
+    return 1;
+}
+
+void nn_config_defaults(NnConfig *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < N_KEYS; i++) {
+        char problem[256];
+        bool ok = parse_value(&KEYS[i], KEYS[i].default_text, cfg, problem, sizeof problem);
+        NN_ASSERT(ok);
+    }
+}
+
+NnStatus nn_config_parse(const char *text, const char *source, NnConfig *cfg,
+                         char err[NN_ERR_LEN])
+{
+    ParseState st = {.cfg = cfg, .text = text};
+    int first_error = ini_parse_stream(read_line, &st, handle_pair, &st);
+    if (first_error < 0) return nn_fail(err, "%s: cannot parse (out of memory)", source);
+    if (first_error > 0 && (st.problem_line == 0 || first_error < st.problem_line))
+        return nn_fail(err, "%s:%d: syntax error: expected '[section]' or 'key = value'",
+                       source, first_error);
+    if (st.problem_line)
+        return nn_fail(err, "%s:%d: %s", source, st.problem_line, st.problem);
+    return NN_OK;
+}
+
+NnStatus nn_config_read_file(const char *path, char **text, char err[NN_ERR_LEN])
+{
+    *text = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return nn_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    NnStatus status = NN_OK;
+    for (;;) {
+        if (!buf) {
+            status = nn_fail(err, "%s: out of memory", path);
+            break;
+        }
+        len += fread(buf + len, 1, cap - len - 1, f);
+        if (ferror(f)) {
+            status = nn_fail(err, "%s: read error: %s", path, strerror(errno));
+            break;
+        }
+        if (feof(f)) break;
+        if (len + 1 == cap) {
+            char *bigger = cap < (1u << 24) ? realloc(buf, cap *= 2) : NULL;
+            if (!bigger) free(buf);
+            buf = bigger;
+        }
+    }
+    fclose(f);
+    if (status != NN_OK) {
+        free(buf);
+        return status;
+    }
+    if (memchr(buf, '\0', len)) {
+        free(buf);
+        return nn_fail(err, "%s: not a text file (contains NUL bytes)", path);
+    }
+    buf[len] = '\0';
+    *text = buf;
+    return NN_OK;
+}
+
+NnStatus nn_config_load(const char *path, NnConfig *cfg, char err[NN_ERR_LEN])
+{
+    char *text;
+    nn_config_defaults(cfg);
+    if (nn_config_read_file(path, &text, err) != NN_OK) return NN_ERR;
+    NnStatus status = nn_config_parse(text, path, cfg, err);
+    free(text);
+    return status;
+}
+
+NnStatus nn_config_set(NnConfig *cfg, const char *assignment, char err[NN_ERR_LEN])
+{
+    const char *dot = strchr(assignment, '.');
+    const char *eq = strchr(assignment, '=');
+    if (!dot || !eq || dot > eq)
+        return nn_fail(err, "--set %s: expected section.key=value", assignment);
+    char section[128], name[128];
+    snprintf(section, sizeof section, "%.*s", (int)(dot - assignment), assignment);
+    snprintf(name, sizeof name, "%.*s", (int)(eq - dot - 1), dot + 1);
+    const char *value = eq + 1;
+    if (!known_section(section))
+        return nn_fail(err, "--set %s: unknown section [%s]", assignment, section);
+    int index = find_key(section, name);
+    if (index < 0) {
+        char problem[NN_ERR_LEN];
+        unknown_key(section, name, problem, sizeof problem);
+        return nn_fail(err, "--set %s: %s", assignment, problem);
+    }
+    char reason[256];
+    if (!parse_value(&KEYS[index], value, cfg, reason, sizeof reason))
+        return nn_fail(err, "--set %s: %s", assignment, reason);
+    return NN_OK;
+}
+
+size_t nn_config_format(const NnConfig *cfg, char *text, size_t size)
+{
+    size_t used = 0;
+    char value[NN_PATH_LEN + 64];
+    const char *section = "";
+    if (size) text[0] = '\0';
+    for (size_t i = 0; i < N_KEYS; i++) {
+        const ConfigKey *k = &KEYS[i];
+        if (strcmp(section, k->section) != 0) {
+            section = k->section;
+            used += (size_t)snprintf(text + (used < size ? used : size),
+                                     used < size ? size - used : 0, "%s[%s]\n",
+                                     i ? "\n" : "", section);
+        }
+        format_value(k, cfg, value, sizeof value);
+        used += (size_t)snprintf(text + (used < size ? used : size),
+                                 used < size ? size - used : 0, "%s = %s\n", k->name, value);
+    }
+    return used;
+}
+
+void nn_config_print_keys(FILE *out)
+{
+    static const char *const TYPE_NAMES[] = {"integer", "integer", "number",
+                                             "text",    "choice",  "integer list"};
+    for (size_t i = 0; i < N_KEYS; i++) {
+        const ConfigKey *k = &KEYS[i];
+        fprintf(out, "  [%s] %s (%s, default '%s'", k->section, k->name, TYPE_NAMES[k->type],
+                k->default_text);
+        if (k->type == KEY_CHOICE) fprintf(out, ", one of %s", k->choices);
+        if (k->type == KEY_INT || k->type == KEY_I64 || k->type == KEY_REAL ||
+            k->type == KEY_INT_LIST)
+            fprintf(out, ", %.17g..%.17g", k->min, k->max);
+        fprintf(out, ")\n      %s\n", k->help);
+    }
+}
+
+const char *nn_activation_name(NnActivation a)
+{
+    static const char *const names[] = {"sigmoid", "relu", "tanh"};
+    return names[a];
+}
+
+const char *nn_loss_name(NnLoss l)
+{
+    static const char *const names[] = {"cross_entropy", "mse"};
+    return names[l];
+}

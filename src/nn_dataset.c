@@ -1,0 +1,284 @@
+#include "nnmpi/nn_dataset.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nnmpi/nn_atomic_file.h"
+#include "nnmpi/nn_comm.h"
+#include "nnmpi/nn_h5.h"
+#include "nnmpi/nn_shard.h"
+
+#define CHUNK_ROWS 1024
+
+/* Opens dataset name and checks it is uint8 with `rank` dimensions; fills dims. */
+static hid_t open_uint8(hid_t file, const char *path, const char *name, int rank, hsize_t *dims,
+                        char err[NN_ERR_LEN])
+{
+    if (!nn_h5_exists(file, name)) {
+        nn_fail(err, "%s: dataset %s is missing", path, name);
+        return -1;
+    }
+    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+    if (dset < 0) {
+        nn_fail(err, "%s: cannot open dataset %s", path, name);
+        return -1;
+    }
+    hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
+    int ok_type = type >= 0 && H5Tget_class(type) == H5T_INTEGER && H5Tget_size(type) == 1 &&
+                  H5Tget_sign(type) == H5T_SGN_NONE;
+    int have_rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    if (have_rank == rank) H5Sget_simple_extent_dims(space, dims, NULL);
+    if (type >= 0) H5Tclose(type);
+    if (space >= 0) H5Sclose(space);
+    if (!ok_type || have_rank != rank) {
+        H5Dclose(dset);
+        if (!ok_type)
+            nn_fail(err, "%s: dataset %s is not of type uint8", path, name);
+        else
+            nn_fail(err, "%s: dataset %s has %d dimensions, expected %d", path, name, have_rank,
+                    rank);
+        return -1;
+    }
+    return dset;
+}
+
+/* Collective read of this rank's rows [start, start+count) of dset (1-D, or 2-D with width
+ * columns) into the records' columns [column, column + width). A rank with no rows selects
+ * nothing but still joins the read. */
+static herr_t read_rows(hid_t dset, hid_t dxpl, const NnSamples *s, int column, int width)
+{
+    hsize_t mem_dims[2] = {s->count ? (hsize_t)s->count : 1,
+                           (hsize_t)nn_samples_record_size(s)};
+    hid_t mem = H5Screate_simple(2, mem_dims, NULL);
+    hid_t file = H5Dget_space(dset);
+    herr_t r = -1;
+    if (mem < 0 || file < 0) goto done;
+    if (s->count == 0) {
+        if (H5Sselect_none(mem) < 0 || H5Sselect_none(file) < 0) goto done;
+    } else {
+        hsize_t mem_start[2] = {0, (hsize_t)column};
+        hsize_t mem_count[2] = {(hsize_t)s->count, (hsize_t)width};
+        hsize_t file_start[2] = {(hsize_t)s->start, 0};
+        hsize_t file_count[2] = {(hsize_t)s->count, (hsize_t)width};
+        if (H5Sselect_hyperslab(mem, H5S_SELECT_SET, mem_start, NULL, mem_count, NULL) < 0 ||
+            H5Sselect_hyperslab(file, H5S_SELECT_SET, file_start, NULL, file_count, NULL) < 0)
+            goto done;
+    }
+    r = H5Dread(dset, H5T_NATIVE_UCHAR, mem, file, dxpl, s->records);
+done:
+    if (mem >= 0) H5Sclose(mem);
+    if (file >= 0) H5Sclose(file);
+    return r;
+}
+
+NnStatus nn_dataset_read(MPI_Comm comm, const char *path, const char *split, int64_t limit,
+                         NnSamples *out, char err[NN_ERR_LEN])
+{
+    int rank, size;
+    NN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
+    NN_MPI_CHECK(MPI_Comm_size(comm, &size));
+    memset(out, 0, sizeof *out);
+    char images_name[64], labels_name[64];
+    snprintf(images_name, sizeof images_name, "/%s/images", split);
+    snprintf(labels_name, sizeof labels_name, "/%s/labels", split);
+
+    NnStatus status = NN_ERR;
+    hid_t fapl = -1, file = -1, images = -1, labels = -1, dxpl = -1;
+    if (access(path, R_OK) != 0) {
+        nn_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        goto done;
+    }
+    fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0 || H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0) {
+        nn_fail(err, "%s: cannot set up parallel HDF5 access", path);
+        goto done;
+    }
+    file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    if (file < 0) {
+        nn_fail(err, "%s: not an HDF5 file, or damaged", path);
+        goto done;
+    }
+    int64_t classes = NN_DEFAULT_CLASSES;
+    if (H5Aexists(file, "classes") > 0 &&
+        nn_h5_attr_read_i64(file, "classes", &classes, err) != NN_OK)
+        goto done;
+    if (classes < 2 || classes > 256) {
+        nn_fail(err, "%s: attribute 'classes' is %lld, expected 2..256", path,
+                (long long)classes);
+        goto done;
+    }
+    hsize_t image_dims[2], label_dims[1];
+    images = open_uint8(file, path, images_name, 2, image_dims, err);
+    if (images < 0) goto done;
+    labels = open_uint8(file, path, labels_name, 1, label_dims, err);
+    if (labels < 0) goto done;
+    if (label_dims[0] != image_dims[0]) {
+        nn_fail(err, "%s: dataset %s has %llu rows but %s has %llu", path, labels_name,
+                (unsigned long long)label_dims[0], images_name,
+                (unsigned long long)image_dims[0]);
+        goto done;
+    }
+    if (image_dims[1] < 1 || image_dims[1] > (1u << 24)) {
+        nn_fail(err, "%s: dataset %s has %llu columns, expected 1 .. 16777216", path,
+                images_name, (unsigned long long)image_dims[1]);
+        goto done;
+    }
+    int64_t rows = (int64_t)image_dims[0];
+    if (limit > rows) {
+        nn_fail(err, "%s: %lld %s samples requested but %s has only %lld rows", path,
+                (long long)limit, split, images_name, (long long)rows);
+        goto done;
+    }
+    if (rows > INT32_MAX) {
+        nn_fail(err, "%s: dataset %s has %lld rows, at most %d supported", path, images_name,
+                (long long)rows, INT32_MAX);
+        goto done;
+    }
+    out->total = limit > 0 ? limit : rows;
+    out->features = (int)image_dims[1];
+    out->classes = (int)classes;
+    nn_shard_range(out->total, size, rank, &out->start, &out->count);
+    int64_t bytes = (out->count ? out->count : 1) * nn_samples_record_size(out);
+    out->records = malloc((size_t)bytes);
+    if (!out->records) {
+        nn_fail(err, "out of memory for %lld bytes of %s samples", (long long)bytes, split);
+        goto done;
+    }
+    dxpl = H5Pcreate(H5P_DATASET_XFER);
+    if (dxpl < 0 || H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0) {
+        nn_fail(err, "cannot set up collective HDF5 reads");
+        goto done;
+    }
+    if (read_rows(images, dxpl, out, 0, out->features) < 0) {
+        nn_fail(err, "%s: cannot read rows %lld..%lld of %s", path, (long long)out->start,
+                (long long)(out->start + out->count), images_name);
+        goto done;
+    }
+    if (read_rows(labels, dxpl, out, out->features, 1) < 0) {
+        nn_fail(err, "%s: cannot read rows %lld..%lld of %s", path, (long long)out->start,
+                (long long)(out->start + out->count), labels_name);
+        goto done;
+    }
+    for (int64_t i = 0; i < out->count; i++) {
+        int label = out->records[i * nn_samples_record_size(out) + out->features];
+        if (label >= out->classes) {
+            nn_fail(err, "%s: dataset %s row %lld holds label %d, expected 0..%d", path,
+                    labels_name, (long long)(out->start + i), label, out->classes - 1);
+            goto done;
+        }
+    }
+    status = NN_OK;
+done:
+    if (dxpl >= 0) H5Pclose(dxpl);
+    if (labels >= 0) H5Dclose(labels);
+    if (images >= 0) H5Dclose(images);
+    if (file >= 0) H5Fclose(file);
+    if (fapl >= 0) H5Pclose(fapl);
+    status = nn_comm_agree(comm, status, err);
+    if (status != NN_OK) nn_samples_free(out);
+    return status;
+}
+
+void nn_samples_free(NnSamples *samples)
+{
+    free(samples->records);
+    memset(samples, 0, sizeof *samples);
+}
+
+/* Writes an uint8 dataset of shape (count, width) (width 0: 1-D), chunked by rows. */
+static NnStatus write_uint8(hid_t group, const char *name, int64_t count, int width,
+                            const uint8_t *data, const char *path, char err[NN_ERR_LEN])
+{
+    int rank = width ? 2 : 1;
+    hsize_t dims[2] = {(hsize_t)count, (hsize_t)width};
+    hsize_t chunk[2] = {count < CHUNK_ROWS ? (count ? (hsize_t)count : 1) : CHUNK_ROWS,
+                        (hsize_t)width};
+    if (!width) chunk[0] = CHUNK_ROWS;
+    hid_t space = H5Screate_simple(rank, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t dset = -1;
+    NnStatus status = NN_ERR;
+    if (space < 0 || dcpl < 0 || H5Pset_chunk(dcpl, rank, chunk) < 0) goto done;
+    dset = H5Dcreate2(group, name, H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (dset < 0) goto done;
+    if (count > 0 && H5Dwrite(dset, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        goto done;
+    status = NN_OK;
+done:
+    if (dset >= 0) H5Dclose(dset);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (space >= 0) H5Sclose(space);
+    if (status != NN_OK) nn_fail(err, "%s: cannot write dataset %s", path, name);
+    return status;
+}
+
+static NnStatus write_split(hid_t file, const char *split, const NnIdxArray *images,
+                            const NnIdxArray *labels, const char *path, char err[NN_ERR_LEN])
+{
+    hid_t group = H5Gcreate2(file, split, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (group < 0) return nn_fail(err, "%s: cannot create group /%s", path, split);
+    int features = images->rows * images->cols;
+    NnStatus status =
+        write_uint8(group, "images", images->count, features, images->data, path, err);
+    if (status == NN_OK)
+        status = write_uint8(group, "labels", labels->count, 0, labels->data, path, err);
+    if (status == NN_OK) {
+        hid_t dset = H5Dopen2(group, "images", H5P_DEFAULT);
+        int64_t shape[2] = {images->rows, images->cols};
+        status = dset < 0 ? nn_fail(err, "%s: cannot reopen /%s/images", path, split)
+                          : nn_h5_attr_write_i64s(dset, "image_shape", shape, 2, err);
+        if (dset >= 0) H5Dclose(dset);
+    }
+    H5Gclose(group);
+    return status;
+}
+
+static int max_label(const NnIdxArray *labels)
+{
+    int best = -1;
+    for (int64_t i = 0; i < labels->count; i++)
+        if (labels->data[i] > best) best = labels->data[i];
+    return best;
+}
+
+NnStatus nn_dataset_write(const char *path, const NnIdxArray *train_images,
+                          const NnIdxArray *train_labels, const NnIdxArray *test_images,
+                          const NnIdxArray *test_labels, const char *source,
+                          char err[NN_ERR_LEN])
+{
+    const NnIdxArray *splits[2][2] = {{train_images, train_labels}, {test_images, test_labels}};
+    const char *names[2] = {"train", "test"};
+    for (int s = 0; s < 2; s++)
+        if (splits[s][0]->count != splits[s][1]->count)
+            return nn_fail(err, "%s split: %lld images but %lld labels", names[s],
+                           (long long)splits[s][0]->count, (long long)splits[s][1]->count);
+    if (train_images->rows != test_images->rows || train_images->cols != test_images->cols)
+        return nn_fail(err, "train images are %dx%d but test images are %dx%d",
+                       train_images->rows, train_images->cols, test_images->rows,
+                       test_images->cols);
+    int top = max_label(train_labels);
+    if (max_label(test_labels) > top) top = max_label(test_labels);
+    int64_t classes = top + 1 < 2 ? 2 : top + 1;
+
+    char temp[4096];
+    nn_atomic_temp_name(path, temp, sizeof temp);
+    hid_t file = H5Fcreate(temp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (file < 0) return nn_fail(err, "%s: cannot create HDF5 file", temp);
+    NnStatus status = nn_h5_attr_write_text(file, "format", "nn-mpi dataset", err);
+    if (status == NN_OK)
+        status = nn_h5_attr_write_i64(file, "format_version", NN_DATASET_FORMAT_VERSION, err);
+    if (status == NN_OK) status = nn_h5_attr_write_text(file, "source", source, err);
+    if (status == NN_OK) status = nn_h5_attr_write_i64(file, "classes", classes, err);
+    for (int s = 0; s < 2 && status == NN_OK; s++)
+        status = write_split(file, names[s], splits[s][0], splits[s][1], path, err);
+    if (status == NN_OK && H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
+        status = nn_fail(err, "%s: cannot flush", temp);
+    if (H5Fclose(file) < 0 && status == NN_OK) status = nn_fail(err, "%s: cannot close", temp);
+    if (status != NN_OK) {
+        unlink(temp);
+        return status;
+    }
+    return nn_atomic_commit(temp, path, err);
+}

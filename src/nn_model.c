@@ -1,0 +1,231 @@
+#include "nnmpi/nn_model.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "nnmpi/nn_rng.h"
+
+/* 64-byte aligned, zeroed allocation of n floats; NULL on failure. */
+static float *alloc_floats(size_t n)
+{
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    float *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+NnStatus nn_model_init(NnModel *m, int inputs, const NnIntList *hidden, int outputs,
+                       NnActivation activation, NnLoss loss, int rows_cap,
+                       char err[NN_ERR_LEN])
+{
+    memset(m, 0, sizeof *m);
+    NN_ASSERT(inputs >= 1 && outputs >= 1 && rows_cap >= 1 && hidden->count <= NN_MAX_HIDDEN);
+    m->n_layers = hidden->count + 1;
+    m->inputs = inputs;
+    m->outputs = outputs;
+    m->activation = activation;
+    m->loss = loss;
+    m->rows_cap = rows_cap;
+
+    size_t n_params = 0, n_act = 0;
+    int in = inputs;
+    for (int l = 0; l < m->n_layers; l++) {
+        int out = l < hidden->count ? hidden->values[l] : outputs;
+        m->layers[l].in = in;
+        m->layers[l].out = out;
+        n_params += (size_t)out * in + out;
+        n_act += (size_t)rows_cap * out * 2;
+        in = out;
+    }
+    m->n_params = n_params;
+    m->params = alloc_floats(n_params);
+    m->grads = alloc_floats(n_params + NN_GRAD_EXTRA);
+    m->input = alloc_floats((size_t)rows_cap * inputs);
+    m->labels = calloc((size_t)rows_cap, 1);
+    m->arena = alloc_floats(n_act);
+    if (!m->params || !m->grads || !m->input || !m->labels || !m->arena) {
+        nn_model_free(m);
+        return nn_fail(err, "out of memory for a model of %zu parameters and %d rows", n_params,
+                       rows_cap);
+    }
+    float *p = m->params, *g = m->grads, *a = m->arena;
+    for (int l = 0; l < m->n_layers; l++) {
+        NnLayer *L = &m->layers[l];
+        size_t nw = (size_t)L->out * L->in;
+        L->weights = p;
+        L->biases = p + nw;
+        L->d_weights = g;
+        L->d_biases = g + nw;
+        p += nw + L->out;
+        g += nw + L->out;
+        L->act = a;
+        L->delta = a + (size_t)rows_cap * L->out;
+        a += (size_t)rows_cap * L->out * 2;
+    }
+    return NN_OK;
+}
+
+void nn_model_init_weights(NnModel *m, NnInit init, int64_t seed)
+{
+    if (init == NN_INIT_AUTO) init = m->activation == NN_ACT_RELU ? NN_INIT_HE : NN_INIT_XAVIER;
+    NnRng rng;
+    nn_rng_seed(&rng, (uint64_t)seed, NN_STREAM_WEIGHTS, 0);
+    for (int l = 0; l < m->n_layers; l++) {
+        NnLayer *L = &m->layers[l];
+        /* The output layer feeds softmax/sigmoid, not the hidden activation: Xavier. */
+        int he = init == NN_INIT_HE && l < m->n_layers - 1;
+        float limit = he ? sqrtf(6.0f / L->in) : sqrtf(6.0f / (L->in + L->out));
+        for (size_t i = 0; i < (size_t)L->out * L->in; i++)
+            L->weights[i] = nn_rng_symmetric(&rng, limit);
+        memset(L->biases, 0, sizeof(float) * L->out);
+    }
+}
+
+/* a:(rows, out) holds x W^T; adds the bias and applies the hidden activation in place. */
+static void bias_activate(float *a, const float *b, int rows, int out, NnActivation act)
+{
+    for (int r = 0; r < rows; r++) {
+        float *row = a + (size_t)r * out;
+        switch (act) {
+        case NN_ACT_SIGMOID:
+            for (int j = 0; j < out; j++) row[j] = 1.0f / (1.0f + expf(-(row[j] + b[j])));
+            break;
+        case NN_ACT_RELU:
+            for (int j = 0; j < out; j++) {
+                float z = row[j] + b[j];
+                row[j] = z > 0.0f ? z : 0.0f;
+            }
+            break;
+        case NN_ACT_TANH:
+            for (int j = 0; j < out; j++) row[j] = tanhf(row[j] + b[j]);
+            break;
+        }
+    }
+}
+
+/* delta:(rows, n) *= f'(z) where a = f(z):(rows, n) are the layer's outputs. */
+static void activation_backward(float *delta, const float *a, size_t n, NnActivation act)
+{
+    switch (act) {
+    case NN_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++) delta[i] *= a[i] * (1.0f - a[i]);
+        break;
+    case NN_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            if (a[i] <= 0.0f) delta[i] = 0.0f;
+        break;
+    case NN_ACT_TANH:
+        for (size_t i = 0; i < n; i++) delta[i] *= 1.0f - a[i] * a[i];
+        break;
+    }
+}
+
+static int argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int j = 1; j < n; j++)
+        if (v[j] > v[best]) best = j;
+    return best;
+}
+
+/* Output layer. z:(rows, out) holds x W^T; becomes softmax(z + b) or sigmoid(z + b).
+ * Returns the summed loss when labels are given. */
+static double output_forward(NnModel *m, float *z, const float *b, const uint8_t *labels,
+                             int rows, int64_t *correct)
+{
+    int out = m->outputs;
+    double loss = 0.0;
+    for (int r = 0; r < rows; r++) {
+        float *row = z + (size_t)r * out;
+        for (int j = 0; j < out; j++) row[j] += b[j];
+        int y = labels ? labels[r] : -1;
+        if (labels && correct && argmax(row, out) == y) (*correct)++;
+        if (m->loss == NN_LOSS_CROSS_ENTROPY) {
+            float top = row[argmax(row, out)];
+            float zy = y >= 0 ? row[y] : 0.0f, sum = 0.0f;
+            for (int j = 0; j < out; j++) sum += row[j] = expf(row[j] - top);
+            float inv = 1.0f / sum;
+            for (int j = 0; j < out; j++) row[j] *= inv;
+            if (labels) loss += (double)logf(sum) + top - zy; /* -log softmax(z)[y] */
+        } else {
+            float sq = 0.0f;
+            for (int j = 0; j < out; j++) {
+                row[j] = 1.0f / (1.0f + expf(-row[j]));
+                float d = row[j] - (j == y);
+                sq += d * d;
+            }
+            if (labels) loss += 0.5 * sq;
+        }
+    }
+    return loss;
+}
+
+double nn_model_forward(NnModel *m, const float *x, const uint8_t *labels, int rows,
+                        int64_t *correct)
+{
+    NN_ASSERT(rows >= 0 && rows <= m->rows_cap);
+    if (rows == 0) return 0.0;
+    const float *in = x;
+    for (int l = 0; l < m->n_layers; l++) {
+        NnLayer *L = &m->layers[l];
+        /* x:(rows, in) W:(out, in) -> act:(rows, out) = x W^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, L->out, L->in, 1.0f, in,
+                    L->in, L->weights, L->in, 0.0f, L->act, L->out);
+        if (l < m->n_layers - 1)
+            bias_activate(L->act, L->biases, rows, L->out, m->activation);
+        in = L->act;
+    }
+    NnLayer *top = &m->layers[m->n_layers - 1];
+    return output_forward(m, top->act, top->biases, labels, rows, correct);
+}
+
+void nn_model_backward(NnModel *m, const float *x, const uint8_t *labels, int rows)
+{
+    NN_ASSERT(rows >= 0 && rows <= m->rows_cap);
+    if (rows == 0) {
+        memset(m->grads, 0, sizeof(float) * m->n_params);
+        return;
+    }
+    /* Output delta: softmax + cross-entropy gives a - onehot(y); sigmoid + MSE gives
+     * (a - onehot(y)) a (1 - a). */
+    NnLayer *top = &m->layers[m->n_layers - 1];
+    int out = m->outputs;
+    for (int r = 0; r < rows; r++) {
+        const float *a = top->act + (size_t)r * out;
+        float *d = top->delta + (size_t)r * out;
+        for (int j = 0; j < out; j++) {
+            float diff = a[j] - (j == labels[r]);
+            d[j] = m->loss == NN_LOSS_CROSS_ENTROPY ? diff : diff * a[j] * (1.0f - a[j]);
+        }
+    }
+    for (int l = m->n_layers - 1; l >= 0; l--) {
+        NnLayer *L = &m->layers[l];
+        const float *in = l ? m->layers[l - 1].act : x;
+        /* delta:(rows, out) in:(rows, in) -> dW:(out, in) = delta^T in */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->out, L->in, rows, 1.0f, L->delta,
+                    L->out, in, L->in, 0.0f, L->d_weights, L->in);
+        /* db:(out) = column sums of delta */
+        memcpy(L->d_biases, L->delta, sizeof(float) * L->out);
+        for (int r = 1; r < rows; r++) {
+            const float *d = L->delta + (size_t)r * L->out;
+            for (int j = 0; j < L->out; j++) L->d_biases[j] += d[j];
+        }
+        if (l == 0) break;
+        /* delta:(rows, out) W:(out, in) -> prev delta:(rows, in) = (delta W) * f'(z_prev) */
+        NnLayer *P = &m->layers[l - 1];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, L->in, L->out, 1.0f,
+                    L->delta, L->out, L->weights, L->in, 0.0f, P->delta, L->in);
+        activation_backward(P->delta, P->act, (size_t)rows * L->in, m->activation);
+    }
+}
+
+void nn_model_free(NnModel *m)
+{
+    free(m->params);
+    free(m->grads);
+    free(m->input);
+    free(m->labels);
+    free(m->arena);
+    memset(m, 0, sizeof *m);
+}

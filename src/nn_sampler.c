@@ -1,0 +1,43 @@
+#include "nnmpi/nn_sampler.h"
+
+#include "nnmpi/nn_rng.h"
+#include "nnmpi/nn_shard.h"
+#include "nnmpi/nn_status.h"
+
+int64_t nn_sampler_steps(int64_t n, int64_t batch)
+{
+    NN_ASSERT(n >= 0 && batch >= 1);
+    return (n + batch - 1) / batch;
+}
+
+void nn_sampler_permutation(int64_t seed, int64_t epoch, int64_t n, int32_t *perm)
+{
+    NN_ASSERT(n >= 0 && n <= INT32_MAX);
+    NnRng rng;
+    nn_rng_seed(&rng, (uint64_t)seed, NN_STREAM_EPOCH_ORDER, (uint64_t)epoch);
+    for (int64_t i = 0; i < n; i++) perm[i] = (int32_t)i;
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)nn_rng_below(&rng, (uint64_t)i + 1);
+        int32_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+void nn_sampler_part(int64_t n, int64_t batch, int64_t step, int parts, int rank, int64_t *start,
+                     int64_t *count)
+{
+    int64_t first = step * batch;
+    NN_ASSERT(first < n);
+    int64_t size = n - first < batch ? n - first : batch;
+    nn_shard_range(size, parts, rank, start, count);
+    *start += first;
+}
+
+int nn_sampler_user(int64_t n, int64_t batch, int parts, int64_t position)
+{
+    NN_ASSERT(position >= 0 && position < n);
+    int64_t first = position / batch * batch;
+    int64_t size = n - first < batch ? n - first : batch;
+    return nn_shard_owner(size, parts, position - first);
+}
