@@ -120,15 +120,22 @@ static bool parse_integer(const char *text, long long *out)
     return true;
 }
 
+/* The shortest of %.15g, %.16g, %.17g that reads back as exactly v. */
+static void format_real(double v, char *out, size_t size)
+{
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(out, size, "%.*g", digits, v);
+        if (strtod(out, NULL) == v) return;
+    }
+}
+
 /* Checks v against the key's bounds; fills problem and returns false when outside. */
 static bool check_bounds(const ConfigKey *k, double v, char *problem, size_t size)
 {
-    if (v < k->min) {
-        snprintf(problem, size, "must be >= %.17g", k->min);
-        return false;
-    }
-    if (v > k->max) {
-        snprintf(problem, size, "must be <= %.17g", k->max);
+    char bound[32];
+    if (v < k->min || v > k->max) {
+        format_real(v < k->min ? k->min : k->max, bound, sizeof bound);
+        snprintf(problem, size, "must be %s %s", v < k->min ? ">=" : "<=", bound);
         return false;
     }
     return true;
@@ -245,7 +252,7 @@ static void format_value(const ConfigKey *k, const NnConfig *cfg, char *out, siz
     switch (k->type) {
     case KEY_INT: snprintf(out, size, "%d", *(const int *)field); return;
     case KEY_I64: snprintf(out, size, "%lld", (long long)*(const int64_t *)field); return;
-    case KEY_REAL: snprintf(out, size, "%.17g", *(const double *)field); return;
+    case KEY_REAL: format_real(*(const double *)field, out, size); return;
     case KEY_TEXT: snprintf(out, size, "%s", (const char *)field); return;
     case KEY_CHOICE: choice_name(k->choices, *(const int *)field, out, size); return;
     case KEY_INT_LIST: {
@@ -526,8 +533,12 @@ void nn_config_print_keys(FILE *out)
                 k->default_text);
         if (k->type == KEY_CHOICE) fprintf(out, ", one of %s", k->choices);
         if (k->type == KEY_INT || k->type == KEY_I64 || k->type == KEY_REAL ||
-            k->type == KEY_INT_LIST)
-            fprintf(out, ", %.17g..%.17g", k->min, k->max);
+            k->type == KEY_INT_LIST) {
+            char lo[32], hi[32];
+            format_real(k->min, lo, sizeof lo);
+            format_real(k->max, hi, sizeof hi);
+            fprintf(out, ", %s..%s", lo, hi);
+        }
         fprintf(out, ")\n      %s\n", k->help);
     }
 }

@@ -187,20 +187,20 @@ void nn_samples_free(NnSamples *samples)
     memset(samples, 0, sizeof *samples);
 }
 
-/* Writes an uint8 dataset of shape (count, width) (width 0: 1-D), chunked by rows. */
+/* Writes an uint8 dataset of shape (count, width) (width 0: 1-D), chunked by rows unless
+ * it is empty. */
 static NnStatus write_uint8(hid_t group, const char *name, int64_t count, int width,
                             const uint8_t *data, const char *path, char err[NN_ERR_LEN])
 {
     int rank = width ? 2 : 1;
     hsize_t dims[2] = {(hsize_t)count, (hsize_t)width};
-    hsize_t chunk[2] = {count < CHUNK_ROWS ? (count ? (hsize_t)count : 1) : CHUNK_ROWS,
-                        (hsize_t)width};
-    if (!width) chunk[0] = CHUNK_ROWS;
+    hsize_t chunk_rows = count < CHUNK_ROWS ? (count ? (hsize_t)count : 1) : CHUNK_ROWS;
+    hsize_t chunk[2] = {chunk_rows, (hsize_t)width};
     hid_t space = H5Screate_simple(rank, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     hid_t dset = -1;
     NnStatus status = NN_ERR;
-    if (space < 0 || dcpl < 0 || H5Pset_chunk(dcpl, rank, chunk) < 0) goto done;
+    if (space < 0 || dcpl < 0 || (count > 0 && H5Pset_chunk(dcpl, rank, chunk) < 0)) goto done;
     dset = H5Dcreate2(group, name, H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (dset < 0) goto done;
     if (count > 0 && H5Dwrite(dset, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)

@@ -154,9 +154,10 @@ static NnStatus run_epoch(Run *run, int64_t epoch, int64_t first, char err[NN_ER
         nn_trainer_step(t, step, (float)lr, &batch_loss, &batch_samples);
         if (!isfinite(batch_loss)) {
             /* Every rank sees the same reduced loss, so every rank stops here. */
-            nn_fail(err, "training loss is %g at epoch %lld step %lld; lower "
+            nn_fail(err, "training loss is %s at epoch %lld step %lld; lower "
                          "[train] learning_rate?",
-                    batch_loss, (long long)epoch + 1, (long long)step + 1);
+                    isnan(batch_loss) ? "NaN" : "infinite", (long long)epoch + 1,
+                    (long long)step + 1);
             return nn_comm_agree(t->comm, NN_ERR, err);
         }
         loss_sum += batch_loss;

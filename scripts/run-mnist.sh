@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The run command: installs what is missing (Debian packages, MNIST), builds, and trains
+# configs/mnist.ini (or the config given) with one rank per core.
+#   scripts/run-mnist.sh [CONFIG [nn-mpi options...]]     NP=4 scripts/run-mnist.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-deps.sh
+scripts/build.sh
+scripts/get-mnist.sh
+config=${1:-configs/mnist.ini}
+[ $# -gt 0 ] && shift
+if [ "$(id -u)" = 0 ]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+export OPENBLAS_NUM_THREADS=1
+exec mpirun -np "${NP:-$(nproc)}" build/nn-mpi "$config" "$@"

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# nn-mpi-data on small IDX files made here: raw and gzipped input, the HDF5 it writes (read
+# back with h5dump), and clear errors, with no output file, for a bad magic number, a
+# truncated file, extra bytes and mismatched image and label counts.
+source "$(dirname "$0")/lib.sh"
+
+byte() { printf "\\x$(printf %02x "$1")"; }
+be32() { printf "\\x$(printf %02x $(($1 >> 24 & 255)))\\x$(printf %02x $(($1 >> 16 & 255)))\\x$(printf %02x $(($1 >> 8 & 255)))\\x$(printf %02x $(($1 & 255)))"; }
+# images FILE COUNT ROWS COLS: pixel k of image i is (i * 7 + k) mod 256
+images() {
+    { printf '\x00\x00\x08\x03'; be32 "$2"; be32 "$3"; be32 "$4"
+      for ((i = 0; i < $2; i++)); do for ((k = 0; k < $3 * $4; k++)); do byte $(((i * 7 + k) % 256)); done; done
+    } >"$1"
+}
+# labels FILE COUNT: label i is i mod 10
+labels() {
+    { printf '\x00\x00\x08\x01'; be32 "$2"
+      for ((i = 0; i < $2; i++)); do byte $((i % 10)); done
+    } >"$1"
+}
+
+good=$WORK/good
+mkdir -p "$good"
+images "$good/train-images-idx3-ubyte" 12 4 5
+labels "$good/train-labels-idx1-ubyte" 12
+images "$good/t10k-images-idx3-ubyte" 3 4 5
+labels "$good/t10k-labels-idx1-ubyte" 3
+gzip -k "$good/train-images-idx3-ubyte" # a gzipped copy next to the raw one
+
+# A directory of raw files.
+expect_status 0 "$NN_MPI_DATA" --source "unit test" "$good" "$WORK/a.h5"
+expect_in "$WORK/out" "12 train and 3 test images of 4x5"
+h5dump -A "$WORK/a.h5" >"$WORK/dump" || fail "h5dump cannot read the dataset file"
+expect_in "$WORK/dump" 'DATASET "images"'
+expect_in "$WORK/dump" '"unit test"'
+expect_in "$WORK/dump" '(0): 4, 5'
+h5dump -d /train/labels -w 0 "$WORK/a.h5" >"$WORK/dump"
+expect_in "$WORK/dump" '(0): 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1'
+h5dump -d /test/images -s 2,0 -c 1,3 -w 0 "$WORK/a.h5" >"$WORK/dump"
+expect_in "$WORK/dump" '(2,0): 14, 15, 16'
+
+# Gzipped files named one by one give the same data.
+gz=$WORK/gz
+mkdir -p "$gz"
+for f in "$good"/*-ubyte; do gzip -c "$f" >"$gz/$(basename "$f").gz"; done
+expect_status 0 "$NN_MPI_DATA" "$gz/train-images-idx3-ubyte.gz" "$gz/train-labels-idx1-ubyte.gz" \
+    "$gz/t10k-images-idx3-ubyte.gz" "$gz/t10k-labels-idx1-ubyte.gz" "$WORK/b.h5"
+h5diff "$WORK/a.h5" "$WORK/b.h5" /train /train >/dev/null || fail "gzipped input differs"
+h5diff "$WORK/a.h5" "$WORK/b.h5" /test /test >/dev/null || fail "gzipped input differs"
+# The directory form also finds .gz files.
+expect_status 0 "$NN_MPI_DATA" "$gz" "$WORK/c.h5"
+
+# bad_case NAME FILE-TO-BREAK MESSAGE: breaks one file of a copy of $good, expects failure.
+bad_case() {
+    local dir=$WORK/$1
+    rm -rf "$dir"
+    cp -r "$good" "$dir"
+    rm -f "$dir"/*.gz
+    "$2" "$dir"
+    expect_status 1 "$NN_MPI_DATA" "$dir" "$WORK/$1.h5"
+    expect_in "$WORK/err" "$3"
+    [ ! -e "$WORK/$1.h5" ] || fail "$1: an output file was left behind"
+    ls "$WORK" | grep -q '\.tmp\.' && fail "$1: a temporary file was left behind"
+    true
+}
+bad_magic() { printf '\x00\x00\x08\x01' | dd of="$1/t10k-images-idx3-ubyte" conv=notrunc 2>/dev/null; }
+truncated() { truncate -s -5 "$1/train-images-idx3-ubyte"; }
+short_header() { head -c 6 "$good/train-labels-idx1-ubyte" >"$1/train-labels-idx1-ubyte"; }
+extra() { printf 'x' >>"$1/t10k-labels-idx1-ubyte"; }
+mismatch() { labels "$1/train-labels-idx1-ubyte" 11; }
+bad_gzip() { head -c 30 "$good/train-images-idx3-ubyte.gz" >"$1/train-images-idx3-ubyte.gz"; rm "$1/train-images-idx3-ubyte"; }
+
+bad_case magic bad_magic "t10k-images-idx3-ubyte: bad magic number 0x00000801, expected 0x00000803 (IDX images, unsigned bytes)"
+bad_case truncated truncated "train-images-idx3-ubyte: truncated: header says 12 images (240 bytes of data), file has 235"
+bad_case header short_header "train-labels-idx1-ubyte: truncated: header needs 8 bytes, file has 6"
+bad_case extra extra "t10k-labels-idx1-ubyte: extra bytes after the last of the 3 labels"
+bad_case mismatch mismatch "train split: 12 images but 11 labels"
+bad_case gzip bad_gzip "train-images-idx3-ubyte.gz: truncated"
+expect_status 1 "$NN_MPI_DATA" "$WORK/nonexistent" "$WORK/x.h5"
+expect_in "$WORK/err" "nonexistent/train-images-idx3-ubyte.gz: cannot open: No such file or directory"
+expect_status 2 "$NN_MPI_DATA" "$good"
+expect_in "$WORK/err" "usage: nn-mpi-data"
+echo "converter_cli: all checks passed"

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Checkpoint and resume on real MNIST (configs/test-small.ini): resuming at the same rank
+# count, from the end of an epoch or mid-epoch, gives bitwise the weights and optimizer
+# state of the uninterrupted run (compared with h5diff); checkpoints are readable by h5dump;
+# a resume at another rank count continues; an incompatible resume is refused.
+source "$(dirname "$0")/lib.sh"
+require_data
+small=("$NN_SOURCE/configs/test-small.ini" --set data.path="$NN_DATA")
+
+# same_state A B: the two checkpoints hold bitwise identical weights and optimizer state.
+same_state() {
+    h5diff "$1" "$2" /model /model || fail "weights differ: $1 $2"
+    h5diff "$1" "$2" /optimizer /optimizer || fail "optimizer state differs: $1 $2"
+}
+
+# The uninterrupted run: 2 epochs of 60 steps, checkpoints every 20 steps.
+expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/a" \
+    --set log.metrics="$WORK/a.jsonl"
+for s in 020 040 060 080 100 120; do [ -f "$WORK/a/ckpt-000000$s.h5" ] || fail "no checkpoint at step $s"; done
+[ "$(ls "$WORK/a" | wc -l)" = 6 ] || fail "unexpected files in the checkpoint directory"
+
+# h5dump reads every part of a checkpoint.
+h5dump -A "$WORK/a/ckpt-000000060.h5" >"$WORK/dump" || fail "h5dump cannot read a checkpoint"
+for text in 'GROUP "model"' 'GROUP "optimizer"' 'GROUP "train"' 'ATTRIBUTE "epochs_done"' \
+    'ATTRIBUTE "format_version"' 'ATTRIBUTE "nranks"' '(0): 784, 64, 32, 10' 'hidden = 64, 32' \
+    'DATASET "weights_velocity"'; do
+    expect_in "$WORK/dump" "$text"
+done
+h5dump -d /model/layer_2/biases "$WORK/a/ckpt-000000060.h5" >/dev/null || fail "h5dump cannot read biases"
+
+# Resume from the end of epoch 1 and from the middle of epoch 1 (step 40 of 60).
+for from in 060 040; do
+    expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/r$from" \
+        --resume "$WORK/a/ckpt-000000$from.h5"
+    same_state "$WORK/a/ckpt-000000120.h5" "$WORK/r$from/ckpt-000000120.h5"
+done
+expect_in "$WORK/out" "resuming from $WORK/a/ckpt-000000040.h5 at epoch 1 step 40 (written by 2 ranks)"
+
+# Literally 1 epoch, then resume with 2: with a constant rate the epoch count does not
+# enter the updates, so this equals 2 epochs straight.
+constant=(--set train.lr_schedule=constant --set checkpoint.every_steps=0)
+expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" "${constant[@]}" --set checkpoint.dir="$WORK/c2"
+expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" "${constant[@]}" --set checkpoint.dir="$WORK/c1" \
+    --set train.epochs=1 --set log.metrics="$WORK/c.jsonl"
+expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" "${constant[@]}" --set checkpoint.dir="$WORK/c1" \
+    --resume "$WORK/c1/ckpt-000000060.h5" --set log.metrics="$WORK/c.jsonl"
+same_state "$WORK/c2/ckpt-000000120.h5" "$WORK/c1/ckpt-000000120.h5"
+[ "$(metric "$WORK/c.jsonl" epoch epoch | tr '\n' ' ')" = "1 2 " ] || fail "resume did not append to the metrics file"
+
+# A resume at another rank count continues the same sample order; the weights agree up to
+# float rounding.
+expect_status 0 mpi 3 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/e3" \
+    --resume "$WORK/a/ckpt-000000040.h5"
+h5diff -d 1e-4 "$WORK/a/ckpt-000000120.h5" "$WORK/e3/ckpt-000000120.h5" /model /model ||
+    fail "a resume at 3 ranks drifted from the 2-rank run"
+
+# More epochs than the checkpoint's run: training continues with epoch 3.
+expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/x" \
+    --set train.epochs=3 --resume "$WORK/a/ckpt-000000120.h5"
+expect_in "$WORK/out" "epoch 3/3 done"
+[ -f "$WORK/x/ckpt-000000180.h5" ] || fail "no checkpoint after the added epoch"
+# Nothing left to do is not an error.
+expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/x" \
+    --resume "$WORK/a/ckpt-000000120.h5"
+expect_in "$WORK/out" "nothing to do: the checkpoint has 2 of 2 epochs done"
+
+# Refused: another architecture, another seed, a damaged or missing file.
+expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set model.hidden=32 --set checkpoint.dir="$WORK/y" \
+    --resume "$WORK/a/ckpt-000000060.h5"
+expect_in "$WORK/err" "rank 0: $WORK/a/ckpt-000000060.h5: checkpoint has layers 784-64-32-10 but the config and data give 784-32-10"
+expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set train.seed=8 --set checkpoint.dir="$WORK/y" \
+    --resume "$WORK/a/ckpt-000000060.h5"
+expect_in "$WORK/err" "checkpoint has [train] seed = 7, the config 8"
+head -c 20000 "$WORK/a/ckpt-000000060.h5" >"$WORK/cut.h5"
+expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/y" --resume "$WORK/cut.h5"
+expect_in "$WORK/err" "rank 0: $WORK/cut.h5: not an HDF5 file, or damaged"
+expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/y" --resume "$WORK/none.h5"
+expect_in "$WORK/err" "rank 0: $WORK/none.h5: cannot open checkpoint"
+echo "resume: all checks passed"

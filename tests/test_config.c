@@ -1,0 +1,249 @@
+/* Config: every key parsed, defaults, canonical text round trip, and each kind of error
+ * with its file:line message. */
+#include <stdlib.h>
+
+#include "nn_test.h"
+#include "nnmpi/nn_config.h"
+
+static const char *EVERY_KEY =
+    "; every key, none at its default\n"
+    "[data]\n"
+    "path = /tmp/other.h5\n"
+    "train_samples = 1000\n"
+    "test_samples = 500\n"
+    "\n"
+    "[model]\n"
+    "hidden = 300, 100 ,50\n"
+    "activation = tanh\n"
+    "loss = mse\n"
+    "init = xavier\n"
+    "[train]\n"
+    "epochs = 3\n"
+    "batch_size = 100\n"
+    "learning_rate = 0.125\n"
+    "lr_schedule = cosine\n"
+    "lr_step_epochs = 4\n"
+    "lr_gamma = 0.5\n"
+    "lr_min = 0.001\n"
+    "momentum = 0.5\n"
+    "weight_decay = 0.0001\n"
+    "seed = 12345678901\n"
+    "blas_threads = 2\n"
+    "[checkpoint]\n"
+    "dir = /tmp/ck\n"
+    "every_epochs = 2\n"
+    "every_steps = 50\n"
+    "[log]\n"
+    "every_steps = 10   ; inline comment\n"
+    "metrics = /tmp/m.jsonl\n";
+
+static const char *EVERY_KEY_CANONICAL =
+    "[data]\n"
+    "path = /tmp/other.h5\n"
+    "train_samples = 1000\n"
+    "test_samples = 500\n"
+    "\n[model]\n"
+    "hidden = 300, 100, 50\n"
+    "activation = tanh\n"
+    "loss = mse\n"
+    "init = xavier\n"
+    "\n[train]\n"
+    "epochs = 3\n"
+    "batch_size = 100\n"
+    "learning_rate = 0.125\n"
+    "lr_schedule = cosine\n"
+    "lr_step_epochs = 4\n"
+    "lr_gamma = 0.5\n"
+    "lr_min = 0.001\n"
+    "momentum = 0.5\n"
+    "weight_decay = 0.0001\n"
+    "seed = 12345678901\n"
+    "blas_threads = 2\n"
+    "\n[checkpoint]\n"
+    "dir = /tmp/ck\n"
+    "every_epochs = 2\n"
+    "every_steps = 50\n"
+    "\n[log]\n"
+    "every_steps = 10\n"
+    "metrics = /tmp/m.jsonl\n";
+
+static void test_every_key(void)
+{
+    NnConfig cfg;
+    char err[NN_ERR_LEN] = "";
+    nn_config_defaults(&cfg);
+    CHECK(nn_config_parse(EVERY_KEY, "every.ini", &cfg, err) == NN_OK);
+    CHECK(strcmp(err, "") == 0);
+    CHECK(strcmp(cfg.data_path, "/tmp/other.h5") == 0);
+    CHECK(cfg.train_samples == 1000 && cfg.test_samples == 500);
+    CHECK(cfg.hidden.count == 3 && cfg.hidden.values[0] == 300 && cfg.hidden.values[1] == 100 &&
+          cfg.hidden.values[2] == 50);
+    CHECK(cfg.activation == NN_ACT_TANH && cfg.loss == NN_LOSS_MSE && cfg.init == NN_INIT_XAVIER);
+    CHECK(cfg.epochs == 3 && cfg.batch_size == 100 && cfg.learning_rate == 0.125);
+    CHECK(cfg.lr_schedule == NN_LR_COSINE && cfg.lr_step_epochs == 4 && cfg.lr_gamma == 0.5);
+    CHECK(cfg.lr_min == 0.001 && cfg.momentum == 0.5 && cfg.weight_decay == 0.0001);
+    CHECK(cfg.seed == 12345678901LL && cfg.blas_threads == 2);
+    CHECK(strcmp(cfg.checkpoint_dir, "/tmp/ck") == 0);
+    CHECK(cfg.checkpoint_every_epochs == 2 && cfg.checkpoint_every_steps == 50);
+    CHECK(cfg.log_every_steps == 10 && strcmp(cfg.metrics_path, "/tmp/m.jsonl") == 0);
+
+    /* The canonical text names every key once; parsing it gives the same config back. */
+    char text[8192], again_text[8192];
+    size_t need = nn_config_format(&cfg, text, sizeof text);
+    CHECK(need == strlen(text));
+    CHECK(strcmp(text, EVERY_KEY_CANONICAL) == 0);
+    if (strcmp(text, EVERY_KEY_CANONICAL) != 0) fprintf(stderr, "got:\n%s", text);
+    NnConfig again;
+    nn_config_defaults(&again);
+    CHECK(nn_config_parse(text, "canonical", &again, err) == NN_OK);
+    nn_config_format(&again, again_text, sizeof again_text);
+    CHECK(strcmp(text, again_text) == 0);
+    /* A short buffer is truncated but still reports the full length. */
+    char small[16];
+    CHECK(nn_config_format(&cfg, small, sizeof small) == need && strlen(small) == 15);
+}
+
+static void test_defaults(void)
+{
+    NnConfig cfg;
+    nn_config_defaults(&cfg);
+    CHECK(strcmp(cfg.data_path, "data/mnist.h5") == 0);
+    CHECK(cfg.train_samples == 0 && cfg.test_samples == 0);
+    CHECK(cfg.hidden.count == 1 && cfg.hidden.values[0] == 128);
+    CHECK(cfg.activation == NN_ACT_RELU && cfg.loss == NN_LOSS_CROSS_ENTROPY);
+    CHECK(cfg.init == NN_INIT_AUTO && cfg.epochs == 10 && cfg.batch_size == 64);
+    CHECK(cfg.learning_rate == 0.05 && cfg.lr_schedule == NN_LR_CONSTANT);
+    CHECK(cfg.momentum == 0.9 && cfg.weight_decay == 0.0 && cfg.seed == 1);
+    CHECK(cfg.blas_threads == 1 && strcmp(cfg.checkpoint_dir, "checkpoints") == 0);
+    CHECK(cfg.checkpoint_every_epochs == 1 && cfg.checkpoint_every_steps == 0);
+    CHECK(cfg.log_every_steps == 100 && cfg.metrics_path[0] == '\0');
+
+    /* An empty file and an empty hidden list are fine. */
+    char err[NN_ERR_LEN];
+    CHECK(nn_config_parse("", "empty.ini", &cfg, err) == NN_OK);
+    CHECK(nn_config_parse("[model]\nhidden =\n", "h.ini", &cfg, err) == NN_OK);
+    CHECK(cfg.hidden.count == 0);
+}
+
+typedef struct {
+    const char *text;
+    const char *message; /* the whole expected error message */
+} BadConfig;
+
+static const BadConfig BAD[] = {
+    {"[train]\nbatch_size = 0\n", "bad.ini:2: [train] batch_size = 0: must be >= 1"},
+    {"[train]\nepochs = 2000000\n", "bad.ini:2: [train] epochs = 2000000: must be <= 1000000"},
+    {"[train]\nepochs = 3.5\n", "bad.ini:2: [train] epochs = 3.5: expected an integer"},
+    {"[train]\nepochs = 99999999999999999999\n",
+     "bad.ini:2: [train] epochs = 99999999999999999999: expected an integer"},
+    {"[train]\nlearning_rate = fast\n",
+     "bad.ini:2: [train] learning_rate = fast: expected a finite number"},
+    {"[train]\nlearning_rate = nan\n",
+     "bad.ini:2: [train] learning_rate = nan: expected a finite number"},
+    {"[train]\nmomentum = -0.1\n", "bad.ini:2: [train] momentum = -0.1: must be >= 0"},
+    {"; comment\n\n[train]\nbach_size = 5\n",
+     "bad.ini:4: unknown key 'bach_size' in section [train] (did you mean 'batch_size'?)"},
+    {"[train]\nzzz = 5\n", "bad.ini:2: unknown key 'zzz' in section [train]"},
+    {"[trian]\nepochs = 5\n", "bad.ini:1: unknown section [trian]"},
+    {"[data]\npath = a.h5\n[extra]\n", "bad.ini:3: unknown section [extra]"},
+    {"epochs = 5\n", "bad.ini:1: key 'epochs' outside any section"},
+    {"[model]\nactivation = softmax\n",
+     "bad.ini:2: [model] activation = softmax: expected one of sigmoid, relu, tanh"},
+    {"[model]\nloss = hinge\n",
+     "bad.ini:2: [model] loss = hinge: expected one of cross_entropy, mse"},
+    {"[model]\nhidden = 128, x\n", "bad.ini:2: [model] hidden = 128, x: 'x' is not an integer"},
+    {"[model]\nhidden = 128,,64\n",
+     "bad.ini:2: [model] hidden = 128,,64: expected a comma-separated list of integers"},
+    {"[model]\nhidden = 128, 0\n", "bad.ini:2: [model] hidden = 128, 0: must be >= 1"},
+    {"[model]\nhidden = 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1\n",
+     "bad.ini:2: [model] hidden = 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1: at most 16 entries"},
+    {"[data]\npath =\n", "bad.ini:2: [data] path = : must not be empty"},
+    {"[train]\nepochs = 2\nepochs = 3\n", "bad.ini:3: [train] epochs is set twice"},
+    {"[train]\nthis line has no equals sign\n",
+     "bad.ini:2: syntax error: expected '[section]' or 'key = value'"},
+    /* The first error is the one reported, whatever its kind. */
+    {"[train]\nepochs = 0\nnot a pair\n", "bad.ini:2: [train] epochs = 0: must be >= 1"},
+    {"[train]\nnot a pair\nepochs = 0\n",
+     "bad.ini:2: syntax error: expected '[section]' or 'key = value'"},
+};
+
+static void test_errors(void)
+{
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        NnConfig cfg;
+        char err[NN_ERR_LEN] = "";
+        nn_config_defaults(&cfg);
+        NnStatus status = nn_config_parse(BAD[i].text, "bad.ini", &cfg, err);
+        CHECK(status == NN_ERR);
+        if (strcmp(err, BAD[i].message) != 0) {
+            fprintf(stderr, "case %zu: expected \"%s\"\n          got      \"%s\"\n", i,
+                    BAD[i].message, err);
+            nn_test_failures++;
+        }
+    }
+    /* An over-long line is reported with its number, not silently split. */
+    char text[1200];
+    snprintf(text, sizeof text, "[data]\npath = /%0900d\n", 7);
+    NnConfig cfg;
+    char err[NN_ERR_LEN];
+    nn_config_defaults(&cfg);
+    CHECK(nn_config_parse(text, "long.ini", &cfg, err) == NN_ERR);
+    CHECK_CONTAINS(err, "long.ini:2: line longer than");
+}
+
+static void test_set(void)
+{
+    NnConfig cfg;
+    char err[NN_ERR_LEN];
+    nn_config_defaults(&cfg);
+    CHECK(nn_config_set(&cfg, "train.batch_size=256", err) == NN_OK && cfg.batch_size == 256);
+    CHECK(nn_config_set(&cfg, "model.hidden=64,32", err) == NN_OK && cfg.hidden.count == 2);
+    CHECK(nn_config_set(&cfg, "log.metrics=", err) == NN_OK && cfg.metrics_path[0] == '\0');
+    CHECK(nn_config_set(&cfg, "data.path=x.y.h5", err) == NN_OK &&
+          strcmp(cfg.data_path, "x.y.h5") == 0);
+    CHECK(nn_config_set(&cfg, "train.batch_size=0", err) == NN_ERR);
+    CHECK(strcmp(err, "--set train.batch_size=0: must be >= 1") == 0);
+    CHECK(nn_config_set(&cfg, "train.batchsize=5", err) == NN_ERR);
+    CHECK(strcmp(err, "--set train.batchsize=5: unknown key 'batchsize' in section [train] "
+                      "(did you mean 'batch_size'?)") == 0);
+    CHECK(nn_config_set(&cfg, "nope.epochs=5", err) == NN_ERR);
+    CHECK(strcmp(err, "--set nope.epochs=5: unknown section [nope]") == 0);
+    CHECK(nn_config_set(&cfg, "epochs=5", err) == NN_ERR);
+    CHECK(strcmp(err, "--set epochs=5: expected section.key=value") == 0);
+}
+
+static void test_load(void)
+{
+    NnConfig cfg;
+    char err[NN_ERR_LEN];
+    CHECK(nn_config_load("/nonexistent/dir/x.ini", &cfg, err) == NN_ERR);
+    CHECK(strcmp(err, "/nonexistent/dir/x.ini: cannot open: No such file or directory") == 0);
+
+    char path[] = "/tmp/nn_test_config_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("[train]\nepochs = 7\n[model]\nhidden = 32\nactivation = sigmoid\n", f);
+    fclose(f);
+    CHECK(nn_config_load(path, &cfg, err) == NN_OK);
+    CHECK(cfg.epochs == 7 && cfg.hidden.values[0] == 32 && cfg.activation == NN_ACT_SIGMOID);
+    CHECK(cfg.batch_size == 64); /* untouched keys keep their defaults */
+    f = fopen(path, "w");
+    fputs("[train]\n\n\nepochs = -1\n", f);
+    fclose(f);
+    CHECK(nn_config_load(path, &cfg, err) == NN_ERR);
+    char expected[NN_ERR_LEN];
+    snprintf(expected, sizeof expected, "%s:4: [train] epochs = -1: must be >= 1", path);
+    CHECK(strcmp(err, expected) == 0);
+    remove(path);
+}
+
+int main(void)
+{
+    test_every_key();
+    test_defaults();
+    test_errors();
+    test_set();
+    test_load();
+    return nn_test_finish("test_config");
+}

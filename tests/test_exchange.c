@@ -1,0 +1,75 @@
+/* The per-epoch exchange, at any rank count (run with -np 1..5): every rank receives
+ * exactly the rows the sampler assigns to it, in order, and together the ranks use every
+ * row exactly once per epoch. */
+#include <mpi.h>
+
+#include "nn_test.h"
+#include "nn_test_data.h"
+#include "nnmpi/nn_exchange.h"
+#include "nnmpi/nn_sampler.h"
+
+static void check_case(int64_t total, int64_t batch, int rank, int size)
+{
+    const int features = 5, classes = 7;
+    const uint64_t data_seed = 11;
+    NnSamples shard = nn_test_samples(data_seed, total, features, classes, rank, size);
+    NnExchange ex;
+    char err[NN_ERR_LEN];
+    CHECK(nn_exchange_init(&ex, MPI_COMM_WORLD, &shard, batch, 5, err) == NN_OK);
+    int64_t steps = nn_sampler_steps(total, batch);
+    float *x = malloc(sizeof(float) * (size_t)(batch * features));
+    uint8_t *labels = malloc((size_t)batch);
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)batch);
+    int32_t *perm = malloc(sizeof(int32_t) * (size_t)total);
+    int *uses = calloc((size_t)total, sizeof(int));
+    uint8_t *expected = malloc((size_t)features + 1);
+
+    for (int64_t epoch = 0; epoch < 3; epoch++) {
+        nn_exchange_epoch(&ex, epoch);
+        nn_sampler_permutation(5, epoch, total, perm);
+        memset(uses, 0, sizeof(int) * (size_t)total);
+        for (int64_t t = 0; t < steps; t++) {
+            int rows = nn_exchange_batch(&ex, t, x, labels);
+            int n_ids = nn_exchange_batch_ids(&ex, t, ids);
+            int64_t start, count;
+            nn_sampler_part(total, batch, t, size, rank, &start, &count);
+            CHECK(rows == count && n_ids == count);
+            for (int i = 0; i < rows; i++) {
+                int64_t row = nn_test_row_id(x + i * features);
+                CHECK(row == perm[start + i]); /* the sampler's row, in order */
+                CHECK(row == ids[i]);
+                if (row < 0 || row >= total) continue;
+                uses[row]++;
+                /* the whole record arrived intact */
+                nn_test_row(data_seed, row, features, classes, expected);
+                for (int j = 0; j < features; j++)
+                    CHECK(x[i * features + j] == expected[j] * (1.0f / 255.0f));
+                CHECK(labels[i] == expected[features]);
+            }
+        }
+        MPI_Allreduce(MPI_IN_PLACE, uses, (int)total, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+        int exactly_once = 1;
+        for (int64_t i = 0; i < total; i++) exactly_once &= uses[i] == 1;
+        CHECK(exactly_once);
+    }
+    nn_exchange_free(&ex);
+    nn_samples_free(&shard);
+    free(x), free(labels), free(ids), free(perm), free(uses), free(expected);
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    check_case(103, 10, rank, size); /* smaller last batch */
+    check_case(25, 7, rank, size);   /* batch not divisible by the rank count */
+    check_case(9, 2, rank, size);    /* ranks with empty parts */
+    check_case(3, 64, rank, size);   /* fewer rows than ranks, batch larger than the data */
+    check_case(700, 700, rank, size);
+    MPI_Allreduce(MPI_IN_PLACE, &nn_test_failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    int status = rank == 0 ? nn_test_finish("test_exchange") : (nn_test_failures != 0);
+    MPI_Finalize();
+    return status;
+}

@@ -1,0 +1,118 @@
+/* Shard ranges and the sampler: pure functions, tested without MPI. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "nn_test.h"
+#include "nnmpi/nn_sampler.h"
+#include "nnmpi/nn_shard.h"
+
+static void test_shard_ranges(void)
+{
+    const int64_t sizes[] = {0, 1, 2, 3, 5, 7, 10, 11, 97, 1000, 59999, 60000};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        int64_t n = sizes[s];
+        for (int parts = 1; parts <= 9; parts++) {
+            int64_t next = 0, smallest = INT64_MAX, largest = -1;
+            for (int r = 0; r < parts; r++) {
+                int64_t start, count;
+                nn_shard_range(n, parts, r, &start, &count);
+                CHECK(start == next); /* contiguous, in rank order */
+                CHECK(count >= 0);
+                next = start + count;
+                if (count < smallest) smallest = count;
+                if (count > largest) largest = count;
+                for (int64_t i = start; i < start + count; i++)
+                    CHECK(nn_shard_owner(n, parts, i) == r);
+                /* the first n % parts ranges hold the extra rows */
+                CHECK(count == n / parts + (r < n % parts));
+            }
+            CHECK(next == n);               /* every row is read by exactly one rank */
+            CHECK(largest - smallest <= 1); /* balanced */
+        }
+    }
+    /* N < P: the last ranks have no rows, at a start that is still in range. */
+    int64_t start, count;
+    nn_shard_range(3, 5, 4, &start, &count);
+    CHECK(start == 3 && count == 0);
+    nn_shard_range(3, 5, 2, &start, &count);
+    CHECK(start == 2 && count == 1);
+}
+
+static int is_permutation(const int32_t *perm, int64_t n)
+{
+    char *seen = calloc((size_t)n + 1, 1);
+    int ok = 1;
+    for (int64_t i = 0; i < n; i++) {
+        if (perm[i] < 0 || perm[i] >= n || seen[perm[i]]) ok = 0;
+        else seen[perm[i]] = 1;
+    }
+    free(seen);
+    return ok;
+}
+
+static void test_permutation(void)
+{
+    const int64_t n = 1000;
+    int32_t *a = malloc(sizeof(int32_t) * n), *b = malloc(sizeof(int32_t) * n);
+    nn_sampler_permutation(7, 0, n, a);
+    CHECK(is_permutation(a, n));
+    nn_sampler_permutation(7, 0, n, b);
+    CHECK(memcmp(a, b, sizeof(int32_t) * n) == 0); /* depends only on (seed, epoch) */
+    nn_sampler_permutation(7, 1, n, b);
+    CHECK(is_permutation(b, n));
+    CHECK(memcmp(a, b, sizeof(int32_t) * n) != 0); /* a new order each epoch */
+    nn_sampler_permutation(8, 0, n, b);
+    CHECK(memcmp(a, b, sizeof(int32_t) * n) != 0); /* and for each seed */
+    int fixed = 0;
+    for (int64_t i = 0; i < n; i++) fixed += a[i] == i;
+    CHECK(fixed < 20); /* shuffled, not the identity (about 1 fixed point expected) */
+    /* Each position sees every value about equally often over many epochs. */
+    int64_t first_counts[10] = {0};
+    int32_t small[10];
+    for (int e = 0; e < 10000; e++) {
+        nn_sampler_permutation(3, e, 10, small);
+        first_counts[small[0]]++;
+    }
+    for (int v = 0; v < 10; v++) CHECK(first_counts[v] > 850 && first_counts[v] < 1150);
+    free(a);
+    free(b);
+}
+
+/* For every rank count 1..8, the parts of every step, concatenated in rank order, are the
+ * step's positions in order: so the global order is the same for every rank count, every
+ * position is used exactly once, and every rank has a (possibly empty) part in every step. */
+static void test_global_order(int64_t n, int64_t batch)
+{
+    int64_t steps = nn_sampler_steps(n, batch);
+    CHECK(steps == (n + batch - 1) / batch);
+    for (int parts = 1; parts <= 8; parts++) {
+        int64_t next = 0;
+        for (int64_t t = 0; t < steps; t++) {
+            int64_t batch_size = n - t * batch < batch ? n - t * batch : batch;
+            for (int r = 0; r < parts; r++) {
+                int64_t start, count;
+                nn_sampler_part(n, batch, t, parts, r, &start, &count);
+                CHECK(start == next);
+                CHECK(count == batch_size / parts + (r < batch_size % parts));
+                for (int64_t p = start; p < start + count; p++)
+                    CHECK(nn_sampler_user(n, batch, parts, p) == r);
+                next = start + count;
+            }
+            CHECK(next == t * batch + batch_size);
+        }
+        CHECK(next == n);
+    }
+}
+
+int main(void)
+{
+    test_shard_ranges();
+    test_permutation();
+    test_global_order(100, 10);  /* even */
+    test_global_order(103, 10);  /* a smaller last batch */
+    test_global_order(25, 7);    /* batch not divisible by 2..8 */
+    test_global_order(11, 2);    /* parts smaller than the rank count: empty parts */
+    test_global_order(5, 64);    /* one batch larger than the data */
+    test_global_order(60000, 64);
+    return nn_test_finish("test_sampler");
+}

@@ -1,0 +1,124 @@
+/* Data-parallel steps at any rank count (run with -np 1..4) give the update that one
+ * process computes from the same weights and the same global batches: batch sizes the rank
+ * count does not divide, a last batch smaller than the rest, and ranks with empty parts.
+ * The reference is a trainer on MPI_COMM_SELF holding all the data. */
+#include <math.h>
+#include <mpi.h>
+
+#include "nn_test.h"
+#include "nn_test_data.h"
+#include "nnmpi/nn_sampler.h"
+#include "nnmpi/nn_trainer.h"
+
+enum { FEATURES = 12, CLASSES = 4 };
+
+static NnConfig test_config(int batch, NnActivation act, NnLoss loss)
+{
+    NnConfig cfg;
+    nn_config_defaults(&cfg);
+    cfg.hidden = (NnIntList){2, {9, 7}};
+    cfg.activation = act;
+    cfg.loss = loss;
+    cfg.batch_size = batch;
+    cfg.learning_rate = 0.3;
+    cfg.momentum = 0.9;
+    cfg.weight_decay = 0.01;
+    cfg.seed = 3;
+    return cfg;
+}
+
+/* Trains `epochs` epochs with comm (every rank holding its shard) and returns the loss sum
+ * of every step in losses; leaves the trainer's final state in t. */
+static void train(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, int64_t total, int epochs,
+                  double *losses)
+{
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    NnSamples train = nn_test_samples(21, total, FEATURES, CLASSES, rank, size);
+    NnSamples test = nn_test_samples(22, 10, FEATURES, CLASSES, rank, size);
+    char err[NN_ERR_LEN];
+    CHECK(nn_trainer_init(t, comm, cfg, &train, &test, err) == NN_OK);
+    int64_t k = 0;
+    for (int e = 0; e < epochs; e++) {
+        nn_trainer_begin_epoch(t, e);
+        for (int64_t s = 0; s < t->steps_per_epoch; s++) {
+            int64_t samples;
+            nn_trainer_step(t, s, (float)nn_lr_at(cfg, e, s, t->steps_per_epoch), &losses[k++],
+                            &samples);
+            int64_t expected = total - s * cfg->batch_size;
+            CHECK(samples == (expected < cfg->batch_size ? expected : cfg->batch_size));
+        }
+    }
+}
+
+static double max_relative_difference(const float *a, const float *b, size_t n)
+{
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / (1.0 + fabs((double)b[i]));
+        if (d > worst) worst = d;
+    }
+    return worst;
+}
+
+static void check_case(int64_t total, int batch, NnActivation act, NnLoss loss)
+{
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    NnConfig cfg = test_config(batch, act, loss);
+    const int epochs = 2;
+    int64_t steps = epochs * nn_sampler_steps(total, batch);
+    double *losses = calloc((size_t)steps, sizeof(double));
+    double *ref_losses = calloc((size_t)steps, sizeof(double));
+    NnTrainer dist;
+    train(&dist, MPI_COMM_WORLD, &cfg, total, epochs, losses);
+
+    /* Every rank holds the same weights after every step. */
+    float *root = malloc(sizeof(float) * dist.model.n_params);
+    memcpy(root, dist.model.params, sizeof(float) * dist.model.n_params);
+    MPI_Bcast(root, (int)dist.model.n_params, MPI_FLOAT, 0, MPI_COMM_WORLD);
+    CHECK(memcmp(root, dist.model.params, sizeof(float) * dist.model.n_params) == 0);
+
+    if (rank == 0) {
+        NnTrainer ref;
+        train(&ref, MPI_COMM_SELF, &cfg, total, epochs, ref_losses);
+        double dw = max_relative_difference(dist.model.params, ref.model.params,
+                                            ref.model.n_params);
+        double dv = max_relative_difference(dist.sgd.velocity, ref.sgd.velocity,
+                                            ref.model.n_params);
+        double dl = 0.0;
+        for (int64_t k = 0; k < steps; k++)
+            dl = fmax(dl, fabs(losses[k] - ref_losses[k]) / (1.0 + fabs(ref_losses[k])));
+        printf("np %d, %lld rows, batch %d, %s/%s: after %lld steps max relative difference "
+               "weights %.1e velocity %.1e step losses %.1e\n",
+               size, (long long)total, batch, nn_activation_name(act), nn_loss_name(loss),
+               (long long)steps, dw, dv, dl);
+        CHECK(dw < 1e-5 && dv < 1e-5 && dl < 1e-5);
+        if (size == 1) { /* the same arithmetic: bit for bit */
+            CHECK(memcmp(dist.model.params, ref.model.params,
+                         sizeof(float) * ref.model.n_params) == 0);
+        }
+        nn_trainer_free(&ref);
+    }
+    nn_trainer_free(&dist);
+    free(root);
+    free(losses);
+    free(ref_losses);
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    check_case(25, 10, NN_ACT_SIGMOID, NN_LOSS_CROSS_ENTROPY); /* 10 = 4+3+3 at np 3 */
+    check_case(25, 7, NN_ACT_RELU, NN_LOSS_CROSS_ENTROPY);     /* last batch of 4 */
+    check_case(9, 2, NN_ACT_TANH, NN_LOSS_MSE);                /* parts empty at np 3, 4 */
+    check_case(40, 40, NN_ACT_RELU, NN_LOSS_MSE);              /* one full-batch step */
+    MPI_Allreduce(MPI_IN_PLACE, &nn_test_failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    int status = rank == 0 ? nn_test_finish("test_update") : (nn_test_failures != 0);
+    MPI_Finalize();
+    return status;
+}
