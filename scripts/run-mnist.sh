@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The run command: installs what is missing (Debian packages, MNIST), builds, and trains
 # configs/mnist.ini (or the config given) with one rank per core.
-#   scripts/run-mnist.sh [CONFIG [nn-mpi options...]]     NP=4 scripts/run-mnist.sh
+#   scripts/run-mnist.sh [CONFIG] [nn-mpi options...]     NP=4 scripts/run-mnist.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-deps.sh
 scripts/build.sh
 scripts/get-mnist.sh
-config=${1:-configs/mnist.ini}
-[ $# -gt 0 ] && shift
+config=configs/mnist.ini
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+    config=$1
+    shift
+fi
 if [ "$(id -u)" = 0 ]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi

@@ -52,9 +52,12 @@ static NnStatus resume(Run *run, char err[NN_ERR_LEN])
         if (status == NN_OK && s->train_samples != t->train.total)
             status = nn_fail(err, "%s: checkpoint was trained on %lld samples, this run has %lld",
                              path, (long long)s->train_samples, (long long)t->train.total);
-        if (status == NN_OK && s->step_in_epoch >= t->steps_per_epoch)
-            status = nn_fail(err, "%s: step_in_epoch %lld is past the end of the epoch", path,
-                             (long long)s->step_in_epoch);
+        if (status == NN_OK && (s->step_in_epoch < 0 || s->step_in_epoch >= t->steps_per_epoch ||
+                                s->epochs_done < 0))
+            status = nn_fail(err, "%s: position epochs_done %lld, step_in_epoch %lld is outside "
+                                  "the run (%lld steps per epoch)",
+                             path, (long long)s->epochs_done, (long long)s->step_in_epoch,
+                             (long long)t->steps_per_epoch);
     }
     status = nn_comm_agree(t->comm, status, err);
     if (status != NN_OK) return status;
@@ -116,6 +119,14 @@ static void log_train(Run *run, int64_t epoch, int64_t step, double lr)
                 (long long)epoch + 1, (long long)run->state.global_step, mean, lr);
 }
 
+/* A JSON number, or null for NaN and infinities (which JSON cannot express). */
+static const char *json_number(double v, char *buf, size_t size)
+{
+    if (!isfinite(v)) return "null";
+    snprintf(buf, size, "%.9g", v);
+    return buf;
+}
+
 /* Rank 0: the end-of-epoch line. */
 static void log_epoch(Run *run, int64_t epoch, double train_loss, double samples_per_sec)
 {
@@ -128,12 +139,16 @@ static void log_epoch(Run *run, int64_t epoch, double train_loss, double samples
             (long long)epoch + 1, run->opt->cfg->epochs, train_loss, s->test_loss,
             100.0 * s->test_accuracy, samples_per_sec, elapsed);
     if (run->metrics) {
+        char loss[32], test_loss[32], accuracy[32];
         fprintf(run->metrics,
-                "{\"event\":\"epoch\",\"epoch\":%lld,\"step\":%lld,\"train_loss\":%.9g,"
-                "\"test_loss\":%.9g,\"test_accuracy\":%.6f,\"samples_per_sec\":%.1f,"
+                "{\"event\":\"epoch\",\"epoch\":%lld,\"step\":%lld,\"train_loss\":%s,"
+                "\"test_loss\":%s,\"test_accuracy\":%s,\"samples_per_sec\":%.1f,"
                 "\"elapsed_sec\":%.3f}\n",
-                (long long)epoch + 1, (long long)s->global_step, train_loss, s->test_loss,
-                s->test_accuracy, samples_per_sec, elapsed);
+                (long long)epoch + 1, (long long)s->global_step,
+                json_number(train_loss, loss, sizeof loss),
+                json_number(s->test_loss, test_loss, sizeof test_loss),
+                json_number(s->test_accuracy, accuracy, sizeof accuracy), samples_per_sec,
+                elapsed);
         fflush(run->metrics);
     }
     fflush(run->opt->log);
