@@ -1,29 +1,16 @@
 #include "nnmpi/nn_checkpoint.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "nnmpi/nn_atomic_file.h"
 #include "nnmpi/nn_h5.h"
+#include "nnmpi/nn_hash.h"
 
 #define FORMAT_NAME "nn-mpi checkpoint"
-
-/* "784-128-10" */
-static void format_sizes(const int64_t *sizes, int n, char *out, size_t size)
-{
-    size_t used = 0;
-    out[0] = '\0';
-    for (int i = 0; i < n && used < size; i++)
-        used += (size_t)snprintf(out + used, size - used, "%s%lld", i ? "-" : "",
-                                 (long long)sizes[i]);
-}
-
-static int model_sizes(const NnModel *m, int64_t *sizes)
-{
-    sizes[0] = m->inputs;
-    for (int l = 0; l < m->n_layers; l++) sizes[l + 1] = m->layers[l].out;
-    return m->n_layers + 1;
-}
 
 typedef struct {
     const char *name;
@@ -39,10 +26,47 @@ static const StateField STATE_FIELDS[] = {
     {"seed", offsetof(NnTrainState, seed), 0},
     {"batch_size", offsetof(NnTrainState, batch_size), 0},
     {"train_samples", offsetof(NnTrainState, train_samples), 0},
+    {"epoch_loss_sum", offsetof(NnTrainState, epoch_loss_sum), 1},
+    {"epoch_samples", offsetof(NnTrainState, epoch_samples), 0},
+    {"log_loss_sum", offsetof(NnTrainState, log_loss_sum), 1},
+    {"log_samples", offsetof(NnTrainState, log_samples), 0},
     {"train_loss", offsetof(NnTrainState, train_loss), 1},
     {"test_loss", offsetof(NnTrainState, test_loss), 1},
     {"test_accuracy", offsetof(NnTrainState, test_accuracy), 1},
 };
+#define N_STATE_FIELDS (sizeof STATE_FIELDS / sizeof STATE_FIELDS[0])
+
+static int model_sizes(const NnModel *m, int64_t *sizes)
+{
+    sizes[0] = m->inputs;
+    for (int l = 0; l < m->n_layers; l++) sizes[l + 1] = m->layers[l].out;
+    return m->n_layers + 1;
+}
+
+static uint64_t hash_text(uint64_t h, const char *text)
+{
+    return nn_hash_update(h, text, strlen(text) + 1); /* the NUL delimits */
+}
+
+/* The checksum over everything a resume uses. */
+static uint64_t checksum(const NnModel *m, const float *velocity, const NnTrainState *s,
+                         const char *config_text, const char *fixed_settings)
+{
+    int64_t sizes[NN_MAX_LAYERS + 1];
+    int n_sizes = model_sizes(m, sizes);
+    uint64_t h = NN_HASH_START;
+    h = nn_hash_update(h, m->params, sizeof(float) * m->n_params);
+    h = nn_hash_update(h, velocity, sizeof(float) * m->n_params);
+    for (size_t i = 0; i < N_STATE_FIELDS; i++)
+        h = nn_hash_update(h, (const char *)s + STATE_FIELDS[i].offset, 8);
+    h = nn_hash_update(h, &s->nranks, sizeof s->nranks);
+    h = nn_hash_update(h, sizes, sizeof(int64_t) * (size_t)n_sizes);
+    h = hash_text(h, nn_activation_name(m->activation));
+    h = hash_text(h, nn_loss_name(m->loss));
+    h = hash_text(h, config_text);
+    h = hash_text(h, fixed_settings);
+    return nn_hash_finish(h);
+}
 
 /* Writes or reads (writing != 0) one layer's two arrays under group loc. */
 static NnStatus layer_arrays(hid_t loc, int l, const NnLayer *L, float *weights, float *biases,
@@ -80,26 +104,39 @@ static NnStatus all_layers(hid_t group, const NnModel *m, float *base, int veloc
     return NN_OK;
 }
 
-static hid_t make_group(hid_t file, const char *name)
+/* Test-only fault hook: with NN_MPI_TEST_STALL_CHECKPOINT_AT_STEP=N in the environment, the
+ * write of the checkpoint for global step N stops halfway, flushed but never renamed, and
+ * waits to be killed. Tests use it to show that a crash mid-write loses nothing. */
+static void test_stall_hook(hid_t file, int64_t global_step)
 {
-    return H5Gcreate2(file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    const char *at = getenv("NN_MPI_TEST_STALL_CHECKPOINT_AT_STEP");
+    if (!at || strtoll(at, NULL, 10) != global_step) return;
+    H5Fflush(file, H5F_SCOPE_GLOBAL);
+    for (;;) pause();
 }
 
 NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnSgd *opt,
                              const NnTrainState *state, const char *config_text,
-                             char err[NN_ERR_LEN])
+                             const char *fixed_settings, char err[NN_ERR_LEN])
 {
     char temp[4096];
     nn_atomic_temp_name(path, temp, sizeof temp);
     hid_t file = H5Fcreate(temp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (file < 0) return nn_fail(err, "%s: cannot create checkpoint file", temp);
-    hid_t model = make_group(file, "model"), optim = make_group(file, "optimizer"),
-          train = make_group(file, "train");
+    hid_t groups[3];
+    const char *names[3] = {"model", "optimizer", "train"};
     NnStatus status = NN_OK;
-    if (model < 0 || optim < 0 || train < 0)
-        status = nn_fail(err, "%s: cannot create groups", temp);
+    for (int i = 0; i < 3; i++) {
+        groups[i] = H5Gcreate2(file, names[i], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (groups[i] < 0 && status == NN_OK)
+            status = nn_fail(err, "%s: cannot create group /%s", temp, names[i]);
+    }
+    hid_t model = groups[0], optim = groups[1], train = groups[2];
     int64_t sizes[NN_MAX_LAYERS + 1];
     int n_sizes = model_sizes(m, sizes);
+    char hex[17], fixed_hex[17];
+    nn_hash_hex(checksum(m, opt->velocity, state, config_text, fixed_settings), hex);
+    nn_hash_hex(nn_hash_finish(hash_text(NN_HASH_START, fixed_settings)), fixed_hex);
     if (status == NN_OK) status = nn_h5_attr_write_text(file, "format", FORMAT_NAME, err);
     if (status == NN_OK)
         status = nn_h5_attr_write_i64(file, "format_version", NN_CHECKPOINT_FORMAT_VERSION, err);
@@ -107,17 +144,23 @@ NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnSgd *op
     if (status == NN_OK) status = nn_h5_attr_write_i64(file, "nranks", state->nranks, err);
     if (status == NN_OK) status = nn_h5_attr_write_text(file, "config", config_text, err);
     if (status == NN_OK)
+        status = nn_h5_attr_write_text(file, "fixed_settings", fixed_settings, err);
+    if (status == NN_OK)
+        status = nn_h5_attr_write_text(file, "fixed_settings_hash", fixed_hex, err);
+    if (status == NN_OK) status = nn_h5_attr_write_text(file, "checksum", hex, err);
+    if (status == NN_OK)
         status = nn_h5_attr_write_i64s(model, "layer_sizes", sizes, n_sizes, err);
     if (status == NN_OK)
         status = nn_h5_attr_write_text(model, "activation", nn_activation_name(m->activation), err);
     if (status == NN_OK) status = nn_h5_attr_write_text(model, "loss", nn_loss_name(m->loss), err);
     if (status == NN_OK) status = all_layers(model, m, m->params, 0, 1, err);
+    if (status == NN_OK) test_stall_hook(file, state->global_step);
     if (status == NN_OK) status = nn_h5_attr_write_text(optim, "type", "sgd", err);
     if (status == NN_OK) status = nn_h5_attr_write_f64(optim, "momentum", opt->momentum, err);
     if (status == NN_OK)
         status = nn_h5_attr_write_f64(optim, "weight_decay", opt->weight_decay, err);
     if (status == NN_OK) status = all_layers(optim, m, opt->velocity, 1, 1, err);
-    for (size_t i = 0; i < sizeof STATE_FIELDS / sizeof STATE_FIELDS[0] && status == NN_OK; i++) {
+    for (size_t i = 0; i < N_STATE_FIELDS && status == NN_OK; i++) {
         const StateField *f = &STATE_FIELDS[i];
         const char *field = (const char *)state + f->offset;
         status = f->is_real ? nn_h5_attr_write_f64(train, f->name, *(const double *)field, err)
@@ -125,9 +168,8 @@ NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnSgd *op
     }
     if (status == NN_OK && H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
         status = nn_fail(err, "%s: cannot flush", temp);
-    if (train >= 0) H5Gclose(train);
-    if (optim >= 0) H5Gclose(optim);
-    if (model >= 0) H5Gclose(model);
+    for (int i = 0; i < 3; i++)
+        if (groups[i] >= 0) H5Gclose(groups[i]);
     if (H5Fclose(file) < 0 && status == NN_OK) status = nn_fail(err, "%s: cannot close", temp);
     if (status != NN_OK) {
         unlink(temp);
@@ -136,13 +178,63 @@ NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnSgd *op
     return nn_atomic_commit(temp, path, err);
 }
 
-/* Checks the file's format attributes and that its architecture is m's. */
-static NnStatus check_header(hid_t file, hid_t model, const char *path, const NnModel *m,
-                             char err[NN_ERR_LEN])
+static int name_index(const char *(*name_of)(int), int count, const char *name)
 {
-    char *format = NULL, *activation = NULL, *loss = NULL;
-    int64_t version, sizes[NN_MAX_LAYERS + 1], want[NN_MAX_LAYERS + 1];
-    int n_sizes = 0, n_want = model_sizes(m, want);
+    for (int i = 0; i < count; i++)
+        if (strcmp(name_of(i), name) == 0) return i;
+    return -1;
+}
+
+static const char *activation_name(int i) { return nn_activation_name((NnActivation)i); }
+static const char *loss_name(int i) { return nn_loss_name((NnLoss)i); }
+
+/* Builds ck->model and ck->sgd from the architecture stored under /model and /optimizer. */
+static NnStatus build_model(hid_t model, hid_t optim, const char *path, NnCheckpoint *ck,
+                            char err[NN_ERR_LEN])
+{
+    int64_t sizes[NN_MAX_LAYERS + 1];
+    int n_sizes = 0;
+    char *activation = NULL, *loss = NULL;
+    double momentum, weight_decay;
+    NnStatus status = NN_ERR;
+    if (nn_h5_attr_read_i64s(model, "layer_sizes", sizes, NN_MAX_LAYERS + 1, &n_sizes, err) !=
+            NN_OK ||
+        nn_h5_attr_read_text(model, "activation", &activation, err) != NN_OK ||
+        nn_h5_attr_read_text(model, "loss", &loss, err) != NN_OK ||
+        nn_h5_attr_read_f64(optim, "momentum", &momentum, err) != NN_OK ||
+        nn_h5_attr_read_f64(optim, "weight_decay", &weight_decay, err) != NN_OK)
+        goto done;
+    int act = name_index(activation_name, 3, activation), lo = name_index(loss_name, 2, loss);
+    NnIntList hidden = {.count = n_sizes - 2};
+    int sizes_ok = n_sizes >= 2;
+    for (int i = 0; i < n_sizes; i++) sizes_ok &= sizes[i] >= 1 && sizes[i] <= (1 << 24);
+    for (int i = 1; sizes_ok && i < n_sizes - 1; i++) hidden.values[i - 1] = (int)sizes[i];
+    if (!sizes_ok || act < 0 || lo < 0) {
+        nn_fail(err, "%s: /model has an unknown architecture (activation '%s', loss '%s')", path,
+                activation, loss);
+        goto done;
+    }
+    if (nn_model_init(&ck->model, (int)sizes[0], &hidden, (int)sizes[n_sizes - 1],
+                      (NnActivation)act, (NnLoss)lo, 1, err) != NN_OK)
+        goto done;
+    status = nn_sgd_init(&ck->sgd, &ck->model, momentum, weight_decay, err);
+done:
+    free(activation);
+    free(loss);
+    return status;
+}
+
+NnStatus nn_checkpoint_load(const char *path, NnCheckpoint *ck, char err[NN_ERR_LEN])
+{
+    memset(ck, 0, sizeof *ck);
+    if (access(path, R_OK) != 0)
+        return nn_fail(err, "%s: cannot open checkpoint: %s", path, strerror(errno));
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) return nn_fail(err, "%s: not an HDF5 file, or damaged", path);
+    hid_t groups[3] = {-1, -1, -1};
+    const char *names[3] = {"model", "optimizer", "train"};
+    char *format = NULL, *version = NULL, *stored_hex = NULL;
+    int64_t format_version;
     NnStatus status = NN_ERR;
     if (nn_h5_attr_read_text(file, "format", &format, err) != NN_OK ||
         strcmp(format, FORMAT_NAME) != 0) {
@@ -150,76 +242,150 @@ static NnStatus check_header(hid_t file, hid_t model, const char *path, const Nn
                 FORMAT_NAME);
         goto done;
     }
-    if (nn_h5_attr_read_i64(file, "format_version", &version, err) != NN_OK) goto done;
-    if (version != NN_CHECKPOINT_FORMAT_VERSION) {
-        nn_fail(err, "%s: checkpoint format version %lld, this nn-mpi reads version %d", path,
-                (long long)version, NN_CHECKPOINT_FORMAT_VERSION);
+    if (nn_h5_attr_read_i64(file, "format_version", &format_version, err) != NN_OK) goto done;
+    if (format_version != NN_CHECKPOINT_FORMAT_VERSION) {
+        nn_fail(err, "%s: checkpoint format version %" PRId64 ", this nn-mpi reads version %d",
+                path, format_version, NN_CHECKPOINT_FORMAT_VERSION);
         goto done;
     }
-    if (nn_h5_attr_read_i64s(model, "layer_sizes", sizes, NN_MAX_LAYERS + 1, &n_sizes, err) !=
-            NN_OK ||
-        nn_h5_attr_read_text(model, "activation", &activation, err) != NN_OK ||
-        nn_h5_attr_read_text(model, "loss", &loss, err) != NN_OK)
-        goto done;
-    char have[256], need[256];
-    format_sizes(sizes, n_sizes, have, sizeof have);
-    format_sizes(want, n_want, need, sizeof need);
-    if (strcmp(have, need) != 0) {
-        nn_fail(err, "%s: checkpoint has layers %s but the config and data give %s", path, have,
-                need);
-        goto done;
+    for (int i = 0; i < 3; i++) {
+        groups[i] = nn_h5_exists(file, names[i]) ? H5Gopen2(file, names[i], H5P_DEFAULT) : -1;
+        if (groups[i] < 0) {
+            nn_fail(err, "%s: group /%s is missing or damaged", path, names[i]);
+            goto done;
+        }
     }
-    if (strcmp(activation, nn_activation_name(m->activation)) != 0 ||
-        strcmp(loss, nn_loss_name(m->loss)) != 0) {
-        nn_fail(err, "%s: checkpoint has activation %s and loss %s but the config gives %s and %s",
-                path, activation, loss, nn_activation_name(m->activation), nn_loss_name(m->loss));
+    if (build_model(groups[0], groups[1], path, ck, err) != NN_OK) goto done;
+    if (all_layers(groups[0], &ck->model, ck->model.params, 0, 0, err) != NN_OK ||
+        all_layers(groups[1], &ck->model, ck->sgd.velocity, 1, 0, err) != NN_OK)
+        goto done;
+    for (size_t i = 0; i < N_STATE_FIELDS; i++) {
+        const StateField *f = &STATE_FIELDS[i];
+        char *field = (char *)&ck->state + f->offset;
+        if ((f->is_real ? nn_h5_attr_read_f64(groups[2], f->name, (double *)field, err)
+                        : nn_h5_attr_read_i64(groups[2], f->name, (int64_t *)field, err)) != NN_OK)
+            goto done;
+    }
+    if (nn_h5_attr_read_i64(file, "nranks", &ck->state.nranks, err) != NN_OK ||
+        nn_h5_attr_read_text(file, "nn_mpi_version", &version, err) != NN_OK ||
+        nn_h5_attr_read_text(file, "config", &ck->config_text, err) != NN_OK ||
+        nn_h5_attr_read_text(file, "fixed_settings", &ck->fixed_settings, err) != NN_OK ||
+        nn_h5_attr_read_text(file, "checksum", &stored_hex, err) != NN_OK)
+        goto done;
+    snprintf(ck->nn_mpi_version, sizeof ck->nn_mpi_version, "%s", version);
+    ck->checksum = checksum(&ck->model, ck->sgd.velocity, &ck->state, ck->config_text,
+                            ck->fixed_settings);
+    char hex[17];
+    nn_hash_hex(ck->checksum, hex);
+    if (strcmp(hex, stored_hex) != 0) {
+        nn_fail(err, "%s: checksum mismatch (stored %s, computed %s): the file is damaged", path,
+                stored_hex, hex);
         goto done;
     }
     status = NN_OK;
 done:
+    for (int i = 0; i < 3; i++)
+        if (groups[i] >= 0) H5Gclose(groups[i]);
+    H5Fclose(file);
     free(format);
-    free(activation);
-    free(loss);
+    free(version);
+    free(stored_hex);
+    if (status != NN_OK) nn_checkpoint_free(ck);
     return status;
 }
 
-NnStatus nn_checkpoint_read(const char *path, NnModel *m, NnSgd *opt, NnTrainState *state,
-                            char err[NN_ERR_LEN])
+void nn_checkpoint_free(NnCheckpoint *ck)
 {
-    if (access(path, R_OK) != 0) return nn_fail(err, "%s: cannot open checkpoint", path);
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) return nn_fail(err, "%s: not an HDF5 file, or damaged", path);
-    hid_t model = -1, optim = -1, train = -1;
-    NnStatus status = NN_ERR;
-    const char *groups[3] = {"model", "optimizer", "train"};
-    for (int i = 0; i < 3; i++)
-        if (!nn_h5_exists(file, groups[i])) {
-            nn_fail(err, "%s: group /%s is missing", path, groups[i]);
-            goto done;
+    free(ck->config_text);
+    free(ck->fixed_settings);
+    nn_sgd_free(&ck->sgd);
+    nn_model_free(&ck->model);
+    memset(ck, 0, sizeof *ck);
+}
+
+void nn_checkpoint_path(const char *dir, int64_t step, char *out, size_t size)
+{
+    snprintf(out, size, "%s/ckpt-%09" PRId64 ".h5", dir, step);
+}
+
+/* The step of a checkpoint file name "ckpt-<digits>.h5", or -1. */
+static int64_t step_of_name(const char *name)
+{
+    int end = 0;
+    long long step;
+    if (strncmp(name, "ckpt-", 5) != 0 || name[5] < '0' || name[5] > '9') return -1;
+    if (sscanf(name, "ckpt-%lld.h5%n", &step, &end) != 1 || end == 0 || name[end] != '\0')
+        return -1;
+    return step;
+}
+
+static int compare_steps(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+NnStatus nn_checkpoint_list(const char *dir, int64_t **steps, int *count, char err[NN_ERR_LEN])
+{
+    *steps = NULL;
+    *count = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT) return NN_OK;
+        return nn_fail(err, "%s: cannot list checkpoints: %s", dir, strerror(errno));
+    }
+    int cap = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        int64_t step = step_of_name(e->d_name);
+        if (step < 0) continue;
+        if (*count == cap) {
+            cap = cap ? cap * 2 : 16;
+            int64_t *bigger = realloc(*steps, sizeof(int64_t) * (size_t)cap);
+            if (!bigger) {
+                closedir(d);
+                free(*steps);
+                *steps = NULL;
+                return nn_fail(err, "out of memory listing %s", dir);
+            }
+            *steps = bigger;
         }
-    model = H5Gopen2(file, "model", H5P_DEFAULT);
-    optim = H5Gopen2(file, "optimizer", H5P_DEFAULT);
-    train = H5Gopen2(file, "train", H5P_DEFAULT);
-    if (model < 0 || optim < 0 || train < 0) {
-        nn_fail(err, "%s: cannot open groups", path);
-        goto done;
+        (*steps)[(*count)++] = step;
     }
-    if (check_header(file, model, path, m, err) != NN_OK) goto done;
-    if (all_layers(model, m, m->params, 0, 0, err) != NN_OK) goto done;
-    if (all_layers(optim, m, opt->velocity, 1, 0, err) != NN_OK) goto done;
-    if (nn_h5_attr_read_i64(file, "nranks", &state->nranks, err) != NN_OK) goto done;
-    for (size_t i = 0; i < sizeof STATE_FIELDS / sizeof STATE_FIELDS[0]; i++) {
-        const StateField *f = &STATE_FIELDS[i];
-        char *field = (char *)state + f->offset;
-        if ((f->is_real ? nn_h5_attr_read_f64(train, f->name, (double *)field, err)
-                        : nn_h5_attr_read_i64(train, f->name, (int64_t *)field, err)) != NN_OK)
-            goto done;
+    closedir(d);
+    if (*count) qsort(*steps, (size_t)*count, sizeof(int64_t), compare_steps);
+    return NN_OK;
+}
+
+NnStatus nn_checkpoint_prune(const char *dir, int keep, int64_t keep_multiple,
+                             char err[NN_ERR_LEN])
+{
+    if (keep == 0) return NN_OK;
+    int64_t *steps;
+    int count;
+    if (nn_checkpoint_list(dir, &steps, &count, err) != NN_OK) return NN_ERR;
+    NnStatus status = NN_OK;
+    for (int i = 0; i < count - keep; i++) {
+        if (keep_multiple > 0 && steps[i] % keep_multiple == 0) continue;
+        char path[4096];
+        nn_checkpoint_path(dir, steps[i], path, sizeof path);
+        if (unlink(path) != 0 && errno != ENOENT && status == NN_OK)
+            status = nn_fail(err, "%s: cannot delete old checkpoint: %s", path, strerror(errno));
     }
-    status = NN_OK;
-done:
-    if (train >= 0) H5Gclose(train);
-    if (optim >= 0) H5Gclose(optim);
-    if (model >= 0) H5Gclose(model);
-    H5Fclose(file);
+    free(steps);
     return status;
+}
+
+int nn_checkpoint_remove_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (strncmp(e->d_name, "ckpt-", 5) != 0 || !strstr(e->d_name, ".h5.tmp.")) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        removed += unlink(path) == 0;
+    }
+    closedir(d);
+    return removed;
 }

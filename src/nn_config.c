@@ -69,6 +69,23 @@ static const ConfigKey KEYS[] = {
      "write a checkpoint every N epochs (0 = only at the end of training)"},
     {"checkpoint", "every_steps", KEY_INT, FIELD(checkpoint_every_steps), "0", 0, 1e9, NULL,
      "also write one every N steps (0 = off)"},
+    {"checkpoint", "every_minutes", KEY_REAL, FIELD(checkpoint_every_minutes), "0", 0, 1e6, NULL,
+     "also write one when this many minutes have passed since the last (0 = off)"},
+    {"checkpoint", "keep", KEY_INT, FIELD(checkpoint_keep), "3", 0, 1e9, NULL,
+     "keep the newest N checkpoints, delete older ones (0 = keep all)"},
+    {"checkpoint", "keep_every_epochs", KEY_INT, FIELD(checkpoint_keep_every_epochs), "0", 0,
+     1e6, NULL, "also keep the checkpoint at the end of every M-th epoch (0 = none)"},
+    {"checkpoint", "resume", KEY_CHOICE, FIELD(resume), "no", 0, 0, "no|auto",
+     "auto: continue from the newest valid checkpoint in dir, if any (as --resume auto)"},
+    {"checkpoint", "signal", KEY_CHOICE, FIELD(stop_signal), "none", 0, 0,
+     "none|hup|int|quit|usr2|xcpu",
+     "another signal that, like TERM and USR1, stops the run at a checkpoint"},
+    {"checkpoint", "grace_seconds", KEY_INT, FIELD(grace_seconds), "30", 0, 86400, NULL,
+     "after a stop signal, exit at once unless stopped within this time (0 = no limit)"},
+    {"checkpoint", "time_limit", KEY_REAL, FIELD(time_limit), "0", 0, 1e9, NULL,
+     "seconds of wall time for the run; it checkpoints and stops before (0 = none)"},
+    {"checkpoint", "time_margin", KEY_REAL, FIELD(time_margin), "60", 0, 1e6, NULL,
+     "stop this many seconds before time_limit or SLURM_JOB_END_TIME"},
 
     {"log", "every_steps", KEY_INT, FIELD(log_every_steps), "100", 1, 1e9, NULL,
      "print the mean training loss every N steps"},
@@ -499,6 +516,15 @@ NnStatus nn_config_set(NnConfig *cfg, const char *assignment, char err[NN_ERR_LE
     char reason[256];
     if (!parse_value(&KEYS[index], value, cfg, reason, sizeof reason))
         return nn_fail(err, "--set %s: %s", assignment, reason);
+    return NN_OK;
+}
+
+NnStatus nn_config_value(const NnConfig *cfg, const char *section, const char *name, char *out,
+                         size_t size, char err[NN_ERR_LEN])
+{
+    int index = find_key(section, name);
+    if (index < 0) return nn_fail(err, "no key [%s] %s", section, name);
+    format_value(&KEYS[index], cfg, out, size);
     return NN_OK;
 }
 

@@ -1,15 +1,21 @@
 /* nn-mpi: data-parallel training of a feed-forward network over MPI ranks.
- *   nn-mpi CONFIG [--set section.key=value ...] [--resume CHECKPOINT]
- * Exit status: 0 done; 1 the run failed (data, checkpoint, diverged); 2 bad usage or config. */
+ *   nn-mpi CONFIG [--set section.key=value ...] [--resume CHECKPOINT|auto]
+ *   nn-mpi --inspect CHECKPOINT
+ * Exit status: 0 done; 1 the run failed (data, checkpoint, diverged); 2 bad usage or config;
+ * 75 stopped by a signal or the time limit after writing a checkpoint; 76 stopped by a
+ * signal without a new checkpoint. */
 #include <cblas.h>
 #include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nnmpi/nn_checkpoint.h"
 #include "nnmpi/nn_comm.h"
 #include "nnmpi/nn_config.h"
 #include "nnmpi/nn_h5.h"
+#include "nnmpi/nn_hash.h"
 #include "nnmpi/nn_run.h"
+#include "nnmpi/nn_stop.h"
 
 enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2 };
 
@@ -17,7 +23,8 @@ enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2 };
 
 typedef struct {
     const char *config_path;
-    const char *resume_path;
+    const char *resume;  /* a checkpoint, or "auto" */
+    const char *inspect; /* a checkpoint to describe */
     const char *sets[MAX_SETS];
     int n_sets;
     int help, version;
@@ -26,12 +33,19 @@ typedef struct {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: nn-mpi CONFIG [--set section.key=value ...] [--resume CHECKPOINT]\n"
+            "usage: nn-mpi CONFIG [--set section.key=value ...] [--resume CHECKPOINT|auto]\n"
+            "       nn-mpi --inspect CHECKPOINT\n"
             "       nn-mpi --help | --version\n"
             "Trains the network described by the INI file CONFIG; run it under mpirun or srun.\n"
             "  --set section.key=value   override one config key (repeatable)\n"
             "  --resume CHECKPOINT       continue the run saved in CHECKPOINT\n"
-            "Exit status: 0 done, 1 the run failed, 2 bad usage or config.\n"
+            "  --resume auto             continue from the newest valid checkpoint in\n"
+            "                            [checkpoint] dir, or start if there is none\n"
+            "  --inspect CHECKPOINT      validate a checkpoint and describe it\n"
+            "SIGTERM and SIGUSR1 (and [checkpoint] signal) stop a run at the next step with a\n"
+            "checkpoint; a second signal stops it at once.\n"
+            "Exit status: 0 done, 1 the run failed, 2 bad usage or config, 75 stopped with a\n"
+            "checkpoint (resume to continue), 76 stopped without a new checkpoint.\n"
             "Config keys:\n");
     nn_config_print_keys(out);
 }
@@ -45,10 +59,13 @@ static NnStatus parse_args(int argc, char **argv, Args *a, char err[NN_ERR_LEN])
             a->help = 1;
         } else if (strcmp(arg, "--version") == 0) {
             a->version = 1;
-        } else if (strcmp(arg, "--set") == 0 || strcmp(arg, "--resume") == 0) {
+        } else if (strcmp(arg, "--set") == 0 || strcmp(arg, "--resume") == 0 ||
+                   strcmp(arg, "--inspect") == 0) {
             if (i + 1 == argc) return nn_fail(err, "%s needs a value", arg);
             if (arg[2] == 'r') {
-                a->resume_path = argv[++i];
+                a->resume = argv[++i];
+            } else if (arg[2] == 'i') {
+                a->inspect = argv[++i];
             } else {
                 if (a->n_sets == MAX_SETS) return nn_fail(err, "too many --set options");
                 a->sets[a->n_sets++] = argv[++i];
@@ -61,7 +78,7 @@ static NnStatus parse_args(int argc, char **argv, Args *a, char err[NN_ERR_LEN])
             a->config_path = arg;
         }
     }
-    if (!a->help && !a->version && !a->config_path)
+    if (!a->help && !a->version && !a->inspect && !a->config_path)
         return nn_fail(err, "no config file given (see --help)");
     return NN_OK;
 }
@@ -91,19 +108,54 @@ static NnStatus share_config_text(MPI_Comm comm, const char *path, char **text,
     return NN_OK;
 }
 
+/* Validates a checkpoint and prints what it holds. Needs no MPI. Returns the exit status. */
+static int inspect(const char *path)
+{
+    NnCheckpoint ck;
+    char err[NN_ERR_LEN], hex[17];
+    if (nn_checkpoint_load(path, &ck, err) != NN_OK) {
+        printf("%s: INVALID: %s\n", path, err);
+        return EXIT_RUN_FAILED;
+    }
+    const NnTrainState *s = &ck.state;
+    const NnModel *m = &ck.model;
+    nn_hash_hex(ck.checksum, hex);
+    printf("%s: valid (checksum %s)\n", path, hex);
+    printf("written by: nn-mpi %s on %lld ranks\n", ck.nn_mpi_version, (long long)s->nranks);
+    printf("position: %lld epochs done, %lld steps into the next; %lld steps and %lld samples "
+           "in all\n",
+           (long long)s->epochs_done, (long long)s->step_in_epoch, (long long)s->global_step,
+           (long long)s->samples_seen);
+    printf("model: %d", m->inputs);
+    for (int l = 0; l < m->n_layers; l++) printf("-%d", m->layers[l].out);
+    printf(" %s/%s, %zu parameters\n", nn_activation_name(m->activation), nn_loss_name(m->loss),
+           m->n_params);
+    printf("last epoch: train_loss %.6f test_loss %.6f test_accuracy %.4f\n", s->train_loss,
+           s->test_loss, s->test_accuracy);
+    printf("fixed settings:\n%s", ck.fixed_settings);
+    printf("config:\n%s", ck.config_text);
+    nn_checkpoint_free(&ck);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    char err[NN_ERR_LEN];
+    Args args;
+    NnStatus parsed = parse_args(argc, argv, &args, err);
+    nn_h5_silence();
+    if (parsed == NN_OK && args.inspect && !args.help && !args.version)
+        return inspect(args.inspect); /* a plain program: no MPI */
+
     MPI_Init(&argc, &argv);
+    double started = MPI_Wtime();
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    nn_h5_silence();
-    char err[NN_ERR_LEN];
     int code = 0;
-    Args args;
     char *file_text = NULL, *config_text = NULL;
     NnConfig cfg;
 
-    if (parse_args(argc, argv, &args, err) != NN_OK) {
+    if (parsed != NN_OK) {
         if (rank == 0) fprintf(stderr, "rank 0: nn-mpi: %s\n", err);
         code = EXIT_USAGE;
         goto done;
@@ -113,6 +165,7 @@ int main(int argc, char **argv)
         if (rank == 0 && args.version) printf("nn-mpi %s\n", NN_VERSION);
         goto done;
     }
+
     if (share_config_text(MPI_COMM_WORLD, args.config_path, &file_text, err) != NN_OK) {
         if (rank == 0) fprintf(stderr, "%s\n", err);
         code = EXIT_USAGE;
@@ -133,15 +186,25 @@ int main(int argc, char **argv)
     NN_ASSERT(config_text != NULL);
     nn_config_format(&cfg, config_text, len + 1);
     openblas_set_num_threads(cfg.blas_threads);
+    nn_stop_install(cfg.stop_signal, cfg.grace_seconds);
 
     NnRunOptions opt = {.comm = MPI_COMM_WORLD,
                         .cfg = &cfg,
                         .config_text = config_text,
-                        .resume_path = args.resume_path,
-                        .log = stdout};
-    if (nn_run(&opt, err) != NN_OK) {
+                        .resume = args.resume,
+                        .log = stdout,
+                        .started = started};
+    switch (nn_run(&opt, err)) {
+    case NN_OK: break;
+    case NN_STOPPED: code = NN_EXIT_STOPPED; break;
+    case NN_STOPPED_UNSAVED:
+        if (rank == 0) fprintf(stderr, "%s\n", err);
+        code = NN_EXIT_STOPPED_AT_ONCE;
+        break;
+    case NN_ERR:
         if (rank == 0) fprintf(stderr, "%s\n", err);
         code = EXIT_RUN_FAILED;
+        break;
     }
 done:
     free(file_text);

@@ -3,21 +3,24 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "nnmpi/nn_atomic_file.h"
 #include "nnmpi/nn_checkpoint.h"
 #include "nnmpi/nn_comm.h"
+#include "nnmpi/nn_stop.h"
 #include "nnmpi/nn_trainer.h"
 
-/* Rank 0's outputs and the run's counters. */
+/* The run's counters and rank 0's outputs. */
 typedef struct {
     const NnRunOptions *opt;
+    const NnConfig *cfg;
     NnTrainer *trainer;
     NnTrainState state;
-    FILE *metrics;  /* rank 0 only; NULL when not configured */
-    double started; /* MPI_Wtime at the start of the run */
-    double log_loss_sum;
-    int64_t log_samples;
+    char fixed_settings[1024]; /* what a resume must not change */
+    FILE *metrics;             /* rank 0 only; NULL when not configured */
+    double deadline;           /* rank 0: MPI_Wtime() to stop at; INFINITY: none */
+    double last_checkpoint;    /* rank 0: MPI_Wtime() of the last checkpoint */
 } Run;
 
 static int is_root(const Run *run)
@@ -25,98 +28,201 @@ static int is_root(const Run *run)
     return run->trainer->rank == 0;
 }
 
-static void architecture(const NnModel *m, char *out, size_t size)
+/* Rank 0's notes (stdout) and warnings (stderr, prefixed with the rank). */
+static void note(const Run *run, const char *text)
 {
-    size_t used = (size_t)snprintf(out, size, "%d", m->inputs);
-    for (int l = 0; l < m->n_layers && used < size; l++)
-        used += (size_t)snprintf(out + used, size - used, "-%d", m->layers[l].out);
+    if (!is_root(run)) return;
+    fprintf(run->opt->log, "%s\n", text);
+    fflush(run->opt->log);
 }
 
-/* Restores model, optimizer and state from the checkpoint on rank 0 and broadcasts them.
- * Refuses a checkpoint whose sample order (seed, batch size, training rows) differs. */
-static NnStatus resume(Run *run, char err[NN_ERR_LEN])
+static void warn(const Run *run, const char *text)
+{
+    if (is_root(run)) fprintf(stderr, "rank 0: warning: %s\n", text);
+}
+
+/* The settings that give the sample order and the architecture: a resume must not change
+ * them. One "key = value" line each. */
+static void describe_fixed_settings(const Run *run, char *out, size_t size)
+{
+    static const char *const KEYS[][2] = {{"model", "hidden"},   {"model", "activation"},
+                                          {"model", "loss"},     {"train", "seed"},
+                                          {"train", "batch_size"}};
+    const NnTrainer *t = run->trainer;
+    size_t used = 0;
+    char value[NN_PATH_LEN], err[NN_ERR_LEN];
+    for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) {
+        NnStatus status = nn_config_value(run->cfg, KEYS[i][0], KEYS[i][1], value, sizeof value, err);
+        NN_ASSERT(status == NN_OK);
+        used += (size_t)snprintf(out + used, size - used, "[%s] %s = %s\n", KEYS[i][0],
+                                 KEYS[i][1], value);
+    }
+    snprintf(out + used, size - used,
+             "training samples = %lld\nfeatures per sample = %d\nclasses = %d\n",
+             (long long)t->train.total, t->train.features, t->train.classes);
+}
+
+/* Names the first line of fixed settings that differs between a checkpoint and this run. */
+static NnStatus compare_fixed_settings(const char *path, const char *stored, const char *ours,
+                                       char err[NN_ERR_LEN])
+{
+    if (strcmp(stored, ours) == 0) return NN_OK;
+    const char *a = stored, *b = ours;
+    for (;;) {
+        size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+        size_t key_a = strcspn(a, "="), key_b = strcspn(b, "=");
+        if (la != lb || strncmp(a, b, la) != 0) {
+            if (key_a < la && key_a == key_b && strncmp(a, b, key_a) == 0)
+                return nn_fail(err,
+                               "%s: %.*s is%.*s in the checkpoint but%.*s in this run; it cannot "
+                               "change on resume",
+                               path, (int)key_a - 1, a, (int)(la - key_a - 1), a + key_a + 1,
+                               (int)(lb - key_b - 1), b + key_b + 1);
+            return nn_fail(err, "%s: the checkpoint has '%.*s' where this run has '%.*s'", path,
+                           (int)la, a, (int)lb, b);
+        }
+        if (a[la] == '\0' || b[lb] == '\0') break;
+        a += la + 1;
+        b += lb + 1;
+    }
+    return nn_fail(err, "%s: the checkpoint's fixed settings differ from this run's", path);
+}
+
+/* Rank 0: finds the checkpoint to resume from and loads it into ck. *found is 0 when
+ * "auto" finds none. Damaged checkpoints are reported and skipped for older ones. */
+static NnStatus pick_checkpoint(const Run *run, const char *resume, NnCheckpoint *ck, int *found,
+                                char *path, size_t path_size, char err[NN_ERR_LEN])
+{
+    *found = 0;
+    if (strcmp(resume, "auto") != 0) {
+        snprintf(path, path_size, "%s", resume);
+        *found = 1;
+        return nn_checkpoint_load(path, ck, err);
+    }
+    const char *dir = run->cfg->checkpoint_dir;
+    if (!dir[0]) return nn_fail(err, "resume = auto needs a [checkpoint] dir");
+    char text[NN_ERR_LEN + 128];
+    int removed = nn_checkpoint_remove_temps(dir);
+    if (removed) {
+        snprintf(text, sizeof text, "removed %d unfinished checkpoint file(s) from %s", removed, dir);
+        warn(run, text);
+    }
+    int64_t *steps;
+    int count;
+    if (nn_checkpoint_list(dir, &steps, &count, err) != NN_OK) return NN_ERR;
+    for (int i = count - 1; i >= 0 && !*found; i--) {
+        nn_checkpoint_path(dir, steps[i], path, path_size);
+        if (nn_checkpoint_load(path, ck, err) == NN_OK) {
+            *found = 1;
+        } else {
+            snprintf(text, sizeof text, "skipping %s", err);
+            warn(run, text);
+        }
+    }
+    free(steps);
+    if (!*found) {
+        snprintf(text, sizeof text, "no valid checkpoint in %s: starting from the beginning", dir);
+        note(run, text);
+    }
+    return NN_OK;
+}
+
+/* Restores model, optimizer and state from a checkpoint read on rank 0 and broadcast. */
+static NnStatus resume(Run *run, const char *how, char err[NN_ERR_LEN])
 {
     NnTrainer *t = run->trainer;
-    const NnConfig *cfg = run->opt->cfg;
-    const char *path = run->opt->resume_path;
+    NnCheckpoint ck;
+    char path[NN_PATH_LEN + 64] = "";
+    int found = 0;
     NnStatus status = NN_OK;
-    if (t->rank == 0) {
-        status = nn_checkpoint_read(path, &t->model, &t->sgd, &run->state, err);
-        const NnTrainState *s = &run->state;
-        if (status == NN_OK && s->seed != cfg->seed)
-            status = nn_fail(err, "%s: checkpoint has [train] seed = %lld, the config %lld", path,
-                             (long long)s->seed, (long long)cfg->seed);
-        if (status == NN_OK && s->batch_size != cfg->batch_size)
-            status = nn_fail(err, "%s: checkpoint has [train] batch_size = %lld, the config %d",
-                             path, (long long)s->batch_size, cfg->batch_size);
-        if (status == NN_OK && s->train_samples != t->train.total)
-            status = nn_fail(err, "%s: checkpoint was trained on %lld samples, this run has %lld",
-                             path, (long long)s->train_samples, (long long)t->train.total);
-        if (status == NN_OK && (s->step_in_epoch < 0 || s->step_in_epoch >= t->steps_per_epoch ||
-                                s->epochs_done < 0))
+    if (is_root(run)) {
+        status = pick_checkpoint(run, how, &ck, &found, path, sizeof path, err);
+        int loaded = status == NN_OK && found;
+        if (status == NN_OK && found)
+            status = compare_fixed_settings(path, ck.fixed_settings, run->fixed_settings, err);
+        const NnTrainState *s = &ck.state;
+        if (status == NN_OK && found &&
+            (s->step_in_epoch < 0 || s->step_in_epoch > t->steps_per_epoch || s->epochs_done < 0))
             status = nn_fail(err, "%s: position epochs_done %lld, step_in_epoch %lld is outside "
                                   "the run (%lld steps per epoch)",
                              path, (long long)s->epochs_done, (long long)s->step_in_epoch,
                              (long long)t->steps_per_epoch);
+        if (status == NN_OK && found) {
+            NN_ASSERT(ck.model.n_params == t->model.n_params);
+            memcpy(t->model.params, ck.model.params, sizeof(float) * t->model.n_params);
+            memcpy(t->sgd.velocity, ck.sgd.velocity, sizeof(float) * t->model.n_params);
+            run->state = ck.state;
+        }
+        if (loaded) nn_checkpoint_free(&ck);
     }
     status = nn_comm_agree(t->comm, status, err);
     if (status != NN_OK) return status;
+    NN_MPI_CHECK(MPI_Bcast(&found, 1, MPI_INT, 0, t->comm));
+    if (!found) return NN_OK;
     NN_MPI_CHECK(MPI_Bcast(t->model.params, (int)t->model.n_params, MPI_FLOAT, 0, t->comm));
     NN_MPI_CHECK(MPI_Bcast(t->sgd.velocity, (int)t->model.n_params, MPI_FLOAT, 0, t->comm));
     NN_MPI_CHECK(MPI_Bcast(&run->state, sizeof run->state, MPI_BYTE, 0, t->comm));
+    if (is_root(run))
+        fprintf(run->opt->log, "resuming from %s at epoch %lld step %lld (written by %lld ranks)\n",
+                path, (long long)run->state.epochs_done + 1,
+                (long long)run->state.step_in_epoch, (long long)run->state.nranks);
     return NN_OK;
 }
 
-static void checkpoint_path(const Run *run, char *path, size_t size)
-{
-    snprintf(path, size, "%s/ckpt-%09lld.h5", run->opt->cfg->checkpoint_dir,
-             (long long)run->state.global_step);
-}
-
-/* Rank 0 writes a checkpoint of the current state; other ranks return NN_OK. */
+/* Collective: rank 0 writes a checkpoint of the current state and prunes old ones. */
 static NnStatus write_checkpoint(Run *run, char err[NN_ERR_LEN])
 {
-    if (!is_root(run)) return NN_OK;
-    char path[NN_PATH_LEN + 64];
-    checkpoint_path(run, path, sizeof path);
+    const NnConfig *cfg = run->cfg;
     NnTrainer *t = run->trainer;
-    run->state.nranks = t->size;
-    NnStatus status =
-        nn_checkpoint_write(path, &t->model, &t->sgd, &run->state, run->opt->config_text, err);
-    if (status == NN_OK) fprintf(run->opt->log, "checkpoint %s\n", path);
-    return status;
+    NnStatus status = NN_OK;
+    if (is_root(run)) {
+        char path[NN_PATH_LEN + 64];
+        nn_checkpoint_path(cfg->checkpoint_dir, run->state.global_step, path, sizeof path);
+        run->state.nranks = t->size;
+        status = nn_checkpoint_write(path, &t->model, &t->sgd, &run->state, run->opt->config_text,
+                                     run->fixed_settings, err);
+        if (status == NN_OK)
+            status = nn_checkpoint_prune(cfg->checkpoint_dir, cfg->checkpoint_keep,
+                                         t->steps_per_epoch * cfg->checkpoint_keep_every_epochs, err);
+        if (status == NN_OK) fprintf(run->opt->log, "checkpoint %s\n", path);
+        run->last_checkpoint = MPI_Wtime();
+    }
+    return nn_comm_agree(t->comm, status, err);
 }
 
-static NnStatus open_outputs(Run *run, char err[NN_ERR_LEN])
+/* Rank 0: when to stop for the time limit: the earlier of [checkpoint] time_limit after the
+ * start and SLURM_JOB_END_TIME, less [checkpoint] time_margin. */
+static double find_deadline(const Run *run)
 {
-    const NnConfig *cfg = run->opt->cfg;
+    const NnConfig *cfg = run->cfg;
+    double deadline = INFINITY;
+    if (cfg->time_limit > 0) deadline = run->opt->started + cfg->time_limit;
+    const char *end = getenv("SLURM_JOB_END_TIME");
+    if (end && *end) {
+        char *rest;
+        long long end_time = strtoll(end, &rest, 10);
+        if (*rest == '\0' && end_time > 0) {
+            double at = MPI_Wtime() + (double)(end_time - (long long)time(NULL));
+            if (at < deadline) deadline = at;
+        } else {
+            warn(run, "SLURM_JOB_END_TIME is not a number of seconds: ignored");
+        }
+    }
+    return deadline - cfg->time_margin;
+}
+
+static NnStatus open_outputs(Run *run, int resumed, char err[NN_ERR_LEN])
+{
+    const NnConfig *cfg = run->cfg;
     NnStatus status = NN_OK;
-    if (is_root(run) && cfg->checkpoint_dir[0])
-        status = nn_make_dirs(cfg->checkpoint_dir, err);
+    if (is_root(run) && cfg->checkpoint_dir[0]) status = nn_make_dirs(cfg->checkpoint_dir, err);
     if (status == NN_OK && is_root(run) && cfg->metrics_path[0]) {
-        run->metrics = fopen(cfg->metrics_path, run->opt->resume_path ? "a" : "w");
+        run->metrics = fopen(cfg->metrics_path, resumed ? "a" : "w");
         if (!run->metrics)
             status = nn_fail(err, "%s: cannot open metrics file: %s", cfg->metrics_path,
                              strerror(errno));
     }
     return nn_comm_agree(run->trainer->comm, status, err);
-}
-
-/* Rank 0: the periodic training-loss line. */
-static void log_train(Run *run, int64_t epoch, int64_t step, double lr)
-{
-    double mean = run->log_loss_sum / (double)run->log_samples;
-    run->log_loss_sum = 0.0;
-    run->log_samples = 0;
-    if (!is_root(run)) return;
-    fprintf(run->opt->log, "epoch %lld/%d step %lld/%lld train_loss %.6f lr %.6g\n",
-            (long long)epoch + 1, run->opt->cfg->epochs, (long long)step + 1,
-            (long long)run->trainer->steps_per_epoch, mean, lr);
-    if (run->metrics)
-        fprintf(run->metrics,
-                "{\"event\":\"train\",\"epoch\":%lld,\"step\":%lld,\"train_loss\":%.9g,"
-                "\"lr\":%.9g}\n",
-                (long long)epoch + 1, (long long)run->state.global_step, mean, lr);
 }
 
 /* A JSON number, or null for NaN and infinities (which JSON cannot express). */
@@ -127,16 +233,34 @@ static const char *json_number(double v, char *buf, size_t size)
     return buf;
 }
 
+/* Rank 0: the periodic training-loss line. */
+static void log_train(Run *run, int64_t epoch, int64_t step, double lr)
+{
+    NnTrainState *s = &run->state;
+    double mean = s->log_loss_sum / (double)s->log_samples;
+    s->log_loss_sum = 0.0;
+    s->log_samples = 0;
+    if (!is_root(run)) return;
+    fprintf(run->opt->log, "epoch %lld/%d step %lld/%lld train_loss %.6f lr %.6g\n",
+            (long long)epoch + 1, run->cfg->epochs, (long long)step + 1,
+            (long long)run->trainer->steps_per_epoch, mean, lr);
+    if (run->metrics)
+        fprintf(run->metrics,
+                "{\"event\":\"train\",\"epoch\":%lld,\"step\":%lld,\"train_loss\":%.9g,"
+                "\"lr\":%.9g}\n",
+                (long long)epoch + 1, (long long)s->global_step, mean, lr);
+}
+
 /* Rank 0: the end-of-epoch line. */
-static void log_epoch(Run *run, int64_t epoch, double train_loss, double samples_per_sec)
+static void log_epoch(Run *run, int64_t epoch, double samples_per_sec)
 {
     if (!is_root(run)) return;
     const NnTrainState *s = &run->state;
-    double elapsed = MPI_Wtime() - run->started;
+    double elapsed = MPI_Wtime() - run->opt->started;
     fprintf(run->opt->log,
             "epoch %lld/%d done: train_loss %.6f test_loss %.6f test_accuracy %.2f%% "
             "samples/s %.0f elapsed %.1f s\n",
-            (long long)epoch + 1, run->opt->cfg->epochs, train_loss, s->test_loss,
+            (long long)epoch + 1, run->cfg->epochs, s->train_loss, s->test_loss,
             100.0 * s->test_accuracy, samples_per_sec, elapsed);
     if (run->metrics) {
         char loss[32], test_loss[32], accuracy[32];
@@ -145,7 +269,7 @@ static void log_epoch(Run *run, int64_t epoch, double train_loss, double samples
                 "\"test_loss\":%s,\"test_accuracy\":%s,\"samples_per_sec\":%.1f,"
                 "\"elapsed_sec\":%.3f}\n",
                 (long long)epoch + 1, (long long)s->global_step,
-                json_number(train_loss, loss, sizeof loss),
+                json_number(s->train_loss, loss, sizeof loss),
                 json_number(s->test_loss, test_loss, sizeof test_loss),
                 json_number(s->test_accuracy, accuracy, sizeof accuracy), samples_per_sec,
                 elapsed);
@@ -154,19 +278,61 @@ static void log_epoch(Run *run, int64_t epoch, double train_loss, double samples
     fflush(run->opt->log);
 }
 
+/* This rank's votes for the step about to run. */
+static unsigned votes_now(const Run *run)
+{
+    unsigned votes = nn_stop_signal() ? NN_VOTE_STOP : 0u;
+    if (is_root(run)) {
+        double now = MPI_Wtime(), minutes = run->cfg->checkpoint_every_minutes;
+        if (now >= run->deadline) votes |= NN_VOTE_STOP;
+        if (minutes > 0 && now - run->last_checkpoint >= 60.0 * minutes)
+            votes |= NN_VOTE_CHECKPOINT;
+    }
+    return votes;
+}
+
+/* Writes the stop checkpoint and says why the run stops. */
+static NnStatus stop(Run *run, int64_t epoch, int64_t step, char err[NN_ERR_LEN])
+{
+    char why[128];
+    int signo = nn_stop_signal();
+    if (signo)
+        snprintf(why, sizeof why, "%s", nn_signal_name(signo));
+    else if (is_root(run) && MPI_Wtime() >= run->deadline)
+        snprintf(why, sizeof why, "the time limit");
+    else
+        snprintf(why, sizeof why, "a stop request on another rank");
+    if (!run->cfg->checkpoint_dir[0]) {
+        snprintf(err, NN_ERR_LEN, "rank 0: stopped by %s at epoch %lld step %lld; no checkpoint "
+                                  "written ([checkpoint] dir is empty)",
+                 why, (long long)epoch + 1, (long long)step);
+        return NN_STOPPED_UNSAVED;
+    }
+    NnStatus status = write_checkpoint(run, err);
+    if (status != NN_OK) return status;
+    char text[256];
+    snprintf(text, sizeof text, "stopped by %s at epoch %lld step %lld: resume to continue", why,
+             (long long)epoch + 1, (long long)step);
+    note(run, text);
+    return NN_STOPPED;
+}
+
 /* Trains epoch `epoch` from step `first` to its end, evaluates and checkpoints. */
 static NnStatus run_epoch(Run *run, int64_t epoch, int64_t first, char err[NN_ERR_LEN])
 {
     NnTrainer *t = run->trainer;
-    const NnConfig *cfg = run->opt->cfg;
+    const NnConfig *cfg = run->cfg;
+    NnTrainState *s = &run->state;
     int64_t steps = t->steps_per_epoch;
-    double epoch_start = MPI_Wtime(), loss_sum = 0.0;
-    int64_t samples = 0;
+    double epoch_start = MPI_Wtime();
+    int64_t samples_before = s->epoch_samples;
+    int last_epoch = epoch + 1 == cfg->epochs;
     nn_trainer_begin_epoch(t, epoch);
     for (int64_t step = first; step < steps; step++) {
         double lr = nn_lr_at(cfg, epoch, step, steps), batch_loss;
         int64_t batch_samples;
-        nn_trainer_step(t, step, (float)lr, &batch_loss, &batch_samples);
+        unsigned decided = nn_trainer_step(t, step, (float)lr, votes_now(run), &batch_loss,
+                                           &batch_samples);
         if (!isfinite(batch_loss)) {
             /* Every rank sees the same reduced loss, so every rank stops here. */
             nn_fail(err, "training loss is %s at epoch %lld step %lld; lower "
@@ -175,37 +341,44 @@ static NnStatus run_epoch(Run *run, int64_t epoch, int64_t first, char err[NN_ER
                     (long long)step + 1);
             return nn_comm_agree(t->comm, NN_ERR, err);
         }
-        loss_sum += batch_loss;
-        samples += batch_samples;
-        run->log_loss_sum += batch_loss;
-        run->log_samples += batch_samples;
-        run->state.global_step++;
-        run->state.samples_seen += batch_samples;
-        run->state.step_in_epoch = step + 1;
-        if (run->state.global_step % cfg->log_every_steps == 0) log_train(run, epoch, step, lr);
-        if (cfg->checkpoint_dir[0] && cfg->checkpoint_every_steps > 0 && step + 1 < steps &&
-            run->state.global_step % cfg->checkpoint_every_steps == 0) {
-            NnStatus status = nn_comm_agree(t->comm, write_checkpoint(run, err), err);
+        s->epoch_loss_sum += batch_loss;
+        s->epoch_samples += batch_samples;
+        s->log_loss_sum += batch_loss;
+        s->log_samples += batch_samples;
+        s->global_step++;
+        s->samples_seen += batch_samples;
+        s->step_in_epoch = step + 1;
+        if (s->global_step % cfg->log_every_steps == 0) log_train(run, epoch, step, lr);
+        if ((decided & NN_VOTE_STOP) && !(last_epoch && step + 1 == steps))
+            return stop(run, epoch, step + 1, err);
+        int due = (decided & NN_VOTE_CHECKPOINT) ||
+                  (cfg->checkpoint_every_steps > 0 &&
+                   s->global_step % cfg->checkpoint_every_steps == 0);
+        if (cfg->checkpoint_dir[0] && due && step + 1 < steps) {
+            NnStatus status = write_checkpoint(run, err);
             if (status != NN_OK) return status;
         }
     }
     double train_time = MPI_Wtime() - epoch_start;
-    run->state.epochs_done = epoch + 1;
-    run->state.step_in_epoch = 0;
-    run->state.train_loss = samples ? loss_sum / (double)samples : NAN;
-    nn_trainer_evaluate(t, &run->state.test_loss, &run->state.test_accuracy);
-    log_epoch(run, epoch, run->state.train_loss, samples / (train_time > 0 ? train_time : 1e-9));
+    double samples_per_sec = (double)(s->epoch_samples - samples_before) /
+                             (train_time > 0 ? train_time : 1e-9);
+    s->train_loss = s->epoch_samples ? s->epoch_loss_sum / (double)s->epoch_samples : NAN;
+    s->epochs_done = epoch + 1;
+    s->step_in_epoch = 0;
+    s->epoch_loss_sum = 0.0;
+    s->epoch_samples = 0;
+    nn_trainer_evaluate(t, &s->test_loss, &s->test_accuracy);
+    log_epoch(run, epoch, samples_per_sec);
 
     NnStatus status = NN_OK;
-    int last = epoch + 1 == cfg->epochs;
     int due = (cfg->checkpoint_every_epochs > 0 && (epoch + 1) % cfg->checkpoint_every_epochs == 0) ||
-              (cfg->checkpoint_every_steps > 0 &&
-               run->state.global_step % cfg->checkpoint_every_steps == 0);
-    if (cfg->checkpoint_dir[0] && (last || due)) status = write_checkpoint(run, err);
-    if (status == NN_OK && is_root(run) && (ferror(run->opt->log) ||
-                                            (run->metrics && ferror(run->metrics))))
+              (cfg->checkpoint_every_steps > 0 && s->global_step % cfg->checkpoint_every_steps == 0);
+    if (is_root(run) && (ferror(run->opt->log) || (run->metrics && ferror(run->metrics))))
         status = nn_fail(err, "cannot write the log or %s", cfg->metrics_path);
-    return nn_comm_agree(t->comm, status, err);
+    status = nn_comm_agree(t->comm, status, err);
+    if (status == NN_OK && cfg->checkpoint_dir[0] && (last_epoch || due))
+        status = write_checkpoint(run, err);
+    return status;
 }
 
 NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
@@ -213,7 +386,7 @@ NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
     const NnConfig *cfg = opt->cfg;
     NnSamples train, test;
     NnTrainer trainer;
-    Run run = {.opt = opt, .trainer = &trainer, .started = MPI_Wtime()};
+    Run run = {.opt = opt, .cfg = cfg, .trainer = &trainer};
     if (nn_dataset_read(opt->comm, cfg->data_path, "train", cfg->train_samples, &train, err) !=
         NN_OK)
         return NN_ERR;
@@ -230,11 +403,15 @@ NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
                                .train_loss = NAN,
                                .test_loss = NAN,
                                .test_accuracy = NAN};
-    NnStatus status = opt->resume_path ? resume(&run, err) : NN_OK;
-    if (status == NN_OK) status = open_outputs(&run, err);
-    if (status == NN_OK && is_root(&run)) {
+    describe_fixed_settings(&run, run.fixed_settings, sizeof run.fixed_settings);
+    run.deadline = find_deadline(&run);
+    run.last_checkpoint = MPI_Wtime();
+    if (is_root(&run)) {
         char arch[256];
-        architecture(&trainer.model, arch, sizeof arch);
+        size_t used = (size_t)snprintf(arch, sizeof arch, "%d", trainer.model.inputs);
+        for (int l = 0; l < trainer.model.n_layers && used < sizeof arch; l++)
+            used += (size_t)snprintf(arch + used, sizeof arch - used, "-%d",
+                                     trainer.model.layers[l].out);
         fprintf(opt->log,
                 "nn-mpi %s: %d ranks, model %s %s/%s (%zu parameters), %lld train and %lld "
                 "test samples, batch %d (%lld steps per epoch)\n",
@@ -242,14 +419,15 @@ NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
                 nn_loss_name(cfg->loss), trainer.model.n_params, (long long)trainer.train.total,
                 (long long)trainer.test.total, cfg->batch_size,
                 (long long)trainer.steps_per_epoch);
-        if (opt->resume_path)
-            fprintf(opt->log, "resuming from %s at epoch %lld step %lld (written by %lld ranks)\n",
-                    opt->resume_path, (long long)run.state.epochs_done + 1,
-                    (long long)run.state.step_in_epoch, (long long)run.state.nranks);
-        if (run.state.epochs_done >= cfg->epochs)
-            fprintf(opt->log, "nothing to do: the checkpoint has %lld of %d epochs done\n",
-                    (long long)run.state.epochs_done, cfg->epochs);
-        fflush(opt->log);
+    }
+    const char *how = opt->resume ? opt->resume : cfg->resume == NN_RESUME_AUTO ? "auto" : NULL;
+    NnStatus status = how ? resume(&run, how, err) : NN_OK;
+    if (status == NN_OK) status = open_outputs(&run, run.state.global_step > 0, err);
+    if (status == NN_OK && run.state.epochs_done >= cfg->epochs) {
+        char text[128];
+        snprintf(text, sizeof text, "nothing to do: the checkpoint has %lld of %d epochs done",
+                 (long long)run.state.epochs_done, cfg->epochs);
+        note(&run, text);
     }
     int64_t first_step = run.state.step_in_epoch; /* non-zero only when resuming mid-epoch */
     for (int64_t e = run.state.epochs_done; status == NN_OK && e < cfg->epochs; e++) {

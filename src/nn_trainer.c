@@ -51,7 +51,8 @@ void nn_trainer_begin_epoch(NnTrainer *t, int64_t epoch)
     nn_exchange_epoch(&t->exchange, epoch);
 }
 
-void nn_trainer_step(NnTrainer *t, int64_t step, float lr, double *loss_sum, int64_t *samples)
+unsigned nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned votes, double *loss_sum,
+                         int64_t *samples)
 {
     NnModel *m = &t->model;
     int rows = nn_exchange_batch(&t->exchange, step, m->input, m->labels);
@@ -60,6 +61,8 @@ void nn_trainer_step(NnTrainer *t, int64_t step, float lr, double *loss_sum, int
     float *extra = m->grads + m->n_params;
     extra[NN_GRAD_LOSS_SUM] = (float)loss;
     extra[NN_GRAD_COUNT] = (float)rows;
+    extra[NN_GRAD_VOTE_STOP] = (votes & NN_VOTE_STOP) ? 1.0f : 0.0f;
+    extra[NN_GRAD_VOTE_CHECKPOINT] = (votes & NN_VOTE_CHECKPOINT) ? 1.0f : 0.0f;
     NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, m->grads, (int)(m->n_params + NN_GRAD_EXTRA),
                                MPI_FLOAT, MPI_SUM, t->comm));
     int64_t count = (int64_t)extra[NN_GRAD_COUNT];
@@ -67,6 +70,8 @@ void nn_trainer_step(NnTrainer *t, int64_t step, float lr, double *loss_sum, int
     nn_sgd_step(&t->sgd, m, lr, 1.0f / (float)count);
     *loss_sum = extra[NN_GRAD_LOSS_SUM];
     *samples = count;
+    return (extra[NN_GRAD_VOTE_STOP] > 0.0f ? NN_VOTE_STOP : 0u) |
+           (extra[NN_GRAD_VOTE_CHECKPOINT] > 0.0f ? NN_VOTE_CHECKPOINT : 0u);
 }
 
 void nn_trainer_evaluate(NnTrainer *t, double *mean_loss, double *accuracy)

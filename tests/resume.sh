@@ -5,7 +5,7 @@
 # a resume at another rank count continues; an incompatible resume is refused.
 source "$(dirname "$0")/lib.sh"
 require_data
-small=("$NN_SOURCE/configs/test-small.ini" --set data.path="$NN_DATA")
+small=("$NN_SOURCE/configs/test-small.ini" --set data.path="$NN_DATA" --set checkpoint.keep=0)
 
 # same_state A B: the two checkpoints hold bitwise identical weights and optimizer state.
 same_state() {
@@ -67,13 +67,13 @@ expect_in "$WORK/out" "nothing to do: the checkpoint has 2 of 2 epochs done"
 # Refused: another architecture, another seed, a damaged or missing file.
 expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set model.hidden=32 --set checkpoint.dir="$WORK/y" \
     --resume "$WORK/a/ckpt-000000060.h5"
-expect_in "$WORK/err" "rank 0: $WORK/a/ckpt-000000060.h5: checkpoint has layers 784-64-32-10 but the config and data give 784-32-10"
+expect_in "$WORK/err" "rank 0: $WORK/a/ckpt-000000060.h5: [model] hidden is 64, 32 in the checkpoint but 32 in this run; it cannot change on resume"
 expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set train.seed=8 --set checkpoint.dir="$WORK/y" \
     --resume "$WORK/a/ckpt-000000060.h5"
-expect_in "$WORK/err" "checkpoint has [train] seed = 7, the config 8"
+expect_in "$WORK/err" "[train] seed is 7 in the checkpoint but 8 in this run"
 head -c 20000 "$WORK/a/ckpt-000000060.h5" >"$WORK/cut.h5"
 expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/y" --resume "$WORK/cut.h5"
 expect_in "$WORK/err" "rank 0: $WORK/cut.h5: not an HDF5 file, or damaged"
 expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/y" --resume "$WORK/none.h5"
-expect_in "$WORK/err" "rank 0: $WORK/none.h5: cannot open checkpoint"
+expect_in "$WORK/err" "rank 0: $WORK/none.h5: cannot open checkpoint: No such file or directory"
 echo "resume: all checks passed"

@@ -1,6 +1,9 @@
-/* Checkpoint files: a bitwise round trip of weights, optimizer state and position; the
- * architecture check; damaged and missing files; no temporary file left behind. */
+/* Checkpoint files: a bitwise round trip of weights, optimizer state and position; damage
+ * detection (bit flips in arrays and attributes, truncation, wrong format version); listing,
+ * pruning and temporary-file clean-up of a checkpoint directory. */
 #include <dirent.h>
+#include <fcntl.h>
+#include <hdf5.h>
 #include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,9 +13,12 @@
 #include "nnmpi/nn_h5.h"
 #include "nnmpi/nn_rng.h"
 
-static void make_model(NnModel *m, NnSgd *opt, int hidden_units, uint64_t seed)
+static const char *CONFIG = "[train]\nepochs = 5\n";
+static const char *FIXED = "[model] hidden = 8, 5\ntraining samples = 100\n";
+
+static void make_model(NnModel *m, NnSgd *opt, uint64_t seed)
 {
-    NnIntList hidden = {2, {hidden_units, 5}};
+    NnIntList hidden = {2, {8, 5}};
     char err[NN_ERR_LEN];
     CHECK(nn_model_init(m, 20, &hidden, 10, NN_ACT_TANH, NN_LOSS_MSE, 4, err) == NN_OK);
     CHECK(nn_sgd_init(opt, m, 0.9, 1e-4, err) == NN_OK);
@@ -33,75 +39,185 @@ static int count_entries(const char *dir)
     return n;
 }
 
+static void copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    char buf[65536];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, in)) > 0;) fwrite(buf, 1, n, out);
+    fclose(in);
+    fclose(out);
+}
+
+/* Flips one bit at byte `offset` of the file. */
+static void flip_bit(const char *path, long offset)
+{
+    int fd = open(path, O_RDWR);
+    unsigned char byte;
+    CHECK(pread(fd, &byte, 1, offset) == 1);
+    byte ^= 0x10;
+    CHECK(pwrite(fd, &byte, 1, offset) == 1);
+    close(fd);
+}
+
+/* The file offset of a contiguous dataset's data. */
+static long data_offset(const char *path, const char *name)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    haddr_t at = H5Dget_offset(d);
+    H5Dclose(d);
+    H5Fclose(f);
+    return (long)at;
+}
+
+static void test_round_trip(const char *dir)
+{
+    char path[512], err[NN_ERR_LEN] = "";
+    snprintf(path, sizeof path, "%s/ckpt.h5", dir);
+    NnModel m;
+    NnSgd opt;
+    make_model(&m, &opt, 1);
+    NnTrainState state = {.epochs_done = 3, .step_in_epoch = 17, .global_step = 1234,
+                          .samples_seen = 78976, .seed = 42, .batch_size = 64,
+                          .train_samples = 60000, .nranks = 4, .epoch_loss_sum = 12.5,
+                          .epoch_samples = 1088, .log_loss_sum = 1.25, .log_samples = 128,
+                          .train_loss = 0.25, .test_loss = NAN, .test_accuracy = 0.9876};
+    CHECK(nn_checkpoint_write(path, &m, &opt, &state, CONFIG, FIXED, err) == NN_OK);
+    CHECK(count_entries(dir) == 1); /* the temporary file was renamed, not left */
+
+    NnCheckpoint ck;
+    CHECK(nn_checkpoint_load(path, &ck, err) == NN_OK);
+    CHECK(ck.model.n_params == m.n_params && ck.model.n_layers == 3);
+    CHECK(ck.model.inputs == 20 && ck.model.layers[0].out == 8 && ck.model.outputs == 10);
+    CHECK(ck.model.activation == NN_ACT_TANH && ck.model.loss == NN_LOSS_MSE);
+    CHECK(memcmp(m.params, ck.model.params, sizeof(float) * m.n_params) == 0);
+    CHECK(memcmp(opt.velocity, ck.sgd.velocity, sizeof(float) * m.n_params) == 0);
+    CHECK(ck.sgd.momentum == opt.momentum && ck.sgd.weight_decay == opt.weight_decay);
+    const NnTrainState *s = &ck.state;
+    CHECK(s->epochs_done == 3 && s->step_in_epoch == 17 && s->global_step == 1234);
+    CHECK(s->samples_seen == 78976 && s->seed == 42 && s->batch_size == 64);
+    CHECK(s->train_samples == 60000 && s->nranks == 4 && s->train_loss == 0.25);
+    CHECK(s->epoch_loss_sum == 12.5 && s->epoch_samples == 1088);
+    CHECK(s->log_loss_sum == 1.25 && s->log_samples == 128);
+    CHECK(isnan(s->test_loss) && s->test_accuracy == 0.9876);
+    CHECK(strcmp(ck.config_text, CONFIG) == 0 && strcmp(ck.fixed_settings, FIXED) == 0);
+    CHECK(strcmp(ck.nn_mpi_version, NN_VERSION) == 0);
+    nn_checkpoint_free(&ck);
+
+    /* Damage is detected: a bit flipped in the weights, in the optimizer state, in a
+     * position attribute; a truncated file; another format version. */
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/bad.h5", dir);
+    const char *arrays[] = {"/model/layer_1/weights", "/optimizer/layer_2/biases_velocity"};
+    for (int i = 0; i < 2; i++) {
+        copy_file(path, bad);
+        flip_bit(bad, data_offset(bad, arrays[i]) + 5);
+        CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+        CHECK_CONTAINS(err, "checksum mismatch");
+        CHECK_CONTAINS(err, "the file is damaged");
+    }
+    copy_file(path, bad);
+    hid_t f = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT), g = H5Gopen2(f, "train", H5P_DEFAULT);
+    nn_h5_attr_write_i64(g, "global_step", 1235, err);
+    H5Gclose(g);
+    H5Fclose(f);
+    CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+    CHECK_CONTAINS(err, "checksum mismatch");
+    copy_file(path, bad);
+    f = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
+    nn_h5_attr_write_i64(f, "format_version", 1, err);
+    H5Fclose(f);
+    CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+    CHECK_CONTAINS(err, "checkpoint format version 1, this nn-mpi reads version 2");
+    struct stat st;
+    CHECK(stat(path, &st) == 0);
+    copy_file(path, bad);
+    CHECK(truncate(bad, st.st_size / 2) == 0);
+    CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+    CHECK_CONTAINS(err, "bad.h5");
+    FILE *text = fopen(bad, "w");
+    fputs("not hdf5\n", text);
+    fclose(text);
+    CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+    CHECK_CONTAINS(err, "bad.h5: not an HDF5 file, or damaged");
+    CHECK(nn_checkpoint_load("/nonexistent/ckpt.h5", &ck, err) == NN_ERR);
+    CHECK(strcmp(err, "/nonexistent/ckpt.h5: cannot open checkpoint: No such file or directory") ==
+          0);
+
+    /* A directory that does not exist: an error, and nothing written. */
+    snprintf(bad, sizeof bad, "%s/missing/ckpt.h5", dir);
+    CHECK(nn_checkpoint_write(bad, &m, &opt, &state, CONFIG, FIXED, err) == NN_ERR);
+    CHECK_CONTAINS(err, "cannot create checkpoint file");
+    snprintf(bad, sizeof bad, "%s/bad.h5", dir);
+    unlink(bad);
+    unlink(path);
+    nn_model_free(&m);
+    nn_sgd_free(&opt);
+}
+
+static void touch(const char *dir, const char *name)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    fclose(f);
+}
+
+static void test_directory(const char *dir)
+{
+    char err[NN_ERR_LEN], path[600];
+    nn_checkpoint_path(dir, 42, path, sizeof path);
+    CHECK_CONTAINS(path, "/ckpt-000000042.h5");
+    int64_t steps_in[] = {60, 5, 100, 40, 20, 80, 120};
+    for (size_t i = 0; i < 7; i++) {
+        nn_checkpoint_path(dir, steps_in[i], path, sizeof path);
+        FILE *f = fopen(path, "w");
+        fclose(f);
+    }
+    touch(dir, "ckpt-000000140.h5.tmp.123"); /* an interrupted write */
+    touch(dir, "ckpt-abc.h5");               /* not checkpoints */
+    touch(dir, "metrics.jsonl");
+    int64_t *steps;
+    int count;
+    CHECK(nn_checkpoint_list(dir, &steps, &count, err) == NN_OK);
+    CHECK(count == 7);
+    for (int i = 1; i < count; i++) CHECK(steps[i - 1] < steps[i]);
+    free(steps);
+
+    /* keep the newest 2, and every multiple of 40 */
+    CHECK(nn_checkpoint_prune(dir, 2, 40, err) == NN_OK);
+    CHECK(nn_checkpoint_list(dir, &steps, &count, err) == NN_OK);
+    int64_t expected[] = {40, 80, 100, 120};
+    CHECK(count == 4);
+    for (int i = 0; i < count && i < 4; i++) CHECK(steps[i] == expected[i]);
+    free(steps);
+    CHECK(nn_checkpoint_prune(dir, 1, 0, err) == NN_OK); /* only the newest */
+    CHECK(nn_checkpoint_list(dir, &steps, &count, err) == NN_OK);
+    CHECK(count == 1 && steps[0] == 120);
+    free(steps);
+    CHECK(nn_checkpoint_prune(dir, 0, 0, err) == NN_OK); /* 0 keeps all */
+    CHECK(nn_checkpoint_list(dir, &steps, &count, err) == NN_OK);
+    CHECK(count == 1);
+    free(steps);
+
+    CHECK(nn_checkpoint_remove_temps(dir) == 1);
+    CHECK(count_entries(dir) == 3); /* ckpt-120, ckpt-abc.h5, metrics.jsonl */
+    CHECK(nn_checkpoint_list("/nonexistent/dir", &steps, &count, err) == NN_OK && count == 0);
+    nn_checkpoint_path(dir, 120, path, sizeof path);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/ckpt-abc.h5", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    unlink(path);
+}
+
 int main(void)
 {
     nn_h5_silence();
     char dir[] = "/tmp/nn_test_ckpt_XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
-    char path[512], err[NN_ERR_LEN] = "";
-    snprintf(path, sizeof path, "%s/ckpt.h5", dir);
-
-    NnModel m, back;
-    NnSgd opt, back_opt;
-    make_model(&m, &opt, 8, 1);
-    make_model(&back, &back_opt, 8, 2); /* different contents, same shapes */
-    NnTrainState state = {.epochs_done = 3, .step_in_epoch = 17, .global_step = 1234,
-                          .samples_seen = 78976, .seed = 42, .batch_size = 64,
-                          .train_samples = 60000, .nranks = 4, .train_loss = 0.25,
-                          .test_loss = NAN, .test_accuracy = 0.9876};
-    const char *config = "[train]\nepochs = 5\n";
-    CHECK(nn_checkpoint_write(path, &m, &opt, &state, config, err) == NN_OK);
-    CHECK(count_entries(dir) == 1); /* the temporary file was renamed, not left */
-
-    NnTrainState got;
-    memset(&got, 0, sizeof got);
-    CHECK(nn_checkpoint_read(path, &back, &back_opt, &got, err) == NN_OK);
-    CHECK(memcmp(m.params, back.params, sizeof(float) * m.n_params) == 0);
-    CHECK(memcmp(opt.velocity, back_opt.velocity, sizeof(float) * m.n_params) == 0);
-    CHECK(got.epochs_done == 3 && got.step_in_epoch == 17 && got.global_step == 1234);
-    CHECK(got.samples_seen == 78976 && got.seed == 42 && got.batch_size == 64);
-    CHECK(got.train_samples == 60000 && got.nranks == 4 && got.train_loss == 0.25);
-    CHECK(isnan(got.test_loss) && got.test_accuracy == 0.9876);
-
-    /* Overwriting keeps one whole file. */
-    state.global_step = 2000;
-    CHECK(nn_checkpoint_write(path, &m, &opt, &state, config, err) == NN_OK);
-    CHECK(nn_checkpoint_read(path, &back, &back_opt, &got, err) == NN_OK);
-    CHECK(got.global_step == 2000 && count_entries(dir) == 1);
-
-    /* A different architecture is refused, naming both. */
-    NnModel wide;
-    NnSgd wide_opt;
-    make_model(&wide, &wide_opt, 9, 3);
-    CHECK(nn_checkpoint_read(path, &wide, &wide_opt, &got, err) == NN_ERR);
-    CHECK_CONTAINS(err, "checkpoint has layers 20-8-5-10 but the config and data give 20-9-5-10");
-
-    /* Missing, not HDF5, truncated. */
-    CHECK(nn_checkpoint_read("/nonexistent/ckpt.h5", &back, &back_opt, &got, err) == NN_ERR);
-    CHECK_CONTAINS(err, "/nonexistent/ckpt.h5: cannot open checkpoint");
-    char bad[600];
-    snprintf(bad, sizeof bad, "%s/bad.h5", dir);
-    FILE *f = fopen(bad, "w");
-    fputs("not hdf5\n", f);
-    fclose(f);
-    CHECK(nn_checkpoint_read(bad, &back, &back_opt, &got, err) == NN_ERR);
-    CHECK_CONTAINS(err, "bad.h5: not an HDF5 file, or damaged");
-    struct stat st;
-    CHECK(stat(path, &st) == 0);
-    CHECK(truncate(path, st.st_size / 2) == 0);
-    CHECK(nn_checkpoint_read(path, &back, &back_opt, &got, err) == NN_ERR);
-    CHECK_CONTAINS(err, "ckpt.h5");
-
-    /* A directory that does not exist: an error, and nothing written. */
-    snprintf(bad, sizeof bad, "%s/missing/ckpt.h5", dir);
-    CHECK(nn_checkpoint_write(bad, &m, &opt, &state, config, err) == NN_ERR);
-    CHECK_CONTAINS(err, "cannot create checkpoint file");
-
-    unlink(path);
-    snprintf(bad, sizeof bad, "%s/bad.h5", dir);
-    unlink(bad);
-    rmdir(dir);
-    nn_model_free(&m), nn_model_free(&back), nn_model_free(&wide);
-    nn_sgd_free(&opt), nn_sgd_free(&back_opt), nn_sgd_free(&wide_opt);
+    test_round_trip(dir);
+    test_directory(dir);
+    CHECK(rmdir(dir) == 0);
     return nn_test_finish("test_checkpoint");
 }

@@ -33,6 +33,14 @@ static const char *EVERY_KEY =
     "dir = /tmp/ck\n"
     "every_epochs = 2\n"
     "every_steps = 50\n"
+    "every_minutes = 2.5\n"
+    "keep = 5\n"
+    "keep_every_epochs = 10\n"
+    "resume = auto\n"
+    "signal = usr2\n"
+    "grace_seconds = 90\n"
+    "time_limit = 3600\n"
+    "time_margin = 120\n"
     "[log]\n"
     "every_steps = 10   ; inline comment\n"
     "metrics = /tmp/m.jsonl\n";
@@ -63,6 +71,14 @@ static const char *EVERY_KEY_CANONICAL =
     "dir = /tmp/ck\n"
     "every_epochs = 2\n"
     "every_steps = 50\n"
+    "every_minutes = 2.5\n"
+    "keep = 5\n"
+    "keep_every_epochs = 10\n"
+    "resume = auto\n"
+    "signal = usr2\n"
+    "grace_seconds = 90\n"
+    "time_limit = 3600\n"
+    "time_margin = 120\n"
     "\n[log]\n"
     "every_steps = 10\n"
     "metrics = /tmp/m.jsonl\n";
@@ -86,6 +102,10 @@ static void test_every_key(void)
     CHECK(strcmp(cfg.checkpoint_dir, "/tmp/ck") == 0);
     CHECK(cfg.checkpoint_every_epochs == 2 && cfg.checkpoint_every_steps == 50);
     CHECK(cfg.log_every_steps == 10 && strcmp(cfg.metrics_path, "/tmp/m.jsonl") == 0);
+    CHECK(cfg.checkpoint_every_minutes == 2.5 && cfg.checkpoint_keep == 5);
+    CHECK(cfg.checkpoint_keep_every_epochs == 10 && cfg.resume == NN_RESUME_AUTO);
+    CHECK(cfg.stop_signal == NN_SIGNAL_USR2 && cfg.grace_seconds == 90);
+    CHECK(cfg.time_limit == 3600 && cfg.time_margin == 120);
 
     /* The canonical text names every key once; parsing it gives the same config back. */
     char text[8192], again_text[8192];
@@ -117,6 +137,10 @@ static void test_defaults(void)
     CHECK(cfg.blas_threads == 1 && strcmp(cfg.checkpoint_dir, "checkpoints") == 0);
     CHECK(cfg.checkpoint_every_epochs == 1 && cfg.checkpoint_every_steps == 0);
     CHECK(cfg.log_every_steps == 100 && cfg.metrics_path[0] == '\0');
+    CHECK(cfg.checkpoint_every_minutes == 0 && cfg.checkpoint_keep == 3);
+    CHECK(cfg.checkpoint_keep_every_epochs == 0 && cfg.resume == NN_RESUME_NO);
+    CHECK(cfg.stop_signal == NN_SIGNAL_NONE && cfg.grace_seconds == 30);
+    CHECK(cfg.time_limit == 0 && cfg.time_margin == 60);
 
     /* An empty file and an empty hidden list are fine. */
     char err[NN_ERR_LEN];
@@ -149,6 +173,8 @@ static const BadConfig BAD[] = {
     {"epochs = 5\n", "bad.ini:1: key 'epochs' outside any section"},
     {"[model]\nactivation = softmax\n",
      "bad.ini:2: [model] activation = softmax: expected one of sigmoid, relu, tanh"},
+    {"[checkpoint]\nsignal = kill\n",
+     "bad.ini:2: [checkpoint] signal = kill: expected one of none, hup, int, quit, usr2, xcpu"},
     {"[model]\nloss = hinge\n",
      "bad.ini:2: [model] loss = hinge: expected one of cross_entropy, mse"},
     {"[model]\nhidden = 128, x\n", "bad.ini:2: [model] hidden = 128, x: 'x' is not an integer"},

@@ -44,8 +44,10 @@ static void train(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, int64_t tota
         nn_trainer_begin_epoch(t, e);
         for (int64_t s = 0; s < t->steps_per_epoch; s++) {
             int64_t samples;
-            nn_trainer_step(t, s, (float)nn_lr_at(cfg, e, s, t->steps_per_epoch), &losses[k++],
-                            &samples);
+            unsigned votes = nn_trainer_step(t, s, (float)nn_lr_at(cfg, e, s, t->steps_per_epoch),
+                                             rank == s % size ? NN_VOTE_CHECKPOINT : 0,
+                                             &losses[k++], &samples);
+            CHECK(votes == NN_VOTE_CHECKPOINT); /* one rank's vote reaches every rank */
             int64_t expected = total - s * cfg->batch_size;
             CHECK(samples == (expected < cfg->batch_size ? expected : cfg->batch_size));
         }

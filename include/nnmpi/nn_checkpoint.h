@@ -1,13 +1,19 @@
 /* Checkpoint files (HDF5, written by rank 0, readable by h5dump and h5py):
  *   /                 attributes format = "nn-mpi checkpoint", format_version, nn_mpi_version,
- *                     nranks (ranks that wrote it), config (the full INI text of the run)
+ *                     nranks (ranks that wrote it), config (the run's full INI text),
+ *                     fixed_settings (what a resume must not change, as text),
+ *                     fixed_settings_hash, checksum (over every array and attribute below
+ *                     that training uses; 16 hex digits)
  *   /model            attributes layer_sizes (inputs, hidden..., outputs), activation, loss
  *   /model/layer_L/weights (out, in) float32, /model/layer_L/biases (out) float32
  *   /optimizer        attributes type = "sgd", momentum, weight_decay
  *   /optimizer/layer_L/weights_velocity, /optimizer/layer_L/biases_velocity
  *   /train            attributes epochs_done, step_in_epoch, global_step, samples_seen, seed,
- *                     batch_size, train_samples, train_loss, test_loss, test_accuracy
- * A checkpoint is written to a temporary name, flushed, synced and renamed into place. */
+ *                     batch_size, train_samples, epoch_loss_sum, epoch_samples, log_loss_sum,
+ *                     log_samples, train_loss, test_loss, test_accuracy
+ * A checkpoint is written to a temporary name, flushed, synced and renamed into place, and
+ * the directory synced: a file under its final name is always whole. In a checkpoint
+ * directory, checkpoints are named ckpt-<global step, 9 digits>.h5. */
 #ifndef NNMPI_NN_CHECKPOINT_H
 #define NNMPI_NN_CHECKPOINT_H
 
@@ -17,9 +23,10 @@
 #include "nnmpi/nn_optim.h"
 #include "nnmpi/nn_status.h"
 
-#define NN_CHECKPOINT_FORMAT_VERSION 1
+#define NN_CHECKPOINT_FORMAT_VERSION 2
 
-/* Where a run stands. Training continues at step step_in_epoch of epoch epochs_done. */
+/* Where a run stands. Training continues at step step_in_epoch of epoch epochs_done
+ * (step_in_epoch may equal the steps per epoch: the epoch's evaluation is still due). */
 typedef struct {
     int64_t epochs_done;
     int64_t step_in_epoch;
@@ -29,19 +36,52 @@ typedef struct {
     int64_t batch_size;
     int64_t train_samples; /* rows of the training split in use */
     int64_t nranks;        /* ranks of the run that wrote the checkpoint */
+    double epoch_loss_sum; /* training loss summed over the epoch's steps so far */
+    int64_t epoch_samples; /* and the samples they took */
+    double log_loss_sum;   /* the same since the last loss line of the log */
+    int64_t log_samples;
     double train_loss;     /* mean training loss of the last finished epoch; NaN: none */
     double test_loss;      /* last evaluation; NaN: none */
     double test_accuracy;
 } NnTrainState;
 
-/* Writes the model, optimizer and state to path atomically; config_text is stored as is. */
+/* A checkpoint read back: its attributes, and a model and optimizer of its architecture
+ * (with room for one row of activations) holding its arrays. */
+typedef struct {
+    NnTrainState state;
+    char nn_mpi_version[32];
+    char *config_text;    /* owned */
+    char *fixed_settings; /* owned */
+    uint64_t checksum;
+    NnModel model;
+    NnSgd sgd;
+} NnCheckpoint;
+
+/* Writes the model, optimizer and state to path atomically. config_text and fixed_settings
+ * are stored as they are. */
 NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnSgd *opt,
                              const NnTrainState *state, const char *config_text,
+                             const char *fixed_settings, char err[NN_ERR_LEN]);
+
+/* Reads and validates a whole checkpoint: format and version, every array's shape, and the
+ * checksum. On failure err says what is wrong and nothing needs freeing. */
+NnStatus nn_checkpoint_load(const char *path, NnCheckpoint *ck, char err[NN_ERR_LEN]);
+
+void nn_checkpoint_free(NnCheckpoint *ck);
+
+/* DIR/ckpt-<step, 9 digits>.h5 */
+void nn_checkpoint_path(const char *dir, int64_t step, char *out, size_t size);
+
+/* The global steps of the checkpoints in dir, ascending (caller frees *steps). A missing
+ * directory holds none. */
+NnStatus nn_checkpoint_list(const char *dir, int64_t **steps, int *count, char err[NN_ERR_LEN]);
+
+/* Deletes the checkpoints in dir except the newest `keep` (0: keeps all) and those whose
+ * step is a multiple of keep_multiple (0: none). */
+NnStatus nn_checkpoint_prune(const char *dir, int keep, int64_t keep_multiple,
                              char err[NN_ERR_LEN]);
 
-/* Reads a checkpoint into m, opt and state. m and opt must already have the checkpoint's
- * architecture; a different one is an error that names both. */
-NnStatus nn_checkpoint_read(const char *path, NnModel *m, NnSgd *opt, NnTrainState *state,
-                            char err[NN_ERR_LEN]);
+/* Removes temporary files that an interrupted write left in dir; returns how many. */
+int nn_checkpoint_remove_temps(const char *dir);
 
 #endif

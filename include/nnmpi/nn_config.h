@@ -17,6 +17,16 @@ typedef enum { NN_ACT_SIGMOID, NN_ACT_RELU, NN_ACT_TANH } NnActivation;
 typedef enum { NN_LOSS_CROSS_ENTROPY, NN_LOSS_MSE } NnLoss;
 typedef enum { NN_INIT_AUTO, NN_INIT_XAVIER, NN_INIT_HE } NnInit;
 typedef enum { NN_LR_CONSTANT, NN_LR_STEP, NN_LR_COSINE } NnLrSchedule;
+typedef enum { NN_RESUME_NO, NN_RESUME_AUTO } NnResume;
+/* A signal that stops a run at a checkpoint, besides SIGTERM and SIGUSR1. */
+typedef enum {
+    NN_SIGNAL_NONE,
+    NN_SIGNAL_HUP,
+    NN_SIGNAL_INT,
+    NN_SIGNAL_QUIT,
+    NN_SIGNAL_USR2,
+    NN_SIGNAL_XCPU
+} NnExtraSignal;
 
 typedef struct {
     int count;
@@ -49,6 +59,14 @@ typedef struct {
     char checkpoint_dir[NN_PATH_LEN]; /* empty: no checkpoints */
     int checkpoint_every_epochs;      /* 0: only at the end of training */
     int checkpoint_every_steps;       /* 0: off */
+    double checkpoint_every_minutes;  /* 0: off */
+    int checkpoint_keep;              /* newest checkpoints kept; 0: all */
+    int checkpoint_keep_every_epochs; /* also keep every M-th epoch's; 0: none */
+    NnResume resume;                  /* auto: continue from the newest valid checkpoint */
+    NnExtraSignal stop_signal;
+    int grace_seconds;   /* after a stop signal, exit at once if not done by then; 0: wait */
+    double time_limit;   /* seconds of wall time for this process; 0: none */
+    double time_margin;  /* stop this long before the time limit or SLURM_JOB_END_TIME */
     /* [log] */
     int log_every_steps;
     char metrics_path[NN_PATH_LEN]; /* empty: no metrics file */
@@ -70,6 +88,10 @@ NnStatus nn_config_load(const char *path, NnConfig *cfg, char err[NN_ERR_LEN]);
 
 /* Applies one command-line override "section.key=value". */
 NnStatus nn_config_set(NnConfig *cfg, const char *assignment, char err[NN_ERR_LEN]);
+
+/* Formats the value of key [section] name as it would appear in an INI file. */
+NnStatus nn_config_value(const NnConfig *cfg, const char *section, const char *name, char *out,
+                         size_t size, char err[NN_ERR_LEN]);
 
 /* Writes every key of cfg as INI text that nn_config_parse reads back to the same cfg.
  * Returns the length it needed (like snprintf); text is always NUL-terminated. */

@@ -14,8 +14,15 @@
 #define NN_MAX_LAYERS (NN_MAX_HIDDEN + 1)
 
 /* Slots after the gradients in the grads buffer, so that one allreduce carries the
- * gradients together with the step's loss sum and sample count. */
-enum { NN_GRAD_LOSS_SUM = 0, NN_GRAD_COUNT = 1, NN_GRAD_EXTRA = 2 };
+ * gradients together with the step's loss sum, its sample count and the ranks' votes to
+ * stop or checkpoint (see nn_trainer_step). */
+enum {
+    NN_GRAD_LOSS_SUM = 0,
+    NN_GRAD_COUNT = 1,
+    NN_GRAD_VOTE_STOP = 2,
+    NN_GRAD_VOTE_CHECKPOINT = 3,
+    NN_GRAD_EXTRA = 4
+};
 
 typedef struct {
     int in, out;

@@ -12,7 +12,9 @@
 
 typedef enum {
     NN_OK = 0,
-    NN_ERR = 1 /* the error message says what went wrong */
+    NN_ERR = 1,            /* the error message says what went wrong */
+    NN_STOPPED = 2,        /* stopped on request after writing a checkpoint */
+    NN_STOPPED_UNSAVED = 3 /* stopped on request; no checkpoint directory to write to */
 } NnStatus;
 
 /* Formats a message into err (truncating to NN_ERR_LEN) and returns NN_ERR, so that

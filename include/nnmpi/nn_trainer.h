@@ -36,10 +36,16 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSam
 /* Moves the samples of `epoch` to the ranks that use them (one MPI_Alltoallv). */
 void nn_trainer_begin_epoch(NnTrainer *t, int64_t epoch);
 
+/* Votes that ride along with a step's allreduce, so that ranks agree without another
+ * collective: a decision is taken when any rank votes for it. */
+enum { NN_VOTE_STOP = 1, NN_VOTE_CHECKPOINT = 2 };
+
 /* Step `step` of the current epoch: forward and backward over this rank's part of the
- * global batch, one MPI_Allreduce of the gradient sums with the loss sum and sample count,
- * then the SGD update with learning rate lr. Returns the global batch's loss sum and size. */
-void nn_trainer_step(NnTrainer *t, int64_t step, float lr, double *loss_sum, int64_t *samples);
+ * global batch, one MPI_Allreduce of the gradient sums with the loss sum, sample count and
+ * votes, then the SGD update with learning rate lr. Returns the votes cast by any rank, and
+ * the global batch's loss sum and size. */
+unsigned nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned votes, double *loss_sum,
+                         int64_t *samples);
 
 /* Evaluates the test split, each sample once on the rank that holds it (one MPI_Allreduce).
  * With an empty test split both results are NaN. */
