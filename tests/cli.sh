@@ -11,6 +11,8 @@ expect_in "$WORK/out" "[train] batch_size (integer, default '64'"
 expect_status 0 mpi 1 "$NN_MPI" --version
 expect_in "$WORK/out" "nn-mpi 0."
 
+expect_status 1 "$NN_MPI" --inspect "$WORK/none.h5"
+expect_in "$WORK/out" "$WORK/none.h5: INVALID: $WORK/none.h5: cannot open checkpoint: No such file or directory"
 expect_status 2 mpi 1 "$NN_MPI"
 expect_in "$WORK/err" "rank 0: nn-mpi: no config file given"
 expect_status 2 mpi 1 "$NN_MPI" --frobnicate x.ini

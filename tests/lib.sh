@@ -49,3 +49,57 @@ require_data() {
 metric() {
     grep "\"event\":\"$2\"" "$1" | sed -E "s/.*\"$3\":([-0-9.eE+naif]+).*/\1/"
 }
+
+# start_job NP LOG ARGS...: starts nn-mpi on NP ranks in the background, in a session of
+# its own (so that the whole job can be signalled or killed), with output in LOG. Sets JOB
+# to mpirun's pid, which is also the session id.
+start_job() {
+    local np=$1 log=$2
+    shift 2
+    # shellcheck disable=SC2086 # the preflags are a list
+    setsid "$NN_MPIEXEC" $NN_MPIEXEC_NUMPROC_FLAG "$np" $NN_MPIEXEC_PREFLAGS "$NN_MPI" "$@" \
+        >"$log" 2>&1 &
+    JOB=$!
+}
+
+# wait_job: waits for the job started last (at most 300 s) and sets JOB_STATUS.
+wait_job() {
+    local waited=0
+    while kill -0 "$JOB" 2>/dev/null && [ $waited -lt 3000 ]; do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    if kill -0 "$JOB" 2>/dev/null; then
+        pkill -KILL -s "$JOB" || true
+        fail "the job did not end within 300 s"
+    fi
+    JOB_STATUS=0
+    wait "$JOB" || JOB_STATUS=$?
+}
+
+# kill_job SIGNAL: sends SIGNAL to every process of the job (mpirun and the ranks).
+kill_job() {
+    pkill "-$1" -s "$JOB" || true
+}
+
+# wait_for FILE TEXT: waits (at most 60 s) until FILE contains TEXT.
+wait_for() {
+    local i
+    for ((i = 0; i < 600; i++)); do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        kill -0 "$JOB" 2>/dev/null || { cat "$1" >&2; fail "the job ended before printing: $2"; }
+        sleep 0.1
+    done
+    fail "$1 did not show within 60 s: $2"
+}
+
+# same_state A B: two checkpoints hold bitwise identical weights and optimizer state.
+same_state() {
+    h5diff "$1" "$2" /model /model >/dev/null || fail "weights differ: $1 $2"
+    h5diff "$1" "$2" /optimizer /optimizer >/dev/null || fail "optimizer state differs: $1 $2"
+}
+
+# newest DIR: the newest checkpoint in DIR.
+newest() {
+    ls "$1"/ckpt-*.h5 | tail -n 1
+}

@@ -7,12 +7,6 @@ source "$(dirname "$0")/lib.sh"
 require_data
 small=("$NN_SOURCE/configs/test-small.ini" --set data.path="$NN_DATA" --set checkpoint.keep=0)
 
-# same_state A B: the two checkpoints hold bitwise identical weights and optimizer state.
-same_state() {
-    h5diff "$1" "$2" /model /model || fail "weights differ: $1 $2"
-    h5diff "$1" "$2" /optimizer /optimizer || fail "optimizer state differs: $1 $2"
-}
-
 # The uninterrupted run: 2 epochs of 60 steps, checkpoints every 20 steps.
 expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/a" \
     --set log.metrics="$WORK/a.jsonl"
@@ -28,8 +22,9 @@ for text in 'GROUP "model"' 'GROUP "optimizer"' 'GROUP "train"' 'ATTRIBUTE "epoc
 done
 h5dump -d /model/layer_2/biases "$WORK/a/ckpt-000000060.h5" >/dev/null || fail "h5dump cannot read biases"
 
-# Resume from the end of epoch 1 and from the middle of epoch 1 (step 40 of 60).
-for from in 060 040; do
+# Resume from several points: the middle of epoch 1 (steps 20 and 40 of 60), its end, and
+# the middle of epoch 2.
+for from in 020 060 100 040; do
     expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/r$from" \
         --resume "$WORK/a/ckpt-000000$from.h5"
     same_state "$WORK/a/ckpt-000000120.h5" "$WORK/r$from/ckpt-000000120.h5"
