@@ -43,7 +43,7 @@ static void usage(FILE *out)
             "                            [checkpoint] dir, or start if there is none\n"
             "  --inspect CHECKPOINT      validate a checkpoint and describe it\n"
             "SIGTERM and SIGUSR1 (and [checkpoint] signal) stop a run at the next step with a\n"
-            "checkpoint; a second signal stops it at once.\n"
+            "checkpoint; a second signal (2 s or more later) stops it at once.\n"
             "Exit status: 0 done, 1 the run failed, 2 bad usage or config, 75 stopped with a\n"
             "checkpoint (resume to continue), 76 stopped without a new checkpoint.\n"
             "Config keys:\n");

@@ -2,14 +2,25 @@
 
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t first_signal = 0;
+static struct timespec first_time;
 static unsigned grace = 0;
 
 static void on_stop_signal(int signo)
 {
-    if (first_signal) _exit(NN_EXIT_STOPPED_AT_ONCE); /* the second one: stop now */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now); /* async-signal-safe */
+    if (first_signal) {
+        /* The same request often arrives twice (a launcher forwards it and the scheduler
+         * also signals each rank): only a later one means "stop now". */
+        if (now.tv_sec - first_time.tv_sec >= NN_STOP_REPEAT_SECONDS)
+            _exit(NN_EXIT_STOPPED_AT_ONCE);
+        return;
+    }
+    first_time = now;
     first_signal = signo;
     if (grace) alarm(grace);
 }

@@ -44,13 +44,16 @@ kill -USR1 "$JOB"
 wait_job
 [ "$JOB_STATUS" = 76 ] || fail "grace period: exit status $JOB_STATUS, expected 76"
 [ $(($(date +%s) - start)) -lt 30 ] || fail "the grace period did not end the job"
-# A second signal ends it at once.
+# A second signal ends it at once (not a duplicate that arrives with the first).
 start_job 2 "$WORK/second.log" "${small[@]}" --set checkpoint.dir="$WORK/s" \
     --set checkpoint.grace_seconds=0
 wait_for_temp "$WORK/s"
 kill -USR1 "$JOB"
-sleep 0.5
-kill -USR1 "$JOB"
+sleep 0.3
+kill -USR1 "$JOB" # a duplicate of the first: ignored
+sleep 2.5
+kill -0 "$JOB" 2>/dev/null || fail "a duplicate signal ended the job"
+kill -USR1 "$JOB" # a second request: stop now
 wait_job
 [ "$JOB_STATUS" = 76 ] || fail "second signal: exit status $JOB_STATUS, expected 76"
 unset NN_MPI_TEST_STALL_CHECKPOINT_AT_STEP

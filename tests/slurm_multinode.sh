@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# slurm/train-multinode.sbatch on a Slurm cluster of two fake nodes on this machine: the job
+# runs 4 ranks across both nodes, launched with srun and with mpirun, and trains to the
+# expected accuracy with the same final weights as a 4-rank run outside Slurm.
+source "$(dirname "$0")/lib.sh"
+require_data
+SLURM_NODES=2 source "$(dirname "$0")/slurm_lib.sh"
+# Both fake nodes are one host: shared memory would collide across them.
+export OMPI_MCA_btl=self,tcp
+args=("$NN_SOURCE/configs/test-e2e.ini" --set data.path="$NN_DATA" --set train.epochs=2)
+
+expect_status 0 mpi 4 "$NN_MPI" "${args[@]}" --set checkpoint.dir="$WORK/ref"
+for launcher in srun mpirun; do
+    NN_LAUNCHER=$launcher submit "$launcher" "$NN_SOURCE/slurm/train-multinode.sbatch" "${args[@]}" \
+        --set checkpoint.dir="$WORK/$launcher" --set log.metrics="$WORK/$launcher.jsonl"
+    wait_done
+    expect_job COMPLETED 0
+    expect_in "$WORK/$launcher.out" "4 ranks on 2 node(s) (n[1-2])"
+    expect_in "$WORK/$launcher.out" "nn-mpi 0.1.0: 4 ranks"
+    accuracy=$(metric "$WORK/$launcher.jsonl" epoch test_accuracy | tail -n 1)
+    awk -v a="$accuracy" 'BEGIN { exit !(a >= 0.965) }' || fail "$launcher: test accuracy $accuracy < 0.965"
+    same_state "$WORK/ref/ckpt-000001876.h5" "$WORK/$launcher/ckpt-000001876.h5"
+    echo "$launcher: 4 ranks on 2 nodes, test accuracy $accuracy, same weights as outside Slurm"
+done
+echo "slurm_multinode: all checks passed"
