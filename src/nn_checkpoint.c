@@ -148,6 +148,9 @@ NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnSgd *op
     if (status == NN_OK)
         status = nn_h5_attr_write_text(file, "fixed_settings_hash", fixed_hex, err);
     if (status == NN_OK) status = nn_h5_attr_write_text(file, "checksum", hex, err);
+    char params_hex[17];
+    nn_hash_hex(nn_model_params_hash(m), params_hex);
+    if (status == NN_OK) status = nn_h5_attr_write_text(file, "params_hash", params_hex, err);
     if (status == NN_OK)
         status = nn_h5_attr_write_i64s(model, "layer_sizes", sizes, n_sizes, err);
     if (status == NN_OK)

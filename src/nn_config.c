@@ -62,6 +62,10 @@ static const ConfigKey KEYS[] = {
      "seeds the weights and the sample order"},
     {"train", "blas_threads", KEY_INT, FIELD(blas_threads), "1", 1, 256, NULL,
      "BLAS threads per rank (keep 1 when ranks fill the cores)"},
+    {"train", "reproducible", KEY_CHOICE, FIELD(reproducible), "no", 0, 0, "no|yes",
+     "yes: bitwise the same results at any number of ranks (exact gradient sums; slower)"},
+    {"train", "chunk_size", KEY_INT, FIELD(chunk_size), "32", 1, 65536, NULL,
+     "reproducible mode: samples per piece of a batch; a rank computes whole pieces"},
 
     {"checkpoint", "dir", KEY_TEXT, FIELD(checkpoint_dir), "checkpoints", 0, 0, NULL,
      "directory for checkpoints, created if missing (empty = no checkpoints)"},

@@ -74,7 +74,7 @@ done:
 }
 
 NnStatus nn_dataset_read(MPI_Comm comm, const char *path, const char *split, int64_t limit,
-                         NnSamples *out, char err[NN_ERR_LEN])
+                         int64_t unit, NnSamples *out, char err[NN_ERR_LEN])
 {
     int rank, size;
     NN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
@@ -139,7 +139,7 @@ NnStatus nn_dataset_read(MPI_Comm comm, const char *path, const char *split, int
     out->total = limit > 0 ? limit : rows;
     out->features = (int)image_dims[1];
     out->classes = (int)classes;
-    nn_shard_range(out->total, size, rank, &out->start, &out->count);
+    nn_shard_range_units(out->total, unit, size, rank, &out->start, &out->count);
     int64_t bytes = (out->count ? out->count : 1) * nn_samples_record_size(out);
     out->records = malloc((size_t)bytes);
     if (!out->records) {

@@ -7,19 +7,19 @@
 #include "nnmpi/nn_shard.h"
 
 /* Samples rank `rank` uses in one epoch: its part of every step's batch. */
-static int64_t samples_used(int64_t n, int64_t batch, int parts, int rank)
+static int64_t samples_used(const NnBatchLayout *layout, int rank)
 {
-    int64_t steps = nn_sampler_steps(n, batch), used = 0;
+    int64_t steps = nn_sampler_steps(layout->n, layout->batch), used = 0;
     for (int64_t t = 0; t < steps; t++) {
         int64_t start, count;
-        nn_sampler_part(n, batch, t, parts, rank, &start, &count);
+        nn_sampler_part(layout, t, rank, &start, &count);
         used += count;
     }
     return used;
 }
 
 NnStatus nn_exchange_init(NnExchange *ex, MPI_Comm comm, const NnSamples *shard, int64_t batch,
-                          int64_t seed, char err[NN_ERR_LEN])
+                          int64_t chunk, int64_t seed, char err[NN_ERR_LEN])
 {
     memset(ex, 0, sizeof *ex);
     ex->record_type = MPI_DATATYPE_NULL;
@@ -27,13 +27,14 @@ NnStatus nn_exchange_init(NnExchange *ex, MPI_Comm comm, const NnSamples *shard,
     NN_MPI_CHECK(MPI_Comm_rank(comm, &ex->rank));
     NN_MPI_CHECK(MPI_Comm_size(comm, &ex->size));
     ex->shard = shard;
-    ex->batch = batch;
+    ex->layout = (NnBatchLayout){.n = shard->total, .batch = batch, .chunk = chunk,
+                                 .parts = ex->size};
     ex->seed = seed;
     ex->epoch = -1;
     int64_t n = shard->total, rec = nn_samples_record_size(shard);
-    ex->used = samples_used(n, batch, ex->size, ex->rank);
+    ex->used = samples_used(&ex->layout, ex->rank);
     int64_t start;
-    nn_shard_range(batch < n ? batch : n, ex->size, ex->rank, &start, &ex->part);
+    nn_sampler_part(&ex->layout, 0, ex->rank, &start, &ex->part); /* a full batch's part */
     NN_MPI_CHECK(MPI_Type_contiguous((int)rec, MPI_BYTE, &ex->record_type));
     NN_MPI_CHECK(MPI_Type_commit(&ex->record_type));
 
@@ -66,7 +67,7 @@ void nn_exchange_epoch(NnExchange *ex, int64_t epoch)
     memset(ex->send_counts, 0, sizeof(int) * (size_t)P * 4);
     for (int64_t p = 0; p < n; p++) {
         int64_t item = ex->order[p];
-        int owner = nn_shard_owner(n, P, item), user = nn_sampler_user(n, ex->batch, P, p);
+        int owner = nn_shard_owner(n, P, item), user = nn_sampler_user(&ex->layout, p);
         if (owner == me) ex->send_counts[user]++;
         if (user == me) ex->recv_counts[owner]++;
     }
@@ -80,7 +81,7 @@ void nn_exchange_epoch(NnExchange *ex, int64_t epoch)
     int64_t k = 0;
     for (int64_t p = 0; p < n; p++) {
         int64_t item = ex->order[p];
-        int owner = nn_shard_owner(n, P, item), user = nn_sampler_user(n, ex->batch, P, p);
+        int owner = nn_shard_owner(n, P, item), user = nn_sampler_user(&ex->layout, p);
         if (owner == me)
             memcpy(ex->send + (int64_t)ex->send_displs[user]++ * rec,
                    s->records + (item - s->start) * rec, (size_t)rec);
@@ -101,7 +102,7 @@ void nn_exchange_epoch(NnExchange *ex, int64_t epoch)
 static void local_part(const NnExchange *ex, int64_t step, int64_t *first, int64_t *count)
 {
     int64_t start;
-    nn_sampler_part(ex->shard->total, ex->batch, step, ex->size, ex->rank, &start, count);
+    nn_sampler_part(&ex->layout, step, ex->rank, &start, count);
     *first = step * ex->part; /* every step before the last is a full batch */
 }
 
@@ -120,7 +121,7 @@ int nn_exchange_batch(const NnExchange *ex, int64_t step, float *x, uint8_t *lab
 int nn_exchange_batch_ids(const NnExchange *ex, int64_t step, int32_t *ids)
 {
     int64_t count, start;
-    nn_sampler_part(ex->shard->total, ex->batch, step, ex->size, ex->rank, &start, &count);
+    nn_sampler_part(&ex->layout, step, ex->rank, &start, &count);
     for (int64_t i = 0; i < count; i++) ids[i] = ex->order[start + i];
     return (int)count;
 }

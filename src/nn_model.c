@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nnmpi/nn_hash.h"
 #include "nnmpi/nn_rng.h"
 
 /* 64-byte aligned, zeroed allocation of n floats; NULL on failure. */
@@ -218,6 +219,11 @@ void nn_model_backward(NnModel *m, const float *x, const uint8_t *labels, int ro
                     L->delta, L->out, L->weights, L->in, 0.0f, P->delta, L->in);
         activation_backward(P->delta, P->act, (size_t)rows * L->in, m->activation);
     }
+}
+
+uint64_t nn_model_params_hash(const NnModel *m)
+{
+    return nn_hash_finish(nn_hash_update(NN_HASH_START, m->params, sizeof(float) * m->n_params));
 }
 
 void nn_model_free(NnModel *m)

@@ -8,6 +8,7 @@
 #include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nnmpi/nn_checkpoint.h"
 #include "nnmpi/nn_comm.h"
@@ -132,14 +133,39 @@ static int inspect(const char *path)
            m->n_params);
     printf("last epoch: train_loss %.6f test_loss %.6f test_accuracy %.4f\n", s->train_loss,
            s->test_loss, s->test_accuracy);
+    nn_hash_hex(nn_model_params_hash(m), hex);
+    printf("params_hash: %s\n", hex);
     printf("fixed settings:\n%s", ck.fixed_settings);
     printf("config:\n%s", ck.config_text);
     nn_checkpoint_free(&ck);
     return 0;
 }
 
+/* OpenBLAS 0.3.21 does not recognise some newer x86 CPUs and then falls back to its
+ * slowest kernels (Prescott: SSE3), which makes training 2-3 times slower. It reads
+ * OPENBLAS_CORETYPE only when it loads, so when it made that choice and the user chose no
+ * core type, restart once with the core type the CPU's features allow. */
+static void choose_blas_kernels(char **argv)
+{
+#if defined(__x86_64__)
+    if (getenv("OPENBLAS_CORETYPE")) return;
+    const char *name = openblas_get_corename();
+    if (!name || (strcmp(name, "Prescott") != 0 && strcmp(name, "prescott") != 0)) return;
+    __builtin_cpu_init();
+    const char *core = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                       : __builtin_cpu_supports("avx2") ? "Haswell"
+                                                        : NULL;
+    if (!core || setenv("OPENBLAS_CORETYPE", core, 1) != 0) return;
+    execv("/proc/self/exe", argv); /* returns only on failure: keep the slow kernels */
+    unsetenv("OPENBLAS_CORETYPE");
+#else
+    (void)argv;
+#endif
+}
+
 int main(int argc, char **argv)
 {
+    choose_blas_kernels(argv);
     char err[NN_ERR_LEN];
     Args args;
     NnStatus parsed = parse_args(argc, argv, &args, err);

@@ -8,6 +8,7 @@
 #include "nnmpi/nn_atomic_file.h"
 #include "nnmpi/nn_checkpoint.h"
 #include "nnmpi/nn_comm.h"
+#include "nnmpi/nn_hash.h"
 #include "nnmpi/nn_stop.h"
 #include "nnmpi/nn_trainer.h"
 
@@ -257,21 +258,23 @@ static void log_epoch(Run *run, int64_t epoch, double samples_per_sec)
     if (!is_root(run)) return;
     const NnTrainState *s = &run->state;
     double elapsed = MPI_Wtime() - run->opt->started;
+    char hash[17];
+    nn_hash_hex(nn_model_params_hash(&run->trainer->model), hash);
     fprintf(run->opt->log,
             "epoch %lld/%d done: train_loss %.6f test_loss %.6f test_accuracy %.2f%% "
-            "samples/s %.0f elapsed %.1f s\n",
+            "samples/s %.0f elapsed %.1f s params_hash %s\n",
             (long long)epoch + 1, run->cfg->epochs, s->train_loss, s->test_loss,
-            100.0 * s->test_accuracy, samples_per_sec, elapsed);
+            100.0 * s->test_accuracy, samples_per_sec, elapsed, hash);
     if (run->metrics) {
         char loss[32], test_loss[32], accuracy[32];
         fprintf(run->metrics,
                 "{\"event\":\"epoch\",\"epoch\":%lld,\"step\":%lld,\"train_loss\":%s,"
-                "\"test_loss\":%s,\"test_accuracy\":%s,\"samples_per_sec\":%.1f,"
-                "\"elapsed_sec\":%.3f}\n",
+                "\"test_loss\":%s,\"test_accuracy\":%s,\"params_hash\":\"%s\","
+                "\"samples_per_sec\":%.1f,\"elapsed_sec\":%.3f}\n",
                 (long long)epoch + 1, (long long)s->global_step,
                 json_number(s->train_loss, loss, sizeof loss),
                 json_number(s->test_loss, test_loss, sizeof test_loss),
-                json_number(s->test_accuracy, accuracy, sizeof accuracy), samples_per_sec,
+                json_number(s->test_accuracy, accuracy, sizeof accuracy), hash, samples_per_sec,
                 elapsed);
         fflush(run->metrics);
     }
@@ -329,29 +332,36 @@ static NnStatus run_epoch(Run *run, int64_t epoch, int64_t first, char err[NN_ER
     int last_epoch = epoch + 1 == cfg->epochs;
     nn_trainer_begin_epoch(t, epoch);
     for (int64_t step = first; step < steps; step++) {
-        double lr = nn_lr_at(cfg, epoch, step, steps), batch_loss;
-        int64_t batch_samples;
-        unsigned decided = nn_trainer_step(t, step, (float)lr, votes_now(run), &batch_loss,
-                                           &batch_samples);
-        if (!isfinite(batch_loss)) {
-            /* Every rank sees the same reduced loss, so every rank stops here. */
-            nn_fail(err, "training loss is %s at epoch %lld step %lld; lower "
-                         "[train] learning_rate?",
-                    isnan(batch_loss) ? "NaN" : "infinite", (long long)epoch + 1,
-                    (long long)step + 1);
-            return nn_comm_agree(t->comm, NN_ERR, err);
-        }
-        s->epoch_loss_sum += batch_loss;
-        s->epoch_samples += batch_samples;
-        s->log_loss_sum += batch_loss;
-        s->log_samples += batch_samples;
+        double lr = nn_lr_at(cfg, epoch, step, steps);
+        NnStepResult r = nn_trainer_step(t, step, (float)lr, votes_now(run));
+        /* Every rank sees the same reduced values, so every rank stops here alike. */
+        if (r.rejected)
+            return nn_comm_agree(
+                t->comm,
+                nn_fail(err, "%lld gradient values are NaN, infinite or beyond +-%g (the range "
+                             "of reproducible mode's exact sums) at epoch %lld step %lld; lower "
+                             "[train] learning_rate?",
+                        (long long)r.rejected, t->step_limit, (long long)epoch + 1,
+                        (long long)step + 1),
+                err);
+        if (!isfinite(r.loss_sum))
+            return nn_comm_agree(t->comm,
+                                 nn_fail(err, "training loss is %s at epoch %lld step %lld; lower "
+                                              "[train] learning_rate?",
+                                         isnan(r.loss_sum) ? "NaN" : "infinite",
+                                         (long long)epoch + 1, (long long)step + 1),
+                                 err);
+        s->epoch_loss_sum += r.loss_sum;
+        s->epoch_samples += r.samples;
+        s->log_loss_sum += r.loss_sum;
+        s->log_samples += r.samples;
         s->global_step++;
-        s->samples_seen += batch_samples;
+        s->samples_seen += r.samples;
         s->step_in_epoch = step + 1;
         if (s->global_step % cfg->log_every_steps == 0) log_train(run, epoch, step, lr);
-        if ((decided & NN_VOTE_STOP) && !(last_epoch && step + 1 == steps))
+        if ((r.votes & NN_VOTE_STOP) && !(last_epoch && step + 1 == steps))
             return stop(run, epoch, step + 1, err);
-        int due = (decided & NN_VOTE_CHECKPOINT) ||
+        int due = (r.votes & NN_VOTE_CHECKPOINT) ||
                   (cfg->checkpoint_every_steps > 0 &&
                    s->global_step % cfg->checkpoint_every_steps == 0);
         if (cfg->checkpoint_dir[0] && due && step + 1 < steps) {
@@ -387,11 +397,11 @@ NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
     NnSamples train, test;
     NnTrainer trainer;
     Run run = {.opt = opt, .cfg = cfg, .trainer = &trainer};
-    if (nn_dataset_read(opt->comm, cfg->data_path, "train", cfg->train_samples, &train, err) !=
+    if (nn_dataset_read(opt->comm, cfg->data_path, "train", cfg->train_samples, 1, &train, err) !=
         NN_OK)
         return NN_ERR;
-    if (nn_dataset_read(opt->comm, cfg->data_path, "test", cfg->test_samples, &test, err) !=
-        NN_OK) {
+    if (nn_dataset_read(opt->comm, cfg->data_path, "test", cfg->test_samples,
+                        nn_trainer_test_unit(cfg), &test, err) != NN_OK) {
         nn_samples_free(&train);
         return NN_ERR;
     }

@@ -24,20 +24,24 @@ void nn_sampler_permutation(int64_t seed, int64_t epoch, int64_t n, int32_t *per
     }
 }
 
-void nn_sampler_part(int64_t n, int64_t batch, int64_t step, int parts, int rank, int64_t *start,
+/* The size of the batch that holds position `first` (a multiple of the batch size). */
+static int64_t batch_size_at(const NnBatchLayout *l, int64_t first)
+{
+    return l->n - first < l->batch ? l->n - first : l->batch;
+}
+
+void nn_sampler_part(const NnBatchLayout *l, int64_t step, int rank, int64_t *start,
                      int64_t *count)
 {
-    int64_t first = step * batch;
-    NN_ASSERT(first < n);
-    int64_t size = n - first < batch ? n - first : batch;
-    nn_shard_range(size, parts, rank, start, count);
+    int64_t first = step * l->batch;
+    NN_ASSERT(first < l->n);
+    nn_shard_range_units(batch_size_at(l, first), l->chunk, l->parts, rank, start, count);
     *start += first;
 }
 
-int nn_sampler_user(int64_t n, int64_t batch, int parts, int64_t position)
+int nn_sampler_user(const NnBatchLayout *l, int64_t position)
 {
-    NN_ASSERT(position >= 0 && position < n);
-    int64_t first = position / batch * batch;
-    int64_t size = n - first < batch ? n - first : batch;
-    return nn_shard_owner(size, parts, position - first);
+    NN_ASSERT(position >= 0 && position < l->n);
+    int64_t first = position / l->batch * l->batch;
+    return nn_shard_owner_units(batch_size_at(l, first), l->chunk, l->parts, position - first);
 }

@@ -18,3 +18,20 @@ int nn_shard_owner(int64_t n, int parts, int64_t item)
     if (item < big) return (int)(item / (base + 1));
     return (int)(extra + (item - big) / base);
 }
+
+void nn_shard_range_units(int64_t n, int64_t unit, int parts, int index, int64_t *start,
+                          int64_t *count)
+{
+    NN_ASSERT(unit >= 1);
+    int64_t first, units;
+    nn_shard_range((n + unit - 1) / unit, parts, index, &first, &units);
+    *start = first * unit < n ? first * unit : n;
+    int64_t end = (first + units) * unit < n ? (first + units) * unit : n;
+    *count = end - *start;
+}
+
+int nn_shard_owner_units(int64_t n, int64_t unit, int parts, int64_t item)
+{
+    NN_ASSERT(unit >= 1 && item >= 0 && item < n);
+    return nn_shard_owner((n + unit - 1) / unit, parts, item / unit);
+}

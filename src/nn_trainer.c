@@ -4,7 +4,17 @@
 #include <string.h>
 
 #include "nnmpi/nn_comm.h"
+#include "nnmpi/nn_fixed.h"
 #include "nnmpi/nn_sampler.h"
+
+/* The reduction's slots after the gradients. */
+enum { SLOT_LOSS, SLOT_COUNT, SLOT_STOP, SLOT_CHECKPOINT, SLOT_REJECTED, N_SLOTS };
+_Static_assert((int)N_SLOTS <= (int)NN_GRAD_EXTRA, "the grads buffer holds the slots");
+
+int64_t nn_trainer_test_unit(const NnConfig *cfg)
+{
+    return cfg->reproducible ? cfg->chunk_size : 1;
+}
 
 NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSamples *train,
                          NnSamples *test, char err[NN_ERR_LEN])
@@ -28,10 +38,16 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSam
                          t->test.classes);
     else if (t->train.total == 0)
         status = nn_fail(err, "the training split is empty");
+    /* Reproducible evaluation needs test shards made of whole chunks. */
+    NN_ASSERT(t->test.count == 0 || t->test.start % nn_trainer_test_unit(cfg) == 0);
     if (status == NN_OK) {
         t->steps_per_epoch = nn_sampler_steps(t->train.total, cfg->batch_size);
-        int64_t local_cap = (cfg->batch_size + t->size - 1) / t->size;
+        t->chunk = cfg->reproducible ? cfg->chunk_size : 1;
+        int64_t chunks = (cfg->batch_size + t->chunk - 1) / t->chunk;
+        int64_t local_cap = (chunks + t->size - 1) / t->size * t->chunk; /* a rank's part */
         int rows_cap = (int)(local_cap > NN_EVAL_ROWS ? local_cap : NN_EVAL_ROWS);
+        t->step_limit = nn_fixed_limit(chunks);
+        t->eval_limit = nn_fixed_limit((t->test.total + t->chunk - 1) / t->chunk);
         status = nn_model_init(&t->model, t->train.features, &cfg->hidden, t->train.classes,
                                cfg->activation, cfg->loss, rows_cap, err);
     }
@@ -39,9 +55,14 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSam
         nn_model_init_weights(&t->model, cfg->init, cfg->seed);
         status = nn_sgd_init(&t->sgd, &t->model, cfg->momentum, cfg->weight_decay, err);
     }
+    if (status == NN_OK && cfg->reproducible) {
+        t->reduce = calloc(t->model.n_params + NN_GRAD_EXTRA, sizeof(int64_t));
+        if (!t->reduce) status = nn_fail(err, "out of memory for the exact gradient sums");
+    }
     status = nn_comm_agree(comm, status, err);
     if (status == NN_OK)
-        status = nn_exchange_init(&t->exchange, comm, &t->train, cfg->batch_size, cfg->seed, err);
+        status = nn_exchange_init(&t->exchange, comm, &t->train, cfg->batch_size, t->chunk,
+                                  cfg->seed, err);
     if (status != NN_OK) nn_trainer_free(t);
     return status;
 }
@@ -51,27 +72,71 @@ void nn_trainer_begin_epoch(NnTrainer *t, int64_t epoch)
     nn_exchange_epoch(&t->exchange, epoch);
 }
 
-unsigned nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned votes, double *loss_sum,
-                         int64_t *samples)
+/* Reproducible mode: this rank's rows, chunk by chunk, into exact sums; one int64
+ * allreduce; the sums become the float gradients. */
+static void step_exact(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
+{
+    NnModel *m = &t->model;
+    size_t n = m->n_params;
+    int64_t *q = t->reduce, rejected = 0;
+    if (rows == 0) memset(q, 0, sizeof(int64_t) * n);
+    q[n + SLOT_LOSS] = 0;
+    for (int first = 0; first < rows; first += (int)t->chunk) {
+        int c = rows - first < t->chunk ? rows - first : (int)t->chunk;
+        const float *x = m->input + (size_t)first * m->inputs;
+        double loss = nn_model_forward(m, x, m->labels + first, c, NULL);
+        nn_model_backward(m, x, m->labels + first, c);
+        rejected += first == 0 ? nn_fixed_store(q, m->grads, n, t->step_limit)
+                               : nn_fixed_add(q, m->grads, n, t->step_limit);
+        rejected += nn_fixed_add_double(&q[n + SLOT_LOSS], loss, t->step_limit);
+    }
+    q[n + SLOT_COUNT] = rows;
+    q[n + SLOT_STOP] = (votes & NN_VOTE_STOP) != 0;
+    q[n + SLOT_CHECKPOINT] = (votes & NN_VOTE_CHECKPOINT) != 0;
+    q[n + SLOT_REJECTED] = rejected;
+    NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, q, (int)(n + N_SLOTS), MPI_INT64_T, MPI_SUM,
+                               t->comm));
+    nn_fixed_to_float(q, m->grads, n);
+    r->loss_sum = nn_fixed_to_double(q[n + SLOT_LOSS]);
+    r->samples = q[n + SLOT_COUNT];
+    r->votes = (q[n + SLOT_STOP] ? NN_VOTE_STOP : 0u) |
+               (q[n + SLOT_CHECKPOINT] ? NN_VOTE_CHECKPOINT : 0u);
+    r->rejected = q[n + SLOT_REJECTED];
+}
+
+/* Plain mode: this rank's rows in one pass; one float allreduce. */
+static void step_plain(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
+{
+    NnModel *m = &t->model;
+    double loss = nn_model_forward(m, m->input, m->labels, rows, NULL);
+    nn_model_backward(m, m->input, m->labels, rows);
+    float *slot = m->grads + m->n_params;
+    slot[SLOT_LOSS] = (float)loss;
+    slot[SLOT_COUNT] = (float)rows;
+    slot[SLOT_STOP] = (votes & NN_VOTE_STOP) ? 1.0f : 0.0f;
+    slot[SLOT_CHECKPOINT] = (votes & NN_VOTE_CHECKPOINT) ? 1.0f : 0.0f;
+    slot[SLOT_REJECTED] = 0.0f;
+    NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, m->grads, (int)(m->n_params + N_SLOTS), MPI_FLOAT,
+                               MPI_SUM, t->comm));
+    r->loss_sum = slot[SLOT_LOSS];
+    r->samples = (int64_t)slot[SLOT_COUNT];
+    r->votes = (slot[SLOT_STOP] > 0.0f ? NN_VOTE_STOP : 0u) |
+               (slot[SLOT_CHECKPOINT] > 0.0f ? NN_VOTE_CHECKPOINT : 0u);
+    r->rejected = 0;
+}
+
+NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned votes)
 {
     NnModel *m = &t->model;
     int rows = nn_exchange_batch(&t->exchange, step, m->input, m->labels);
-    double loss = nn_model_forward(m, m->input, m->labels, rows, NULL);
-    nn_model_backward(m, m->input, m->labels, rows);
-    float *extra = m->grads + m->n_params;
-    extra[NN_GRAD_LOSS_SUM] = (float)loss;
-    extra[NN_GRAD_COUNT] = (float)rows;
-    extra[NN_GRAD_VOTE_STOP] = (votes & NN_VOTE_STOP) ? 1.0f : 0.0f;
-    extra[NN_GRAD_VOTE_CHECKPOINT] = (votes & NN_VOTE_CHECKPOINT) ? 1.0f : 0.0f;
-    NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, m->grads, (int)(m->n_params + NN_GRAD_EXTRA),
-                               MPI_FLOAT, MPI_SUM, t->comm));
-    int64_t count = (int64_t)extra[NN_GRAD_COUNT];
-    NN_ASSERT(count >= 1);
-    nn_sgd_step(&t->sgd, m, lr, 1.0f / (float)count);
-    *loss_sum = extra[NN_GRAD_LOSS_SUM];
-    *samples = count;
-    return (extra[NN_GRAD_VOTE_STOP] > 0.0f ? NN_VOTE_STOP : 0u) |
-           (extra[NN_GRAD_VOTE_CHECKPOINT] > 0.0f ? NN_VOTE_CHECKPOINT : 0u);
+    NnStepResult r;
+    if (t->cfg->reproducible)
+        step_exact(t, rows, votes, &r);
+    else
+        step_plain(t, rows, votes, &r);
+    NN_ASSERT(r.samples >= 1);
+    if (r.rejected == 0) nn_sgd_step(&t->sgd, m, lr, 1.0f / (float)r.samples);
+    return r;
 }
 
 void nn_trainer_evaluate(NnTrainer *t, double *mean_loss, double *accuracy)
@@ -79,23 +144,37 @@ void nn_trainer_evaluate(NnTrainer *t, double *mean_loss, double *accuracy)
     NnModel *m = &t->model;
     const NnSamples *s = &t->test;
     int64_t rec = nn_samples_record_size(s);
-    double sums[2] = {0.0, 0.0}; /* loss sum, correct count */
-    for (int64_t first = 0; first < s->count; first += m->rows_cap) {
-        int rows = (int)(s->count - first < m->rows_cap ? s->count - first : m->rows_cap);
+    /* Reproducible mode: chunks of the (chunk-aligned) shard and exact loss sums. */
+    int64_t rows_per_call = t->cfg->reproducible ? t->chunk : m->rows_cap;
+    int64_t exact[3] = {0, 0, 0}; /* loss sum (fixed point), correct count, rejected */
+    double sums[2] = {0.0, 0.0};  /* plain mode: loss sum, correct count */
+    for (int64_t first = 0; first < s->count; first += rows_per_call) {
+        int rows = (int)(s->count - first < rows_per_call ? s->count - first : rows_per_call);
         for (int i = 0; i < rows; i++)
             nn_record_decode(s->records + (first + i) * rec, s->features,
                              m->input + (size_t)i * s->features, &m->labels[i]);
         int64_t correct = 0;
-        sums[0] += nn_model_forward(m, m->input, m->labels, rows, &correct);
+        double loss = nn_model_forward(m, m->input, m->labels, rows, &correct);
+        exact[1] += correct;
+        exact[2] += nn_fixed_add_double(&exact[0], loss, t->eval_limit);
+        sums[0] += loss;
         sums[1] += (double)correct;
     }
-    NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, t->comm));
+    if (t->cfg->reproducible) {
+        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, exact, 3, MPI_INT64_T, MPI_SUM, t->comm));
+        sums[0] = exact[2] ? NAN : nn_fixed_to_double(exact[0]);
+        sums[1] = (double)exact[1];
+    } else {
+        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, t->comm));
+    }
     *mean_loss = s->total ? sums[0] / (double)s->total : NAN;
     *accuracy = s->total ? sums[1] / (double)s->total : NAN;
 }
 
 void nn_trainer_free(NnTrainer *t)
 {
+    free(t->reduce);
+    t->reduce = NULL;
     nn_exchange_free(&t->exchange);
     nn_sgd_free(&t->sgd);
     nn_model_free(&t->model);

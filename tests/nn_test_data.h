@@ -22,12 +22,12 @@ static inline void nn_test_row(uint64_t seed, int64_t row, int features, int cla
     record[features] = (uint8_t)nn_rng_below(&rng, (uint64_t)classes);
 }
 
-/* This rank's shard (nn_shard_range) of a split of `total` synthetic rows. */
+/* This rank's shard (nn_shard_range_units) of a split of `total` synthetic rows. */
 static inline NnSamples nn_test_samples(uint64_t seed, int64_t total, int features, int classes,
-                                        int rank, int size)
+                                        int64_t unit, int rank, int size)
 {
     NnSamples s = {.total = total, .features = features, .classes = classes};
-    nn_shard_range(total, size, rank, &s.start, &s.count);
+    nn_shard_range_units(total, unit, size, rank, &s.start, &s.count);
     s.records = malloc((size_t)((s.count ? s.count : 1) * (features + 1)));
     for (int64_t i = 0; i < s.count; i++)
         nn_test_row(seed, s.start + i, features, classes, s.records + i * (features + 1));

@@ -29,6 +29,8 @@ static const char *EVERY_KEY =
     "weight_decay = 0.0001\n"
     "seed = 12345678901\n"
     "blas_threads = 2\n"
+    "reproducible = yes\n"
+    "chunk_size = 8\n"
     "[checkpoint]\n"
     "dir = /tmp/ck\n"
     "every_epochs = 2\n"
@@ -67,6 +69,8 @@ static const char *EVERY_KEY_CANONICAL =
     "weight_decay = 0.0001\n"
     "seed = 12345678901\n"
     "blas_threads = 2\n"
+    "reproducible = yes\n"
+    "chunk_size = 8\n"
     "\n[checkpoint]\n"
     "dir = /tmp/ck\n"
     "every_epochs = 2\n"
@@ -99,6 +103,7 @@ static void test_every_key(void)
     CHECK(cfg.lr_schedule == NN_LR_COSINE && cfg.lr_step_epochs == 4 && cfg.lr_gamma == 0.5);
     CHECK(cfg.lr_min == 0.001 && cfg.momentum == 0.5 && cfg.weight_decay == 0.0001);
     CHECK(cfg.seed == 12345678901LL && cfg.blas_threads == 2);
+    CHECK(cfg.reproducible == 1 && cfg.chunk_size == 8);
     CHECK(strcmp(cfg.checkpoint_dir, "/tmp/ck") == 0);
     CHECK(cfg.checkpoint_every_epochs == 2 && cfg.checkpoint_every_steps == 50);
     CHECK(cfg.log_every_steps == 10 && strcmp(cfg.metrics_path, "/tmp/m.jsonl") == 0);
@@ -135,6 +140,7 @@ static void test_defaults(void)
     CHECK(cfg.learning_rate == 0.05 && cfg.lr_schedule == NN_LR_CONSTANT);
     CHECK(cfg.momentum == 0.9 && cfg.weight_decay == 0.0 && cfg.seed == 1);
     CHECK(cfg.blas_threads == 1 && strcmp(cfg.checkpoint_dir, "checkpoints") == 0);
+    CHECK(cfg.reproducible == 0 && cfg.chunk_size == 32);
     CHECK(cfg.checkpoint_every_epochs == 1 && cfg.checkpoint_every_steps == 0);
     CHECK(cfg.log_every_steps == 100 && cfg.metrics_path[0] == '\0');
     CHECK(cfg.checkpoint_every_minutes == 0 && cfg.checkpoint_keep == 3);

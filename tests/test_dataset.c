@@ -44,13 +44,13 @@ static NnStatus write_file(const char *path, int64_t train, int64_t test, char e
     return status;
 }
 
-static void check_shard(const NnSamples *s, uint64_t seed, int64_t total)
+static void check_shard(const NnSamples *s, uint64_t seed, int64_t total, int64_t unit)
 {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     int64_t start, count;
-    nn_shard_range(total, size, rank, &start, &count);
+    nn_shard_range_units(total, unit, size, rank, &start, &count);
     CHECK(s->total == total && s->start == start && s->count == count);
     CHECK(s->features == FEATURES && s->classes >= 2);
     uint8_t expected[FEATURES + 1];
@@ -102,35 +102,39 @@ int main(int argc, char **argv)
     CHECK(write_file(path, 50, 3, err) == NN_OK);
     if (err[0]) fprintf(stderr, "%s\n", err);
     NnSamples s;
-    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 0, &s, err) == NN_OK);
-    check_shard(&s, 1, 50);
+    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 0, 1, &s, err) == NN_OK);
+    check_shard(&s, 1, 50, 1);
     nn_samples_free(&s);
-    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "test", 0, &s, err) == NN_OK);
-    check_shard(&s, 2, 3); /* fewer rows than ranks at -np 4 */
+    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "test", 0, 1, &s, err) == NN_OK);
+    check_shard(&s, 2, 3, 1); /* fewer rows than ranks at -np 4 */
     nn_samples_free(&s);
-    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 7, &s, err) == NN_OK);
-    check_shard(&s, 1, 7); /* the first 7 rows only */
+    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 7, 1, &s, err) == NN_OK);
+    check_shard(&s, 1, 7, 1); /* the first 7 rows only */
+    nn_samples_free(&s);
+    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 0, 8, &s, err) == NN_OK);
+    check_shard(&s, 1, 50, 8); /* whole units of 8 rows */
+    CHECK(s.count == 0 || s.start % 8 == 0);
     nn_samples_free(&s);
 
     /* Errors: every rank fails alike, with the first failing rank's message. */
-    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 51, &s, err) == NN_ERR);
+    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 51, 1, &s, err) == NN_ERR);
     CHECK_CONTAINS(err, "51 train samples requested but /train/images has only 50 rows");
-    CHECK(nn_dataset_read(MPI_COMM_WORLD, "/nonexistent.h5", "train", 0, &s, err) == NN_ERR);
+    CHECK(nn_dataset_read(MPI_COMM_WORLD, "/nonexistent.h5", "train", 0, 1, &s, err) == NN_ERR);
     CHECK(strcmp(err, "rank 0: /nonexistent.h5: cannot open: No such file or directory") == 0);
-    CHECK(nn_dataset_read(MPI_COMM_WORLD, "/etc/hostname", "train", 0, &s, err) == NN_ERR);
+    CHECK(nn_dataset_read(MPI_COMM_WORLD, "/etc/hostname", "train", 0, 1, &s, err) == NN_ERR);
     CHECK_CONTAINS(err, "/etc/hostname: not an HDF5 file, or damaged");
-    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "validation", 0, &s, err) == NN_ERR);
+    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "validation", 0, 1, &s, err) == NN_ERR);
     CHECK_CONTAINS(err, "dataset /validation/images is missing");
 
     damage(path, "classes"); /* labels up to 9 but classes = 2: the rank holding one fails */
-    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 0, &s, err) == NN_ERR);
+    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 0, 1, &s, err) == NN_ERR);
     CHECK_CONTAINS(err, "dataset /train/labels row");
     CHECK_CONTAINS(err, "expected 0..1");
     damage(path, "float");
-    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "test", 0, &s, err) == NN_ERR);
+    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "test", 0, 1, &s, err) == NN_ERR);
     CHECK_CONTAINS(err, "dataset /test/labels is not of type uint8");
     damage(path, "nolabels");
-    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 0, &s, err) == NN_ERR);
+    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 0, 1, &s, err) == NN_ERR);
     CHECK_CONTAINS(err, "dataset /train/labels is missing");
 
     /* The writer refuses mismatched counts and leaves nothing behind. */

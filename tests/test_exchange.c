@@ -8,14 +8,14 @@
 #include "nnmpi/nn_exchange.h"
 #include "nnmpi/nn_sampler.h"
 
-static void check_case(int64_t total, int64_t batch, int rank, int size)
+static void check_case(int64_t total, int64_t batch, int64_t chunk, int rank, int size)
 {
     const int features = 5, classes = 7;
     const uint64_t data_seed = 11;
-    NnSamples shard = nn_test_samples(data_seed, total, features, classes, rank, size);
+    NnSamples shard = nn_test_samples(data_seed, total, features, classes, 1, rank, size);
     NnExchange ex;
     char err[NN_ERR_LEN];
-    CHECK(nn_exchange_init(&ex, MPI_COMM_WORLD, &shard, batch, 5, err) == NN_OK);
+    CHECK(nn_exchange_init(&ex, MPI_COMM_WORLD, &shard, batch, chunk, 5, err) == NN_OK);
     int64_t steps = nn_sampler_steps(total, batch);
     float *x = malloc(sizeof(float) * (size_t)(batch * features));
     uint8_t *labels = malloc((size_t)batch);
@@ -32,7 +32,8 @@ static void check_case(int64_t total, int64_t batch, int rank, int size)
             int rows = nn_exchange_batch(&ex, t, x, labels);
             int n_ids = nn_exchange_batch_ids(&ex, t, ids);
             int64_t start, count;
-            nn_sampler_part(total, batch, t, size, rank, &start, &count);
+            NnBatchLayout layout = {total, batch, chunk, size};
+            nn_sampler_part(&layout, t, rank, &start, &count);
             CHECK(rows == count && n_ids == count);
             for (int i = 0; i < rows; i++) {
                 int64_t row = nn_test_row_id(x + i * features);
@@ -63,11 +64,13 @@ int main(int argc, char **argv)
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    check_case(103, 10, rank, size); /* smaller last batch */
-    check_case(25, 7, rank, size);   /* batch not divisible by the rank count */
-    check_case(9, 2, rank, size);    /* ranks with empty parts */
-    check_case(3, 64, rank, size);   /* fewer rows than ranks, batch larger than the data */
-    check_case(700, 700, rank, size);
+    for (int64_t chunk = 1; chunk <= 4; chunk += 3) {
+        check_case(103, 10, chunk, rank, size); /* smaller last batch */
+        check_case(25, 7, chunk, rank, size);   /* batch not divisible by the rank count */
+        check_case(9, 2, chunk, rank, size);    /* ranks with empty parts */
+        check_case(3, 64, chunk, rank, size);   /* fewer rows than ranks, batch > data */
+        check_case(700, 700, chunk, rank, size);
+    }
     MPI_Allreduce(MPI_IN_PLACE, &nn_test_failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     int status = rank == 0 ? nn_test_finish("test_exchange") : (nn_test_failures != 0);
     MPI_Finalize();

@@ -30,6 +30,15 @@ static void test_shard_ranges(void)
             CHECK(largest - smallest <= 1); /* balanced */
         }
     }
+    /* In units: whole units of 4 rows, the last one short. */
+    int64_t ustart, ucount;
+    nn_shard_range_units(10, 4, 2, 0, &ustart, &ucount);
+    CHECK(ustart == 0 && ucount == 8);
+    nn_shard_range_units(10, 4, 2, 1, &ustart, &ucount);
+    CHECK(ustart == 8 && ucount == 2);
+    nn_shard_range_units(10, 4, 4, 3, &ustart, &ucount);
+    CHECK(ustart == 10 && ucount == 0);
+    CHECK(nn_shard_owner_units(10, 4, 2, 7) == 0 && nn_shard_owner_units(10, 4, 2, 8) == 1);
     /* N < P: the last ranks have no rows, at a start that is still in range. */
     int64_t start, count;
     nn_shard_range(3, 5, 4, &start, &count);
@@ -78,29 +87,39 @@ static void test_permutation(void)
     free(b);
 }
 
-/* For every rank count 1..8, the parts of every step, concatenated in rank order, are the
- * step's positions in order: so the global order is the same for every rank count, every
- * position is used exactly once, and every rank has a (possibly empty) part in every step. */
+/* For every rank count 1..8 and chunk sizes 1 (the balanced split), 3 and 16, the parts of
+ * every step, concatenated in rank order, are the step's positions in order: so the global
+ * order is the same for every rank count, every position is used exactly once, and every
+ * rank has a (possibly empty) part in every step. Parts are made of whole chunks. */
 static void test_global_order(int64_t n, int64_t batch)
 {
     int64_t steps = nn_sampler_steps(n, batch);
     CHECK(steps == (n + batch - 1) / batch);
-    for (int parts = 1; parts <= 8; parts++) {
-        int64_t next = 0;
-        for (int64_t t = 0; t < steps; t++) {
-            int64_t batch_size = n - t * batch < batch ? n - t * batch : batch;
-            for (int r = 0; r < parts; r++) {
-                int64_t start, count;
-                nn_sampler_part(n, batch, t, parts, r, &start, &count);
-                CHECK(start == next);
-                CHECK(count == batch_size / parts + (r < batch_size % parts));
-                for (int64_t p = start; p < start + count; p++)
-                    CHECK(nn_sampler_user(n, batch, parts, p) == r);
-                next = start + count;
+    const int64_t chunks[] = {1, 3, 16};
+    for (int c = 0; c < 3; c++) {
+        for (int parts = 1; parts <= 8; parts++) {
+            NnBatchLayout layout = {.n = n, .batch = batch, .chunk = chunks[c], .parts = parts};
+            int64_t next = 0;
+            for (int64_t t = 0; t < steps; t++) {
+                int64_t batch_size = n - t * batch < batch ? n - t * batch : batch;
+                int64_t units = (batch_size + chunks[c] - 1) / chunks[c];
+                for (int r = 0; r < parts; r++) {
+                    int64_t start, count;
+                    nn_sampler_part(&layout, t, r, &start, &count);
+                    CHECK(start == next);
+                    CHECK(count >= 0);
+                    /* whole chunks, counted from the batch's start; balanced in chunks */
+                    CHECK((start - t * batch) % chunks[c] == 0 || count == 0);
+                    int64_t my_units = units / parts + (r < units % parts);
+                    CHECK(count <= my_units * chunks[c] && count > (my_units - 1) * chunks[c]);
+                    for (int64_t p = start; p < start + count; p++)
+                        CHECK(nn_sampler_user(&layout, p) == r);
+                    next = start + count;
+                }
+                CHECK(next == t * batch + batch_size);
             }
-            CHECK(next == t * batch + batch_size);
+            CHECK(next == n);
         }
-        CHECK(next == n);
     }
 }
 

@@ -1,7 +1,9 @@
-/* Data-parallel steps at any rank count (run with -np 1..4) give the update that one
+/* Data-parallel steps at any rank count (run with -np 1..5, 8) give the update that one
  * process computes from the same weights and the same global batches: batch sizes the rank
  * count does not divide, a last batch smaller than the rest, and ranks with empty parts.
- * The reference is a trainer on MPI_COMM_SELF holding all the data. */
+ * The reference is a trainer on MPI_COMM_SELF holding all the data. In reproducible mode
+ * the weights, optimizer state, step losses and evaluation are bitwise the reference's; in
+ * plain mode they agree to float rounding. */
 #include <math.h>
 #include <mpi.h>
 
@@ -12,10 +14,12 @@
 
 enum { FEATURES = 12, CLASSES = 4 };
 
-static NnConfig test_config(int batch, NnActivation act, NnLoss loss)
+static NnConfig test_config(int batch, NnActivation act, NnLoss loss, int reproducible)
 {
     NnConfig cfg;
     nn_config_defaults(&cfg);
+    cfg.reproducible = reproducible;
+    cfg.chunk_size = 3;
     cfg.hidden = (NnIntList){2, {9, 7}};
     cfg.activation = act;
     cfg.loss = loss;
@@ -28,30 +32,33 @@ static NnConfig test_config(int batch, NnActivation act, NnLoss loss)
 }
 
 /* Trains `epochs` epochs with comm (every rank holding its shard) and returns the loss sum
- * of every step in losses; leaves the trainer's final state in t. */
+ * of every step and then the test loss and accuracy in losses; leaves the trainer's final
+ * state in t. */
 static void train(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, int64_t total, int epochs,
                   double *losses)
 {
     int rank, size;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
-    NnSamples train = nn_test_samples(21, total, FEATURES, CLASSES, rank, size);
-    NnSamples test = nn_test_samples(22, 10, FEATURES, CLASSES, rank, size);
+    NnSamples train = nn_test_samples(21, total, FEATURES, CLASSES, 1, rank, size);
+    NnSamples test = nn_test_samples(22, 17, FEATURES, CLASSES, nn_trainer_test_unit(cfg), rank,
+                                     size);
     char err[NN_ERR_LEN];
     CHECK(nn_trainer_init(t, comm, cfg, &train, &test, err) == NN_OK);
     int64_t k = 0;
     for (int e = 0; e < epochs; e++) {
         nn_trainer_begin_epoch(t, e);
         for (int64_t s = 0; s < t->steps_per_epoch; s++) {
-            int64_t samples;
-            unsigned votes = nn_trainer_step(t, s, (float)nn_lr_at(cfg, e, s, t->steps_per_epoch),
-                                             rank == s % size ? NN_VOTE_CHECKPOINT : 0,
-                                             &losses[k++], &samples);
-            CHECK(votes == NN_VOTE_CHECKPOINT); /* one rank's vote reaches every rank */
+            NnStepResult r = nn_trainer_step(t, s, (float)nn_lr_at(cfg, e, s, t->steps_per_epoch),
+                                             rank == s % size ? NN_VOTE_CHECKPOINT : 0);
+            losses[k++] = r.loss_sum;
+            CHECK(r.votes == NN_VOTE_CHECKPOINT); /* one rank's vote reaches every rank */
+            CHECK(r.rejected == 0);
             int64_t expected = total - s * cfg->batch_size;
-            CHECK(samples == (expected < cfg->batch_size ? expected : cfg->batch_size));
+            CHECK(r.samples == (expected < cfg->batch_size ? expected : cfg->batch_size));
         }
     }
+    nn_trainer_evaluate(t, &losses[k], &losses[k + 1]);
 }
 
 static double max_relative_difference(const float *a, const float *b, size_t n)
@@ -64,16 +71,16 @@ static double max_relative_difference(const float *a, const float *b, size_t n)
     return worst;
 }
 
-static void check_case(int64_t total, int batch, NnActivation act, NnLoss loss)
+static void check_case(int64_t total, int batch, NnActivation act, NnLoss loss, int reproducible)
 {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    NnConfig cfg = test_config(batch, act, loss);
+    NnConfig cfg = test_config(batch, act, loss, reproducible);
     const int epochs = 2;
     int64_t steps = epochs * nn_sampler_steps(total, batch);
-    double *losses = calloc((size_t)steps, sizeof(double));
-    double *ref_losses = calloc((size_t)steps, sizeof(double));
+    double *losses = calloc((size_t)steps + 2, sizeof(double));
+    double *ref_losses = calloc((size_t)steps + 2, sizeof(double));
     NnTrainer dist;
     train(&dist, MPI_COMM_WORLD, &cfg, total, epochs, losses);
 
@@ -91,16 +98,19 @@ static void check_case(int64_t total, int batch, NnActivation act, NnLoss loss)
         double dv = max_relative_difference(dist.sgd.velocity, ref.sgd.velocity,
                                             ref.model.n_params);
         double dl = 0.0;
-        for (int64_t k = 0; k < steps; k++)
+        for (int64_t k = 0; k < steps + 2; k++)
             dl = fmax(dl, fabs(losses[k] - ref_losses[k]) / (1.0 + fabs(ref_losses[k])));
-        printf("np %d, %lld rows, batch %d, %s/%s: after %lld steps max relative difference "
-               "weights %.1e velocity %.1e step losses %.1e\n",
-               size, (long long)total, batch, nn_activation_name(act), nn_loss_name(loss),
-               (long long)steps, dw, dv, dl);
+        printf("np %d, %s mode, %lld rows, batch %d, %s/%s: after %lld steps max relative "
+               "difference weights %.1e velocity %.1e losses and accuracy %.1e\n",
+               size, reproducible ? "reproducible" : "plain", (long long)total, batch,
+               nn_activation_name(act), nn_loss_name(loss), (long long)steps, dw, dv, dl);
         CHECK(dw < 1e-5 && dv < 1e-5 && dl < 1e-5);
-        if (size == 1) { /* the same arithmetic: bit for bit */
+        if (size == 1 || reproducible) { /* the same arithmetic: bit for bit */
             CHECK(memcmp(dist.model.params, ref.model.params,
                          sizeof(float) * ref.model.n_params) == 0);
+            CHECK(memcmp(dist.sgd.velocity, ref.sgd.velocity,
+                         sizeof(float) * ref.model.n_params) == 0);
+            CHECK(memcmp(losses, ref_losses, sizeof(double) * (size_t)(steps + 2)) == 0);
         }
         nn_trainer_free(&ref);
     }
@@ -115,10 +125,13 @@ int main(int argc, char **argv)
     MPI_Init(&argc, &argv);
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    check_case(25, 10, NN_ACT_SIGMOID, NN_LOSS_CROSS_ENTROPY); /* 10 = 4+3+3 at np 3 */
-    check_case(25, 7, NN_ACT_RELU, NN_LOSS_CROSS_ENTROPY);     /* last batch of 4 */
-    check_case(9, 2, NN_ACT_TANH, NN_LOSS_MSE);                /* parts empty at np 3, 4 */
-    check_case(40, 40, NN_ACT_RELU, NN_LOSS_MSE);              /* one full-batch step */
+    for (int reproducible = 0; reproducible <= 1; reproducible++) {
+        /* 10 = 4+3+3 at np 3 (chunks of 3: 3+3+3+1) */
+        check_case(25, 10, NN_ACT_SIGMOID, NN_LOSS_CROSS_ENTROPY, reproducible);
+        check_case(25, 7, NN_ACT_RELU, NN_LOSS_CROSS_ENTROPY, reproducible); /* last batch 4 */
+        check_case(9, 2, NN_ACT_TANH, NN_LOSS_MSE, reproducible); /* parts empty at np 3+ */
+        check_case(40, 40, NN_ACT_RELU, NN_LOSS_MSE, reproducible); /* one full-batch step */
+    }
     MPI_Allreduce(MPI_IN_PLACE, &nn_test_failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     int status = rank == 0 ? nn_test_finish("test_update") : (nn_test_failures != 0);
     MPI_Finalize();

@@ -3,7 +3,7 @@
  *                     nranks (ranks that wrote it), config (the run's full INI text),
  *                     fixed_settings (what a resume must not change, as text),
  *                     fixed_settings_hash, checksum (over every array and attribute below
- *                     that training uses; 16 hex digits)
+ *                     that training uses; 16 hex digits), params_hash (nn_model_params_hash)
  *   /model            attributes layer_sizes (inputs, hidden..., outputs), activation, loss
  *   /model/layer_L/weights (out, in) float32, /model/layer_L/biases (out) float32
  *   /optimizer        attributes type = "sgd", momentum, weight_decay

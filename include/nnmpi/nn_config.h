@@ -55,6 +55,8 @@ typedef struct {
     double weight_decay;
     int64_t seed;
     int blas_threads; /* BLAS threads per rank */
+    int reproducible; /* 1: the same bits at any rank count (see nn_trainer.h) */
+    int chunk_size;   /* samples per indivisible piece of a batch in reproducible mode */
     /* [checkpoint] */
     char checkpoint_dir[NN_PATH_LEN]; /* empty: no checkpoints */
     int checkpoint_every_epochs;      /* 0: only at the end of training */

@@ -43,12 +43,13 @@ static inline void nn_record_decode(const uint8_t *record, int features, float *
     *label = record[features];
 }
 
-/* Collective over comm. Reads this rank's shard (nn_shard_range) of split "train" or
- * "test", limited to the first `limit` rows when limit > 0, with one collective hyperslab
- * read per dataset; a rank with no rows still takes part. Checks shapes, types and label
- * range. The status is agreed: every rank fails or none does (see nn_comm_agree). */
+/* Collective over comm. Reads this rank's shard of split "train" or "test", limited to the
+ * first `limit` rows when limit > 0: the ranks split the rows in whole units of `unit` rows
+ * (nn_shard_range_units; 1 for the plain balanced split). One collective hyperslab read per
+ * dataset; a rank with no rows still takes part. Checks shapes, types and label range. The
+ * status is agreed: every rank fails or none does (see nn_comm_agree). */
 NnStatus nn_dataset_read(MPI_Comm comm, const char *path, const char *split, int64_t limit,
-                         NnSamples *out, char err[NN_ERR_LEN]);
+                         int64_t unit, NnSamples *out, char err[NN_ERR_LEN]);
 
 void nn_samples_free(NnSamples *samples);
 

@@ -8,13 +8,14 @@
 #include <stdint.h>
 
 #include "nnmpi/nn_dataset.h"
+#include "nnmpi/nn_sampler.h"
 #include "nnmpi/nn_status.h"
 
 typedef struct {
     MPI_Comm comm;
     int rank, size;
     const NnSamples *shard; /* this rank's rows of the training split; not owned */
-    int64_t batch;          /* global batch size */
+    NnBatchLayout layout;   /* how batches split across the ranks */
     int64_t seed;
     int64_t epoch;        /* the epoch whose samples are here; -1 before the first */
     int64_t used;         /* samples this rank uses in an epoch */
@@ -27,9 +28,10 @@ typedef struct {
     MPI_Datatype record_type;
 } NnExchange;
 
-/* Collective. Allocates everything an epoch needs (nothing is allocated per epoch). */
+/* Collective. Allocates everything an epoch needs (nothing is allocated per epoch).
+ * Batches of `batch` samples split across the ranks in whole chunks of `chunk`. */
 NnStatus nn_exchange_init(NnExchange *ex, MPI_Comm comm, const NnSamples *shard, int64_t batch,
-                          int64_t seed, char err[NN_ERR_LEN]);
+                          int64_t chunk, int64_t seed, char err[NN_ERR_LEN]);
 
 /* Collective: moves the samples of `epoch` to the ranks that use them. */
 void nn_exchange_epoch(NnExchange *ex, int64_t epoch);

@@ -13,16 +13,9 @@
 
 #define NN_MAX_LAYERS (NN_MAX_HIDDEN + 1)
 
-/* Slots after the gradients in the grads buffer, so that one allreduce carries the
- * gradients together with the step's loss sum, its sample count and the ranks' votes to
- * stop or checkpoint (see nn_trainer_step). */
-enum {
-    NN_GRAD_LOSS_SUM = 0,
-    NN_GRAD_COUNT = 1,
-    NN_GRAD_VOTE_STOP = 2,
-    NN_GRAD_VOTE_CHECKPOINT = 3,
-    NN_GRAD_EXTRA = 4
-};
+/* Slots after the gradients in the grads buffer, for the caller to send along in the same
+ * reduction (nn_trainer_step: the loss sum, the sample count, votes). */
+enum { NN_GRAD_EXTRA = 8 };
 
 typedef struct {
     int in, out;
@@ -69,6 +62,9 @@ double nn_model_forward(NnModel *m, const float *x, const uint8_t *labels, int r
 /* Backward pass after nn_model_forward on the same x and labels: writes into grads the
  * gradient of the summed (not averaged) loss over the rows. rows = 0 gives zero grads. */
 void nn_model_backward(NnModel *m, const float *x, const uint8_t *labels, int rows);
+
+/* A hash of the parameters' bits (nn_hash.h): equal models, equal hashes. */
+uint64_t nn_model_params_hash(const NnModel *m);
 
 void nn_model_free(NnModel *m);
 

@@ -13,4 +13,13 @@ void nn_shard_range(int64_t n, int parts, int index, int64_t *start, int64_t *co
 /* The index of the range that holds item (0 <= item < n): the inverse of nn_shard_range. */
 int nn_shard_owner(int64_t n, int parts, int64_t item);
 
+/* The same split in whole units of `unit` items (the last unit may be shorter): range
+ * `index` is made of the units nn_shard_range(ceil(n / unit), parts, index) gives, so
+ * sizes differ by at most one unit. unit = 1 is nn_shard_range. */
+void nn_shard_range_units(int64_t n, int64_t unit, int parts, int index, int64_t *start,
+                          int64_t *count);
+
+/* The index of the range of nn_shard_range_units that holds item. */
+int nn_shard_owner_units(int64_t n, int64_t unit, int parts, int64_t item);
+
 #endif

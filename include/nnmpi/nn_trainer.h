@@ -1,6 +1,16 @@
 /* Data-parallel training steps and evaluation over an MPI communicator. Every function
  * here is collective: all ranks call it with the same arguments, including ranks whose
- * part of a batch is empty. */
+ * part of a batch is empty.
+ *
+ * Two ways to sum gradients across a global batch:
+ * - reproducible ([train] reproducible = yes): each batch is cut into chunks of
+ *   [train] chunk_size samples that do not depend on the rank count; a rank computes whole
+ *   chunks, each with the same BLAS calls on any layout, and adds each chunk's gradient to
+ *   an exact fixed-point sum (nn_fixed.h) that one MPI_Allreduce of int64 completes. The
+ *   weights, optimizer state and logged losses are then the same bits for any number of
+ *   ranks. Evaluation works the same way on chunk-aligned test shards.
+ * - plain: each rank computes its part with one set of BLAS calls and one float
+ *   MPI_Allreduce sums the parts; results agree across rank counts up to rounding. */
 #ifndef NNMPI_NN_TRAINER_H
 #define NNMPI_NN_TRAINER_H
 
@@ -21,12 +31,20 @@ typedef struct {
     int rank, size;
     const NnConfig *cfg; /* not owned; must outlive the trainer */
     NnSamples train;     /* owned */
-    NnSamples test;      /* owned */
+    NnSamples test;      /* owned; chunk-aligned shards in reproducible mode */
     NnModel model;
     NnSgd sgd;
     NnExchange exchange;
     int64_t steps_per_epoch;
+    int64_t chunk;      /* samples per chunk (1 in plain mode) */
+    int64_t *reduce;    /* reproducible mode: n_params + NN_GRAD_EXTRA fixed-point sums */
+    double step_limit;  /* largest term of an exact sum over one batch's chunks */
+    double eval_limit;  /* the same over the test split's chunks */
 } NnTrainer;
+
+/* The rows per test-shard unit that nn_trainer_init expects: nn_dataset_read the test split
+ * with this unit. */
+int64_t nn_trainer_test_unit(const NnConfig *cfg);
 
 /* Takes ownership of train and test (this rank's shards) and builds the model from cfg,
  * with the seed's initial weights on every rank. The status is agreed across ranks. */
@@ -40,12 +58,18 @@ void nn_trainer_begin_epoch(NnTrainer *t, int64_t epoch);
  * collective: a decision is taken when any rank votes for it. */
 enum { NN_VOTE_STOP = 1, NN_VOTE_CHECKPOINT = 2 };
 
+typedef struct {
+    double loss_sum; /* over the global batch */
+    int64_t samples; /* in the global batch */
+    unsigned votes;  /* cast by any rank */
+    int64_t rejected; /* reproducible mode: gradient values that were NaN, infinite or out
+                         of the exact sum's range; when non-zero, no update was made */
+} NnStepResult;
+
 /* Step `step` of the current epoch: forward and backward over this rank's part of the
  * global batch, one MPI_Allreduce of the gradient sums with the loss sum, sample count and
- * votes, then the SGD update with learning rate lr. Returns the votes cast by any rank, and
- * the global batch's loss sum and size. */
-unsigned nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned votes, double *loss_sum,
-                         int64_t *samples);
+ * votes, then the SGD update with learning rate lr. */
+NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned votes);
 
 /* Evaluates the test split, each sample once on the rank that holds it (one MPI_Allreduce).
  * With an empty test split both results are NaN. */

@@ -1,0 +1,150 @@
+/* The exact sums of reproducible mode: the same bits for any order and grouping of the
+ * terms; the documented precision and range; NaN and infinities reported, never added. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "nn_test.h"
+#include "nnmpi/nn_fixed.h"
+#include "nnmpi/nn_rng.h"
+
+enum { N = 4000, ROUNDS = 20 };
+
+/* Terms of very different magnitudes and both signs, as gradients have. */
+static void make_terms(float *v, int n, uint64_t seed)
+{
+    NnRng rng;
+    nn_rng_seed(&rng, seed, 9, 9);
+    for (int i = 0; i < n; i++) {
+        float unit = nn_rng_symmetric(&rng, 1.0f);
+        v[i] = ldexpf(unit, (int)nn_rng_below(&rng, 40) - 30); /* 2^-31 .. 2^9 */
+    }
+}
+
+static void shuffle(float *v, int n, NnRng *rng)
+{
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)nn_rng_below(rng, (uint64_t)i + 1);
+        float t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
+
+/* The sum of v[0..n) as one exact accumulator built from `groups` partial accumulators (as
+ * ranks would), each summing its own contiguous slice term by term. */
+static int64_t grouped_sum(const float *v, int n, int groups, double limit, int64_t *rejected)
+{
+    int64_t total = 0;
+    for (int g = 0; g < groups; g++) {
+        int64_t part = 0;
+        for (int i = g * n / groups; i < (g + 1) * n / groups; i++)
+            *rejected += nn_fixed_add(&part, &v[i], 1, limit);
+        total += part;
+    }
+    return total;
+}
+
+static void test_order_independence(void)
+{
+    float *v = malloc(sizeof(float) * N), *w = malloc(sizeof(float) * N);
+    make_terms(v, N, 1);
+    double limit = nn_fixed_limit(N);
+    int64_t rejected = 0;
+    int64_t reference = grouped_sum(v, N, 1, limit, &rejected);
+    NnRng rng;
+    nn_rng_seed(&rng, 2, 9, 9);
+    float first_float = 0.0f;
+    int float_differs = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        memcpy(w, v, sizeof(float) * N);
+        shuffle(w, N, &rng);
+        int groups = 1 + (int)nn_rng_below(&rng, 9);
+        CHECK(grouped_sum(w, N, groups, limit, &rejected) == reference);
+        /* whole-vector form: the same */
+        int64_t acc[N];
+        CHECK(nn_fixed_store(acc, w, N, limit) == 0);
+        int64_t total = 0;
+        for (int i = 0; i < N; i++) total += acc[i];
+        CHECK(total == reference);
+        /* plain float sums of the same terms do depend on the order */
+        float f = 0.0f;
+        for (int i = 0; i < N; i++) f += w[i];
+        if (round == 0) first_float = f;
+        float_differs |= f != first_float;
+    }
+    CHECK(rejected == 0);
+    CHECK(float_differs); /* the problem the exact sums solve */
+
+    /* Precision: within k * 2^-41 of the exact sum of the terms (long double is exact
+     * enough here: 64-bit mantissa over a 2^-31..2^9 range). */
+    long double exact = 0.0L;
+    for (int i = 0; i < N; i++) exact += v[i];
+    double error = fabs((double)(exact - (long double)nn_fixed_to_double(reference)));
+    printf("sum of %d terms: error %.3g, bound %.3g\n", N, error, N * ldexp(1.0, -41));
+    CHECK(error <= N * ldexp(1.0, -41));
+    free(v);
+    free(w);
+}
+
+static void test_rounding_and_conversion(void)
+{
+    /* Every value is the nearest multiple of 2^-40, halves away from zero, on every code
+     * path (vector and scalar) alike. */
+    float v[8] = {0.0f, 1.0f, -1.0f, 0x1p-41f, -0x1p-41f, 0x1.8p-40f, 3.14159265f, -2.5e-7f};
+    int64_t acc[8];
+    CHECK(nn_fixed_store(acc, v, 8, 1e6) == 0);
+    int64_t expected[8] = {0, 1LL << 40, -(1LL << 40), 1, -1, 2, 0, 0};
+    expected[6] = (int64_t)((double)v[6] * 0x1p40 + 0.5);
+    expected[7] = (int64_t)((double)v[7] * 0x1p40 - 0.5);
+    for (int i = 0; i < 8; i++) CHECK(acc[i] == expected[i]);
+    CHECK(nn_fixed_add(acc, v, 8, 1e6) == 0);
+    for (int i = 0; i < 8; i++) CHECK(acc[i] == 2 * expected[i]);
+    float back[8];
+    nn_fixed_to_float(acc, back, 8);
+    CHECK(back[1] == 2.0f && back[2] == -2.0f && back[0] == 0.0f);
+    CHECK(fabsf(back[6] - 2 * v[6]) <= 1e-6f);
+    CHECK(nn_fixed_to_double(1) == 0x1p-40);
+}
+
+static void test_range_and_specials(void)
+{
+    /* The documented range: k terms each at the limit sum without overflow... */
+    const int64_t k = 1000;
+    double limit = nn_fixed_limit(k);
+    CHECK(limit == ldexp(1.0, 22) / 1000.0);
+    float at_limit = (float)limit;
+    while ((double)at_limit > limit) at_limit = nextafterf(at_limit, 0.0f);
+    int64_t acc = 0, neg = 0;
+    for (int64_t i = 0; i < k; i++) {
+        CHECK(nn_fixed_add(&acc, &at_limit, 1, limit) == 0);
+        float m = -at_limit;
+        CHECK(nn_fixed_add(&neg, &m, 1, limit) == 0);
+    }
+    CHECK(acc > 0 && neg < 0 && acc == -neg); /* no wrap-around */
+    CHECK(fabs(nn_fixed_to_double(acc) - (double)k * at_limit) <= k * ldexp(1.0, -41));
+    /* ...and a term beyond it is refused and counted, not added. */
+    float beyond = nextafterf((float)limit, INFINITY);
+    while ((double)beyond <= limit) beyond = nextafterf(beyond, INFINITY);
+    int64_t before = acc;
+    CHECK(nn_fixed_add(&acc, &beyond, 1, limit) == 1);
+    CHECK(acc == before);
+    /* NaN and infinities: reported, never hidden in the sum. */
+    float specials[5] = {NAN, 1.0f, INFINITY, -INFINITY, -NAN};
+    int64_t sums[5] = {7, 7, 7, 7, 7};
+    CHECK(nn_fixed_add(sums, specials, 5, limit) == 4);
+    CHECK(sums[0] == 7 && sums[1] == 7 + (1LL << 40) && sums[2] == 7 && sums[3] == 7);
+    CHECK(nn_fixed_store(sums, specials, 5, limit) == 4);
+    CHECK(sums[0] == 0 && sums[1] == 1LL << 40 && sums[4] == 0);
+    int64_t d = 0;
+    CHECK(nn_fixed_add_double(&d, NAN, limit) == 1 && d == 0);
+    CHECK(nn_fixed_add_double(&d, 2.5, limit) == 0 && d == (int64_t)(2.5 * 0x1p40));
+    CHECK(nn_fixed_add_double(&d, 1e30, limit) == 1);
+}
+
+int main(void)
+{
+    test_order_independence();
+    test_rounding_and_conversion();
+    test_range_and_specials();
+    return nn_test_finish("test_fixed");
+}
