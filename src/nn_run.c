@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "nnmpi/nn_atomic_file.h"
@@ -22,6 +23,7 @@ typedef struct {
     FILE *metrics;             /* rank 0 only; NULL when not configured */
     double deadline;           /* rank 0: MPI_Wtime() to stop at; INFINITY: none */
     double last_checkpoint;    /* rank 0: MPI_Wtime() of the last checkpoint */
+    int training_started;      /* the first epoch of this process has begun */
 } Run;
 
 static int is_root(const Run *run)
@@ -260,6 +262,7 @@ static void log_epoch(Run *run, int64_t epoch, double samples_per_sec)
     double elapsed = MPI_Wtime() - run->opt->started;
     char hash[17];
     nn_hash_hex(nn_model_params_hash(&run->trainer->model), hash);
+    const NnTrainer *t = run->trainer;
     fprintf(run->opt->log,
             "epoch %lld/%d done: train_loss %.6f test_loss %.6f test_accuracy %.2f%% "
             "samples/s %.0f elapsed %.1f s params_hash %s\n",
@@ -270,12 +273,13 @@ static void log_epoch(Run *run, int64_t epoch, double samples_per_sec)
         fprintf(run->metrics,
                 "{\"event\":\"epoch\",\"epoch\":%lld,\"step\":%lld,\"train_loss\":%s,"
                 "\"test_loss\":%s,\"test_accuracy\":%s,\"params_hash\":\"%s\","
-                "\"samples_per_sec\":%.1f,\"elapsed_sec\":%.3f}\n",
+                "\"samples_per_sec\":%.1f,\"elapsed_sec\":%.3f,\"exchange_sec\":%.4f,"
+                "\"allreduce_sec\":%.4f}\n",
                 (long long)epoch + 1, (long long)s->global_step,
                 json_number(s->train_loss, loss, sizeof loss),
                 json_number(s->test_loss, test_loss, sizeof test_loss),
                 json_number(s->test_accuracy, accuracy, sizeof accuracy), hash, samples_per_sec,
-                elapsed);
+                elapsed, t->exchange_seconds, t->allreduce_seconds);
         fflush(run->metrics);
     }
     fflush(run->opt->log);
@@ -330,7 +334,14 @@ static NnStatus run_epoch(Run *run, int64_t epoch, int64_t first, char err[NN_ER
     double epoch_start = MPI_Wtime();
     int64_t samples_before = s->epoch_samples;
     int last_epoch = epoch + 1 == cfg->epochs;
+    t->exchange_seconds = t->allreduce_seconds = 0.0;
     nn_trainer_begin_epoch(t, epoch);
+    if (!run->training_started) {
+        run->training_started = 1;
+        if (is_root(run) && run->metrics)
+            fprintf(run->metrics, "{\"event\":\"start\",\"startup_sec\":%.3f}\n",
+                    MPI_Wtime() - run->opt->started);
+    }
     for (int64_t step = first; step < steps; step++) {
         double lr = nn_lr_at(cfg, epoch, step, steps);
         NnStepResult r = nn_trainer_step(t, step, (float)lr, votes_now(run));
@@ -391,6 +402,18 @@ static NnStatus run_epoch(Run *run, int64_t epoch, int64_t first, char err[NN_ER
     return status;
 }
 
+/* Rank 0 reports the largest peak resident memory of any rank (one reduction). */
+static void report_memory(Run *run)
+{
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    double mib = (double)usage.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
+    NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &mib, 1, MPI_DOUBLE, MPI_MAX, run->trainer->comm));
+    if (!is_root(run)) return;
+    fprintf(run->opt->log, "peak memory per rank: at most %.1f MiB\n", mib);
+    if (run->metrics) fprintf(run->metrics, "{\"event\":\"end\",\"peak_rss_mib\":%.1f}\n", mib);
+}
+
 NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
 {
     const NnConfig *cfg = opt->cfg;
@@ -444,6 +467,7 @@ NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
         status = run_epoch(&run, e, first_step, err);
         first_step = 0;
     }
+    if (status == NN_OK) report_memory(&run);
     if (run.metrics) fclose(run.metrics);
     nn_trainer_free(&trainer);
     return status;

@@ -69,7 +69,9 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSam
 
 void nn_trainer_begin_epoch(NnTrainer *t, int64_t epoch)
 {
+    double start = MPI_Wtime();
     nn_exchange_epoch(&t->exchange, epoch);
+    t->exchange_seconds += MPI_Wtime() - start;
 }
 
 /* Reproducible mode: this rank's rows, chunk by chunk, into exact sums; one int64
@@ -94,8 +96,10 @@ static void step_exact(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
     q[n + SLOT_STOP] = (votes & NN_VOTE_STOP) != 0;
     q[n + SLOT_CHECKPOINT] = (votes & NN_VOTE_CHECKPOINT) != 0;
     q[n + SLOT_REJECTED] = rejected;
+    double start = MPI_Wtime();
     NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, q, (int)(n + N_SLOTS), MPI_INT64_T, MPI_SUM,
                                t->comm));
+    t->allreduce_seconds += MPI_Wtime() - start;
     nn_fixed_to_float(q, m->grads, n);
     r->loss_sum = nn_fixed_to_double(q[n + SLOT_LOSS]);
     r->samples = q[n + SLOT_COUNT];
@@ -116,8 +120,10 @@ static void step_plain(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
     slot[SLOT_STOP] = (votes & NN_VOTE_STOP) ? 1.0f : 0.0f;
     slot[SLOT_CHECKPOINT] = (votes & NN_VOTE_CHECKPOINT) ? 1.0f : 0.0f;
     slot[SLOT_REJECTED] = 0.0f;
+    double start = MPI_Wtime();
     NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, m->grads, (int)(m->n_params + N_SLOTS), MPI_FLOAT,
                                MPI_SUM, t->comm));
+    t->allreduce_seconds += MPI_Wtime() - start;
     r->loss_sum = slot[SLOT_LOSS];
     r->samples = (int64_t)slot[SLOT_COUNT];
     r->votes = (slot[SLOT_STOP] > 0.0f ? NN_VOTE_STOP : 0u) |

@@ -40,6 +40,8 @@ typedef struct {
     int64_t *reduce;    /* reproducible mode: n_params + NN_GRAD_EXTRA fixed-point sums */
     double step_limit;  /* largest term of an exact sum over one batch's chunks */
     double eval_limit;  /* the same over the test split's chunks */
+    double exchange_seconds;  /* wall time in the sample exchange, summed (caller resets) */
+    double allreduce_seconds; /* wall time in the steps' allreduce, summed (caller resets) */
 } NnTrainer;
 
 /* The rows per test-shard unit that nn_trainer_init expects: nn_dataset_read the test split

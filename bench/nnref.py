@@ -1,0 +1,101 @@
+"""Shared by the reference implementations in bench/: the MNIST data from nn-mpi's dataset
+file, the benchmark networks, and nn-mpi's random streams (initial weights and sample
+order), so that a reference started like nn-mpi computes the same first steps."""
+import argparse
+import json
+import time
+
+import h5py
+import numpy as np
+
+MASK = (1 << 64) - 1
+
+# The benchmark networks: sizes, hidden activation, batch, learning rate, momentum, decay.
+NETWORKS = {
+    "A": dict(sizes=[784, 50, 10], act="sigmoid", batch=100, lr=0.1, momentum=0.0, decay=0.0),
+    "B": dict(sizes=[784, 512, 512, 10], act="relu", batch=128, lr=0.05, momentum=0.9, decay=0.0),
+    "default": dict(sizes=[784, 512, 256, 10], act="relu", batch=128, lr=0.1, momentum=0.9,
+                    decay=0.0005),
+}
+
+
+def mix64(z):
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+class Rng:
+    """nn-mpi's SplitMix64 streams (src/nn_rng.c)."""
+
+    def __init__(self, seed, stream, substream):
+        self.state = mix64((mix64(mix64(seed) ^ stream) + substream) & MASK)
+
+    def next(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK
+        return mix64(self.state)
+
+    def below(self, n):
+        m = self.next() * n
+        if (m & MASK) < n:
+            threshold = ((1 << 64) - n) % n
+            while (m & MASK) < threshold:
+                m = self.next() * n
+        return m >> 64
+
+
+def init_weights(sizes, act, seed):
+    """nn-mpi's initial weights (nn_model_init_weights with init = auto); biases 0."""
+    rng = Rng(seed, 1, 0)
+    weights, biases = [], []
+    for layer in range(len(sizes) - 1):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        he = act == "relu" and layer < len(sizes) - 2
+        limit = np.sqrt(np.float32(6.0) / np.float32(n_in if he else n_in + n_out))
+        bits = np.array([rng.next() >> 40 for _ in range(n_out * n_in)], dtype=np.float32)
+        unit = bits * np.float32(1.0 / 16777216.0)
+        w = (np.float32(2.0) * unit - np.float32(1.0)) * limit.astype(np.float32)
+        weights.append(w.reshape(n_out, n_in))
+        biases.append(np.zeros(n_out, dtype=np.float32))
+    return weights, biases
+
+
+def epoch_order(seed, epoch, n):
+    """nn-mpi's sample order for an epoch (nn_sampler_permutation)."""
+    rng = Rng(seed, 2, epoch)
+    perm = list(range(n))
+    for i in range(n - 1, 0, -1):
+        j = rng.below(i + 1)
+        perm[i], perm[j] = perm[j], perm[i]
+    return np.array(perm)
+
+
+def load(path, train_samples=0):
+    """Training images as float32 in [0, 1] and labels, from nn-mpi's dataset file."""
+    with h5py.File(path, "r") as f:
+        x = f["/train/images"][...]
+        y = f["/train/labels"][...]
+    if train_samples:
+        x, y = x[:train_samples], y[:train_samples]
+    return x.astype(np.float32) * np.float32(1.0 / 255.0), y.astype(np.int64)
+
+
+def arguments(description):
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--data", default="data/mnist.h5")
+    p.add_argument("--network", choices=sorted(NETWORKS), default="A")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--check-steps", type=int, default=0,
+                   help="instead of timing: start like nn-mpi (seed 1) and print the first "
+                        "steps' losses, on the first 20 batches of the data")
+    return p
+
+
+def report(framework, network, samples, seconds, extra=None):
+    out = {"framework": framework, "network": network, "samples_per_sec": samples / seconds}
+    out.update(extra or {})
+    print(json.dumps(out))
+
+
+now = time.perf_counter
