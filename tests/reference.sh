@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# nn-mpi against an independent implementation: bench/mlp_numpy.py (the classic numpy
+# tutorial recipe), started from nn-mpi's initial weights and sample order, must compute
+# the same first 5 step losses as nn-mpi at -np 3, for networks A (784-50-10 sigmoid,
+# batch 100) and B (784-512-512-10 ReLU, momentum 0.9, batch 128), to 1e-5 relative.
+source "$(dirname "$0")/lib.sh"
+require_data
+settings() {
+    case $1 in
+    A) echo "--set model.hidden=50 --set model.activation=sigmoid --set train.batch_size=100
+             --set train.learning_rate=0.1 --set train.momentum=0 --set train.weight_decay=0
+             --set data.train_samples=2000" ;;
+    B) echo "--set model.hidden=512,512 --set model.activation=relu --set train.batch_size=128
+             --set train.learning_rate=0.05 --set train.momentum=0.9 --set train.weight_decay=0
+             --set data.train_samples=2560" ;;
+    esac
+}
+for net in A B; do
+    /usr/bin/python3 "$NN_SOURCE/bench/mlp_numpy.py" --data "$NN_DATA" --network $net \
+        --check-steps 5 >"$WORK/numpy.json" || fail "the numpy reference failed"
+    sed -E 's/.*"losses": \[([^]]*)\].*/\1/' "$WORK/numpy.json" | tr ',' '\n' | tr -d ' ' >"$WORK/numpy"
+    # shellcheck disable=SC2046 # the settings are words
+    expect_status 0 mpi 3 "$NN_MPI" "$NN_SOURCE/configs/mnist.ini" --set data.path="$NN_DATA" \
+        $(settings $net) --set train.lr_schedule=constant --set train.seed=1 --set train.epochs=1 \
+        --set data.test_samples=100 --set log.every_steps=1 --set checkpoint.dir= \
+        --set log.metrics="$WORK/nn.jsonl"
+    metric "$WORK/nn.jsonl" train train_loss | head -n 5 >"$WORK/nn"
+    paste "$WORK/numpy" "$WORK/nn" | awk -v net=$net '
+        { d = $1 - $2; if (d < 0) d = -d; r = d / $1; if (r > worst) worst = r; n++ }
+        END { printf "network %s: %d step losses, worst relative difference from numpy %.2e\n", net, n, worst
+              exit !(n == 5 && worst < 1e-5) }' || fail "network $net: nn-mpi and numpy disagree"
+done
+echo "reference: all checks passed"
