@@ -16,6 +16,22 @@ static float *alloc_floats(size_t n)
     return p;
 }
 
+/* The layers' views into params and grads. */
+static void point_layers(NnModel *m)
+{
+    float *p = m->params, *g = m->grads;
+    for (int l = 0; l < m->n_layers; l++) {
+        NnLayer *L = &m->layers[l];
+        size_t nw = (size_t)L->out * L->in;
+        L->weights = p;
+        L->biases = p + nw;
+        L->d_weights = g;
+        L->d_biases = g + nw;
+        p += nw + L->out;
+        g += nw + L->out;
+    }
+}
+
 NnStatus nn_model_init(NnModel *m, int inputs, const NnIntList *hidden, int outputs,
                        NnActivation activation, NnLoss loss, int rows_cap,
                        char err[NN_ERR_LEN])
@@ -42,6 +58,7 @@ NnStatus nn_model_init(NnModel *m, int inputs, const NnIntList *hidden, int outp
     m->n_params = n_params;
     m->params = alloc_floats(n_params);
     m->grads = alloc_floats(n_params + NN_GRAD_EXTRA);
+    m->owns_params = m->owns_grads = 1;
     m->input = alloc_floats((size_t)rows_cap * inputs);
     m->labels = calloc((size_t)rows_cap, 1);
     m->arena = alloc_floats(n_act);
@@ -50,21 +67,30 @@ NnStatus nn_model_init(NnModel *m, int inputs, const NnIntList *hidden, int outp
         return nn_fail(err, "out of memory for a model of %zu parameters and %d rows", n_params,
                        rows_cap);
     }
-    float *p = m->params, *g = m->grads, *a = m->arena;
+    float *a = m->arena;
     for (int l = 0; l < m->n_layers; l++) {
         NnLayer *L = &m->layers[l];
-        size_t nw = (size_t)L->out * L->in;
-        L->weights = p;
-        L->biases = p + nw;
-        L->d_weights = g;
-        L->d_biases = g + nw;
-        p += nw + L->out;
-        g += nw + L->out;
         L->act = a;
         L->delta = a + (size_t)rows_cap * L->out;
         a += (size_t)rows_cap * L->out * 2;
     }
+    point_layers(m);
     return NN_OK;
+}
+
+void nn_model_use_storage(NnModel *m, float *params, float *grads)
+{
+    if (params) {
+        if (m->owns_params) free(m->params);
+        m->params = params;
+        m->owns_params = 0;
+    }
+    if (grads) {
+        if (m->owns_grads) free(m->grads);
+        m->grads = grads;
+        m->owns_grads = 0;
+    }
+    point_layers(m);
 }
 
 void nn_model_init_weights(NnModel *m, NnInit init, int64_t seed)
@@ -227,8 +253,8 @@ uint64_t nn_model_params_hash(const NnModel *m)
 
 void nn_model_free(NnModel *m)
 {
-    free(m->params);
-    free(m->grads);
+    if (m->owns_params) free(m->params);
+    if (m->owns_grads) free(m->grads);
     free(m->input);
     free(m->labels);
     free(m->arena);

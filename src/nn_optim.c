@@ -10,14 +10,15 @@ NnStatus nn_sgd_init(NnSgd *opt, const NnModel *m, double momentum, double weigh
     opt->weight_decay = (float)weight_decay;
     opt->n_params = m->n_params;
     opt->velocity = calloc(m->n_params ? m->n_params : 1, sizeof(float));
+    opt->owns_velocity = 1;
     if (!opt->velocity)
         return nn_fail(err, "out of memory for the optimizer state (%zu floats)", m->n_params);
     return NN_OK;
 }
 
 /* v = mu v + (g s + wd w); w -= lr v, over n entries. */
-static void update(float *w, float *v, const float *g, size_t n, float lr, float s, float mu,
-                   float wd)
+static void update(float *restrict w, float *restrict v, const float *restrict g, size_t n,
+                   float lr, float s, float mu, float wd)
 {
     for (size_t i = 0; i < n; i++) {
         v[i] = mu * v[i] + (g[i] * s + wd * w[i]);
@@ -27,21 +28,45 @@ static void update(float *w, float *v, const float *g, size_t n, float lr, float
 
 void nn_sgd_step(NnSgd *opt, NnModel *m, float lr, float grad_scale)
 {
-    NN_ASSERT(opt->n_params == m->n_params);
+    nn_sgd_step_range(opt, m, lr, grad_scale, 0, m->n_params);
+}
+
+/* [*lo, *hi) narrowed to [from, from + n), as offsets from `from`; 0 when empty. */
+static size_t clip(size_t lo, size_t hi, size_t from, size_t n, size_t *first)
+{
+    size_t a = lo > from ? lo : from, b = hi < from + n ? hi : from + n;
+    *first = a - from;
+    return b > a ? b - a : 0;
+}
+
+void nn_sgd_step_range(NnSgd *opt, NnModel *m, float lr, float grad_scale, size_t lo,
+                       size_t hi)
+{
+    NN_ASSERT(opt->n_params == m->n_params && lo <= hi && hi <= m->n_params);
     for (int l = 0; l < m->n_layers; l++) {
         NnLayer *L = &m->layers[l];
-        size_t nw = (size_t)L->out * L->in;
-        float *v = opt->velocity + (L->weights - m->params);
-        update(L->weights, v, L->d_weights, nw, lr, grad_scale, opt->momentum,
-               opt->weight_decay);
-        update(L->biases, v + nw, L->d_biases, (size_t)L->out, lr, grad_scale, opt->momentum,
-               0.0f);
+        size_t nw = (size_t)L->out * L->in, at = (size_t)(L->weights - m->params), i;
+        size_t n = clip(lo, hi, at, nw, &i);
+        if (n)
+            update(L->weights + i, opt->velocity + at + i, L->d_weights + i, n, lr, grad_scale,
+                   opt->momentum, opt->weight_decay);
+        n = clip(lo, hi, at + nw, (size_t)L->out, &i);
+        if (n)
+            update(L->biases + i, opt->velocity + at + nw + i, L->d_biases + i, n, lr,
+                   grad_scale, opt->momentum, 0.0f);
     }
+}
+
+void nn_sgd_use_storage(NnSgd *opt, float *velocity)
+{
+    if (opt->owns_velocity) free(opt->velocity);
+    opt->velocity = velocity;
+    opt->owns_velocity = 0;
 }
 
 void nn_sgd_free(NnSgd *opt)
 {
-    free(opt->velocity);
+    if (opt->owns_velocity) free(opt->velocity);
     memset(opt, 0, sizeof *opt);
 }
 

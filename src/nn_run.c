@@ -162,8 +162,7 @@ static NnStatus resume(Run *run, const char *how, char err[NN_ERR_LEN])
     if (status != NN_OK) return status;
     NN_MPI_CHECK(MPI_Bcast(&found, 1, MPI_INT, 0, t->comm));
     if (!found) return NN_OK;
-    NN_MPI_CHECK(MPI_Bcast(t->model.params, (int)t->model.n_params, MPI_FLOAT, 0, t->comm));
-    NN_MPI_CHECK(MPI_Bcast(t->sgd.velocity, (int)t->model.n_params, MPI_FLOAT, 0, t->comm));
+    nn_trainer_share_state(t);
     NN_MPI_CHECK(MPI_Bcast(&run->state, sizeof run->state, MPI_BYTE, 0, t->comm));
     if (is_root(run))
         fprintf(run->opt->log, "resuming from %s at epoch %lld step %lld (written by %lld ranks)\n",

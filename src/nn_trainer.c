@@ -5,6 +5,7 @@
 
 #include "nnmpi/nn_comm.h"
 #include "nnmpi/nn_fixed.h"
+#include "nnmpi/nn_reduce.h"
 #include "nnmpi/nn_sampler.h"
 
 /* The reduction's slots after the gradients. */
@@ -14,6 +15,27 @@ _Static_assert((int)N_SLOTS <= (int)NN_GRAD_EXTRA, "the grads buffer holds the s
 int64_t nn_trainer_test_unit(const NnConfig *cfg)
 {
     return cfg->reproducible ? cfg->chunk_size : 1;
+}
+
+/* Gradient rows and node-shared parameters and velocity (nn_reduce.h), filled from this
+ * rank's freshly initialised model (the same on every rank). */
+static NnStatus share_storage(NnTrainer *t, char err[NN_ERR_LEN])
+{
+    NnModel *m = &t->model;
+    size_t n = m->n_params;
+    NnStatus status = nn_reduce_init(&t->sums, t->comm, n, NN_GRAD_EXTRA,
+                                     t->cfg->reproducible ? MPI_INT64_T : MPI_FLOAT, 2 * n, err);
+    status = nn_comm_agree(t->comm, status, err);
+    if (status != NN_OK) return status;
+    float *shared = t->sums.shared;
+    if (t->sums.node_rank == 0) {
+        memcpy(shared, m->params, sizeof(float) * n);
+        memcpy(shared + n, t->sgd.velocity, sizeof(float) * n);
+    }
+    nn_reduce_publish(&t->sums);
+    nn_model_use_storage(m, shared, t->cfg->reproducible ? NULL : nn_reduce_row(&t->sums));
+    nn_sgd_use_storage(&t->sgd, shared + n);
+    return NN_OK;
 }
 
 NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSamples *train,
@@ -55,16 +77,18 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSam
         nn_model_init_weights(&t->model, cfg->init, cfg->seed);
         status = nn_sgd_init(&t->sgd, &t->model, cfg->momentum, cfg->weight_decay, err);
     }
-    if (status == NN_OK && cfg->reproducible) {
-        t->reduce = calloc(t->model.n_params + NN_GRAD_EXTRA, sizeof(int64_t));
-        if (!t->reduce) status = nn_fail(err, "out of memory for the exact gradient sums");
-    }
     status = nn_comm_agree(comm, status, err);
+    if (status == NN_OK) status = share_storage(t, err);
     if (status == NN_OK)
         status = nn_exchange_init(&t->exchange, comm, &t->train, cfg->batch_size, t->chunk,
                                   cfg->seed, err);
     if (status != NN_OK) nn_trainer_free(t);
     return status;
+}
+
+void nn_trainer_share_state(NnTrainer *t)
+{
+    nn_reduce_share_from_root(&t->sums);
 }
 
 void nn_trainer_begin_epoch(NnTrainer *t, int64_t epoch)
@@ -74,13 +98,13 @@ void nn_trainer_begin_epoch(NnTrainer *t, int64_t epoch)
     t->exchange_seconds += MPI_Wtime() - start;
 }
 
-/* Reproducible mode: this rank's rows, chunk by chunk, into exact sums; one int64
- * allreduce; the sums become the float gradients. */
+/* Reproducible mode: this rank's rows, chunk by chunk, into exact sums; the sums over all
+ * ranks become the float gradients of this rank's slice. */
 static void step_exact(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
 {
     NnModel *m = &t->model;
     size_t n = m->n_params;
-    int64_t *q = t->reduce, rejected = 0;
+    int64_t *q = nn_reduce_row(&t->sums), rejected = 0, slots[NN_GRAD_EXTRA];
     if (rows == 0) memset(q, 0, sizeof(int64_t) * n);
     q[n + SLOT_LOSS] = 0;
     for (int first = 0; first < rows; first += (int)t->chunk) {
@@ -97,37 +121,37 @@ static void step_exact(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
     q[n + SLOT_CHECKPOINT] = (votes & NN_VOTE_CHECKPOINT) != 0;
     q[n + SLOT_REJECTED] = rejected;
     double start = MPI_Wtime();
-    NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, q, (int)(n + N_SLOTS), MPI_INT64_T, MPI_SUM,
-                               t->comm));
+    nn_reduce_sum(&t->sums, slots);
     t->allreduce_seconds += MPI_Wtime() - start;
-    nn_fixed_to_float(q, m->grads, n);
-    r->loss_sum = nn_fixed_to_double(q[n + SLOT_LOSS]);
-    r->samples = q[n + SLOT_COUNT];
-    r->votes = (q[n + SLOT_STOP] ? NN_VOTE_STOP : 0u) |
-               (q[n + SLOT_CHECKPOINT] ? NN_VOTE_CHECKPOINT : 0u);
-    r->rejected = q[n + SLOT_REJECTED];
+    size_t lo = t->sums.lo;
+    nn_fixed_to_float(q + lo, m->grads + lo, t->sums.hi - lo);
+    r->loss_sum = nn_fixed_to_double(slots[SLOT_LOSS]);
+    r->samples = slots[SLOT_COUNT];
+    r->votes = (slots[SLOT_STOP] ? NN_VOTE_STOP : 0u) |
+               (slots[SLOT_CHECKPOINT] ? NN_VOTE_CHECKPOINT : 0u);
+    r->rejected = slots[SLOT_REJECTED];
 }
 
-/* Plain mode: this rank's rows in one pass; one float allreduce. */
+/* Plain mode: this rank's rows in one pass into its row of float sums. */
 static void step_plain(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
 {
     NnModel *m = &t->model;
     double loss = nn_model_forward(m, m->input, m->labels, rows, NULL);
     nn_model_backward(m, m->input, m->labels, rows);
-    float *slot = m->grads + m->n_params;
+    float *slot = m->grads + m->n_params; /* this rank's row */
     slot[SLOT_LOSS] = (float)loss;
     slot[SLOT_COUNT] = (float)rows;
     slot[SLOT_STOP] = (votes & NN_VOTE_STOP) ? 1.0f : 0.0f;
     slot[SLOT_CHECKPOINT] = (votes & NN_VOTE_CHECKPOINT) ? 1.0f : 0.0f;
     slot[SLOT_REJECTED] = 0.0f;
+    float slots[NN_GRAD_EXTRA];
     double start = MPI_Wtime();
-    NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, m->grads, (int)(m->n_params + N_SLOTS), MPI_FLOAT,
-                               MPI_SUM, t->comm));
+    nn_reduce_sum(&t->sums, slots);
     t->allreduce_seconds += MPI_Wtime() - start;
-    r->loss_sum = slot[SLOT_LOSS];
-    r->samples = (int64_t)slot[SLOT_COUNT];
-    r->votes = (slot[SLOT_STOP] > 0.0f ? NN_VOTE_STOP : 0u) |
-               (slot[SLOT_CHECKPOINT] > 0.0f ? NN_VOTE_CHECKPOINT : 0u);
+    r->loss_sum = slots[SLOT_LOSS];
+    r->samples = (int64_t)slots[SLOT_COUNT];
+    r->votes = (slots[SLOT_STOP] > 0.0f ? NN_VOTE_STOP : 0u) |
+               (slots[SLOT_CHECKPOINT] > 0.0f ? NN_VOTE_CHECKPOINT : 0u);
     r->rejected = 0;
 }
 
@@ -141,7 +165,11 @@ NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned vote
     else
         step_plain(t, rows, votes, &r);
     NN_ASSERT(r.samples >= 1);
-    if (r.rejected == 0) nn_sgd_step(&t->sgd, m, lr, 1.0f / (float)r.samples);
+    if (r.rejected == 0)
+        nn_sgd_step_range(&t->sgd, m, lr, 1.0f / (float)r.samples, t->sums.lo, t->sums.hi);
+    double start = MPI_Wtime();
+    nn_reduce_publish(&t->sums); /* every slice of the weights is updated */
+    t->allreduce_seconds += MPI_Wtime() - start;
     return r;
 }
 
@@ -179,11 +207,10 @@ void nn_trainer_evaluate(NnTrainer *t, double *mean_loss, double *accuracy)
 
 void nn_trainer_free(NnTrainer *t)
 {
-    free(t->reduce);
-    t->reduce = NULL;
     nn_exchange_free(&t->exchange);
     nn_sgd_free(&t->sgd);
     nn_model_free(&t->model);
+    nn_reduce_free(&t->sums);
     nn_samples_free(&t->train);
     nn_samples_free(&t->test);
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Elastic resume (configs/test-small.ini): a checkpoint written mid-epoch at -np 4 resumes
-# at -np 1, 2 and 3; each run visits the samples in the same order (its logged losses
-# match the uninterrupted -np 4 run's) and ends with the same weights up to float rounding.
+# at -np 1, 2 and 3, and at -np 4 with the ranks grouped as two nodes of 2 (so that the
+# restored weights travel between "nodes", nn_reduce.h); each run visits the samples in the
+# same order (its logged losses match the uninterrupted -np 4 run's) and ends with the same
+# weights up to float rounding.
 source "$(dirname "$0")/lib.sh"
 require_data
 small=("$NN_SOURCE/configs/test-small.ini" --set data.path="$NN_DATA" --set checkpoint.keep=0)
@@ -9,17 +11,18 @@ small=("$NN_SOURCE/configs/test-small.ini" --set data.path="$NN_DATA" --set chec
 expect_status 0 mpi 4 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/np4" \
     --set log.metrics="$WORK/np4.jsonl"
 metric "$WORK/np4.jsonl" train train_loss | tail -n +5 >"$WORK/loss4" # after step 40
-for np in 1 2 3; do
+for np in 1 2 3 4; do
+    if [ $np = 4 ]; then export NN_MPI_TEST_RANKS_PER_NODE=2; fi
     cp "$WORK/np4/ckpt-000000040.h5" "$WORK/start$np.h5"
-    expect_status 0 mpi $np "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/np$np" \
-        --set log.metrics="$WORK/np$np.jsonl" --resume "$WORK/start$np.h5"
+    expect_status 0 mpi $np "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/np${np}b" \
+        --set log.metrics="$WORK/np${np}b.jsonl" --resume "$WORK/start$np.h5"
     expect_in "$WORK/out" "at epoch 1 step 40 (written by 4 ranks)"
-    metric "$WORK/np$np.jsonl" train train_loss >"$WORK/loss$np"
-    paste "$WORK/loss4" "$WORK/loss$np" | awk -v np=$np '
+    metric "$WORK/np${np}b.jsonl" train train_loss >"$WORK/resumed$np"
+    paste "$WORK/loss4" "$WORK/resumed$np" | awk -v np=$np '
         { d = $1 - $2; if (d < 0) d = -d; r = d / $1; if (r > worst) worst = r; n++ }
         END { printf "resumed at np %d: %d loss values, worst relative difference %.2e\n", np, n, worst
               exit !(n == 8 && worst < 1e-4) }' || fail "np $np after resume logs other losses than np 4"
-    h5diff -d 1e-4 "$WORK/np4/ckpt-000000120.h5" "$WORK/np$np/ckpt-000000120.h5" /model /model \
+    h5diff -d 1e-4 "$WORK/np4/ckpt-000000120.h5" "$WORK/np${np}b/ckpt-000000120.h5" /model /model \
         >/dev/null || fail "np $np ended with other weights than np 4"
 done
 echo "elastic: all checks passed"

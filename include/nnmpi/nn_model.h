@@ -36,6 +36,7 @@ typedef struct {
     size_t n_params; /* weights and biases */
     float *params;   /* n_params: layer by layer, weights then biases */
     float *grads;    /* n_params + NN_GRAD_EXTRA */
+    int owns_params, owns_grads; /* else the storage belongs to the caller */
     float *input;    /* (rows_cap, inputs): scratch for the caller's batch */
     uint8_t *labels; /* (rows_cap): scratch for the caller's batch */
     NnLayer layers[NN_MAX_LAYERS];
@@ -62,6 +63,11 @@ double nn_model_forward(NnModel *m, const float *x, const uint8_t *labels, int r
 /* Backward pass after nn_model_forward on the same x and labels: writes into grads the
  * gradient of the summed (not averaged) loss over the rows. rows = 0 gives zero grads. */
 void nn_model_backward(NnModel *m, const float *x, const uint8_t *labels, int rows);
+
+/* Moves the parameters and/or the gradients (whichever is not NULL) to storage the caller
+ * owns and fills, which must outlive the model: n_params and n_params + NN_GRAD_EXTRA
+ * floats. The model's own buffers are freed. */
+void nn_model_use_storage(NnModel *m, float *params, float *grads);
 
 /* A hash of the parameters' bits (nn_hash.h): equal models, equal hashes. */
 uint64_t nn_model_params_hash(const NnModel *m);

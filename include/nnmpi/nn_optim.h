@@ -13,6 +13,7 @@ typedef struct {
     float weight_decay;
     size_t n_params;
     float *velocity; /* n_params, laid out like NnModel.params */
+    int owns_velocity; /* else the storage belongs to the caller */
 } NnSgd;
 
 NnStatus nn_sgd_init(NnSgd *opt, const NnModel *m, double momentum, double weight_decay,
@@ -22,6 +23,14 @@ NnStatus nn_sgd_init(NnSgd *opt, const NnModel *m, double momentum, double weigh
  * (1 / samples in the global batch). With g = grad * grad_scale + weight_decay * w for
  * weights (g = grad * grad_scale for biases): v = momentum * v + g; w -= lr * v. */
 void nn_sgd_step(NnSgd *opt, NnModel *m, float lr, float grad_scale);
+
+/* The same update on the parameters [lo, hi) only (offsets into NnModel.params). */
+void nn_sgd_step_range(NnSgd *opt, NnModel *m, float lr, float grad_scale, size_t lo,
+                       size_t hi);
+
+/* Moves the velocity to storage the caller owns and fills (n_params floats), which must
+ * outlive the optimizer. */
+void nn_sgd_use_storage(NnSgd *opt, float *velocity);
 
 void nn_sgd_free(NnSgd *opt);
 

@@ -6,11 +6,14 @@
  * - reproducible ([train] reproducible = yes): each batch is cut into chunks of
  *   [train] chunk_size samples that do not depend on the rank count; a rank computes whole
  *   chunks, each with the same BLAS calls on any layout, and adds each chunk's gradient to
- *   an exact fixed-point sum (nn_fixed.h) that one MPI_Allreduce of int64 completes. The
+ *   an exact fixed-point sum (nn_fixed.h) that the ranks then add up as int64. The
  *   weights, optimizer state and logged losses are then the same bits for any number of
  *   ranks. Evaluation works the same way on chunk-aligned test shards.
- * - plain: each rank computes its part with one set of BLAS calls and one float
- *   MPI_Allreduce sums the parts; results agree across rank counts up to rounding. */
+ * - plain: each rank computes its part with one set of BLAS calls and the parts are summed
+ *   as floats; results agree across rank counts up to rounding, and are the same bits at
+ *   the same rank count and ranks per node.
+ * Either way the sums go through node shared memory and one MPI_Allreduce between nodes
+ * (nn_reduce.h); each rank updates one slice of the node's shared weights. */
 #ifndef NNMPI_NN_TRAINER_H
 #define NNMPI_NN_TRAINER_H
 
@@ -22,6 +25,7 @@
 #include "nnmpi/nn_exchange.h"
 #include "nnmpi/nn_model.h"
 #include "nnmpi/nn_optim.h"
+#include "nnmpi/nn_reduce.h"
 
 /* Rows per forward call in evaluation (at least). */
 #define NN_EVAL_ROWS 256
@@ -37,7 +41,8 @@ typedef struct {
     NnExchange exchange;
     int64_t steps_per_epoch;
     int64_t chunk;      /* samples per chunk (1 in plain mode) */
-    int64_t *reduce;    /* reproducible mode: n_params + NN_GRAD_EXTRA fixed-point sums */
+    NnReduce sums;      /* gradient rows (float, or fixed-point int64 in reproducible mode)
+                           and the parameters and velocity the node's ranks share */
     double step_limit;  /* largest term of an exact sum over one batch's chunks */
     double eval_limit;  /* the same over the test split's chunks */
     double exchange_seconds;  /* wall time in the sample exchange, summed (caller resets) */
@@ -52,6 +57,10 @@ int64_t nn_trainer_test_unit(const NnConfig *cfg);
  * with the seed's initial weights on every rank. The status is agreed across ranks. */
 NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSamples *train,
                          NnSamples *test, char err[NN_ERR_LEN]);
+
+/* Rank 0's parameters and optimizer state (after it has loaded a checkpoint into them) to
+ * every rank. */
+void nn_trainer_share_state(NnTrainer *t);
 
 /* Moves the samples of `epoch` to the ranks that use them (one MPI_Alltoallv). */
 void nn_trainer_begin_epoch(NnTrainer *t, int64_t epoch);

@@ -1,0 +1,62 @@
+/* Gradient sums through shared memory, and parameters shared by the ranks of a node.
+ *
+ * The ranks of a node write their gradients into one MPI shared-memory window, a row each.
+ * After a node barrier every rank sums one slice of the vector over the node's rows; when
+ * there are several nodes, the ranks with the same node rank on every node then sum that
+ * slice over the nodes with one MPI_Allreduce. Each rank updates its slice of the
+ * parameters and optimizer state, which the ranks of a node keep once, in the same window,
+ * and a second node barrier publishes them. A rank so reads the gradient once instead of
+ * copying it through MPI's buffers, and the update's work is split across the node.
+ *
+ * Nodes with different numbers of ranks fall back to one rank per "node" (every rank its
+ * own row and parameters; one MPI_Allreduce of the whole row). For tests,
+ * NN_MPI_TEST_RANKS_PER_NODE=k groups ranks k at a time as if they were on separate nodes.
+ * Every function here is collective over the communicator given to nn_reduce_init. */
+#ifndef NNMPI_NN_REDUCE_H
+#define NNMPI_NN_REDUCE_H
+
+#include <mpi.h>
+#include <stddef.h>
+
+#include "nnmpi/nn_status.h"
+
+typedef struct {
+    int ready;      /* set once the communicators and the window exist */
+    MPI_Comm node;  /* the ranks that share the window */
+    MPI_Comm peers; /* the ranks with this node rank, one per node */
+    MPI_Win win;
+    int node_rank, node_size, nodes;
+    MPI_Datatype type;     /* MPI_FLOAT or MPI_INT64_T */
+    size_t elem;           /* its size in bytes */
+    size_t values, slots;  /* a row: values summed by slice, then slots every rank sums */
+    size_t lo, hi;         /* this rank's slice of the values */
+    char **rows;           /* every node rank's row */
+    float *shared;         /* shared_floats floats kept once per node */
+    size_t shared_floats;
+    void *staging;         /* several nodes: this rank's slice and the slots' sums */
+} NnReduce;
+
+/* Rows of values + slots elements of type (MPI_FLOAT or MPI_INT64_T), zeroed, and
+ * shared_floats floats shared by the node (uninitialised: node rank 0 fills them, then
+ * nn_reduce_publish). */
+NnStatus nn_reduce_init(NnReduce *r, MPI_Comm comm, size_t values, size_t slots,
+                        MPI_Datatype type, size_t shared_floats, char err[NN_ERR_LEN]);
+
+/* This rank's row (values, then slots); the caller writes it before nn_reduce_sum. */
+void *nn_reduce_row(const NnReduce *r);
+
+/* Sums every rank's row: afterwards [lo, hi) of this rank's row holds the sums over all
+ * ranks, and slot_sums (slots elements) the sums of the slots, the same bits on every rank.
+ * Rows must not be written again until nn_reduce_publish has returned. */
+void nn_reduce_sum(NnReduce *r, void *slot_sums);
+
+/* Node barrier: the shared floats written by the node's ranks are visible to all. */
+void nn_reduce_publish(NnReduce *r);
+
+/* The shared floats of the communicator's rank 0 to every node, then nn_reduce_publish. */
+void nn_reduce_share_from_root(NnReduce *r);
+
+/* Frees everything nn_reduce_init made; safe on a zeroed struct. */
+void nn_reduce_free(NnReduce *r);
+
+#endif
