@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "nnmpi/nn_comm.h"
+#include "nnmpi/nn_node.h"
 #include "nnmpi/nn_sampler.h"
 #include "nnmpi/nn_shard.h"
 
@@ -18,11 +19,48 @@ static int64_t samples_used(const NnBatchLayout *layout, int rank)
     return used;
 }
 
+/* The node's shared copy of the shards: this rank's records into the window, and every
+ * node rank's records into held[]. */
+static void share_shard(NnExchange *ex, int64_t rec)
+{
+    const NnSamples *s = ex->shard;
+    nn_node_split(ex->comm, &ex->node);
+    MPI_Info info;
+    NN_MPI_CHECK(MPI_Info_create(&info));
+    NN_MPI_CHECK(MPI_Info_set(info, "alloc_shared_noncontig", "true"));
+    uint8_t *mine = NULL;
+    NN_MPI_CHECK(MPI_Win_allocate_shared((MPI_Aint)(s->count * rec), 1, info, ex->node, &mine,
+                                         &ex->win));
+    NN_MPI_CHECK(MPI_Info_free(&info));
+    NN_MPI_CHECK(MPI_Win_lock_all(MPI_MODE_NOCHECK, ex->win));
+    ex->shared = 1;
+    if (s->count > 0) memcpy(mine, s->records, (size_t)(s->count * rec));
+    NN_MPI_CHECK(MPI_Win_sync(ex->win));
+    NN_MPI_CHECK(MPI_Barrier(ex->node));
+    NN_MPI_CHECK(MPI_Win_sync(ex->win));
+
+    int node_size;
+    NN_MPI_CHECK(MPI_Comm_size(ex->node, &node_size));
+    MPI_Group node_group, group;
+    NN_MPI_CHECK(MPI_Comm_group(ex->node, &node_group));
+    NN_MPI_CHECK(MPI_Comm_group(ex->comm, &group));
+    for (int k = 0; k < node_size; k++) {
+        int r;
+        NN_MPI_CHECK(MPI_Group_translate_ranks(node_group, 1, &k, group, &r));
+        MPI_Aint size;
+        int unit;
+        void *base;
+        NN_MPI_CHECK(MPI_Win_shared_query(ex->win, k, &size, &unit, &base));
+        ex->held[r] = base;
+    }
+    NN_MPI_CHECK(MPI_Group_free(&node_group));
+    NN_MPI_CHECK(MPI_Group_free(&group));
+}
+
 NnStatus nn_exchange_init(NnExchange *ex, MPI_Comm comm, const NnSamples *shard, int64_t batch,
                           int64_t chunk, int64_t seed, char err[NN_ERR_LEN])
 {
     memset(ex, 0, sizeof *ex);
-    ex->record_type = MPI_DATATYPE_NULL;
     ex->comm = comm;
     NN_MPI_CHECK(MPI_Comm_rank(comm, &ex->rank));
     NN_MPI_CHECK(MPI_Comm_size(comm, &ex->size));
@@ -35,57 +73,91 @@ NnStatus nn_exchange_init(NnExchange *ex, MPI_Comm comm, const NnSamples *shard,
     ex->used = samples_used(&ex->layout, ex->rank);
     int64_t start;
     nn_sampler_part(&ex->layout, 0, ex->rank, &start, &ex->part); /* a full batch's part */
-    NN_MPI_CHECK(MPI_Type_contiguous((int)rec, MPI_BYTE, &ex->record_type));
-    NN_MPI_CHECK(MPI_Type_commit(&ex->record_type));
 
     ex->order = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
-    ex->send = malloc((size_t)((shard->count ? shard->count : 1) * rec));
-    ex->recv = malloc((size_t)((ex->used ? ex->used : 1) * rec));
-    ex->use_record = malloc(sizeof(int64_t) * (size_t)(ex->used ? ex->used : 1));
+    ex->use_record = malloc(sizeof *ex->use_record * (size_t)(ex->used ? ex->used : 1));
+    ex->owner_of = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
+    ex->user_at = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
+    ex->held = calloc((size_t)ex->size, sizeof *ex->held);
+    ex->first_row = malloc(sizeof(int64_t) * (size_t)ex->size);
     ex->send_counts = calloc((size_t)ex->size * 4, sizeof(int));
     NnStatus status = NN_OK;
-    if (!ex->order || !ex->send || !ex->recv || !ex->use_record || !ex->send_counts) {
+    if (!ex->order || !ex->use_record || !ex->owner_of || !ex->user_at || !ex->held ||
+        !ex->first_row || !ex->send_counts)
         status = nn_fail(err, "out of memory for the sample exchange (%lld samples)",
-                         (long long)(shard->count + ex->used));
-    } else {
+                         (long long)n);
+    status = nn_comm_agree(comm, status, err);
+    if (status == NN_OK) {
+        for (int r = 0; r < ex->size; r++) {
+            int64_t count;
+            nn_shard_range(n, ex->size, r, &ex->first_row[r], &count);
+        }
+        for (int64_t i = 0; i < n; i++) {
+            ex->owner_of[i] = nn_shard_owner(n, ex->size, i);
+            ex->user_at[i] = nn_sampler_user(&ex->layout, i);
+        }
         ex->send_displs = ex->send_counts + ex->size;
         ex->recv_counts = ex->send_counts + 2 * ex->size;
         ex->recv_displs = ex->send_counts + 3 * ex->size;
+        NN_MPI_CHECK(MPI_Type_contiguous((int)rec, MPI_BYTE, &ex->record_type));
+        NN_MPI_CHECK(MPI_Type_commit(&ex->record_type));
+        share_shard(ex, rec);
+        /* Buffers for the samples that travel: none when every rank is on this node. */
+        int node_size;
+        NN_MPI_CHECK(MPI_Comm_size(ex->node, &node_size));
+        int64_t sent = node_size == ex->size ? 0 : shard->count;
+        int64_t received = node_size == ex->size ? 0 : ex->used;
+        ex->send = malloc((size_t)((sent ? sent : 1) * rec));
+        ex->recv = malloc((size_t)((received ? received : 1) * rec));
+        if (!ex->send || !ex->recv)
+            status = nn_fail(err, "out of memory for the sample exchange (%lld samples)",
+                             (long long)(sent + received));
+        status = nn_comm_agree(comm, status, err);
     }
-    status = nn_comm_agree(comm, status, err);
     if (status != NN_OK) nn_exchange_free(ex);
     return status;
 }
 
+/* Where rank `owner` holds `item` when it is on this node, else NULL. */
+static const uint8_t *held_record(const NnExchange *ex, int owner, int64_t item, int64_t rec)
+{
+    if (!ex->held[owner]) return NULL;
+    return ex->held[owner] + (item - ex->first_row[owner]) * rec;
+}
+
 void nn_exchange_epoch(NnExchange *ex, int64_t epoch)
 {
-    const NnSamples *s = ex->shard;
-    int64_t n = s->total, rec = nn_samples_record_size(s);
+    int64_t n = ex->shard->total, rec = nn_samples_record_size(ex->shard);
     int P = ex->size, me = ex->rank;
     nn_sampler_permutation(ex->seed, epoch, n, ex->order);
 
+    /* Only samples whose owner and user are on different nodes travel. */
     memset(ex->send_counts, 0, sizeof(int) * (size_t)P * 4);
     for (int64_t p = 0; p < n; p++) {
-        int64_t item = ex->order[p];
-        int owner = nn_shard_owner(n, P, item), user = nn_sampler_user(&ex->layout, p);
-        if (owner == me) ex->send_counts[user]++;
-        if (user == me) ex->recv_counts[owner]++;
+        int owner = ex->owner_of[ex->order[p]], user = ex->user_at[p];
+        if (owner == me && !ex->held[user]) ex->send_counts[user]++;
+        if (user == me && !ex->held[owner]) ex->recv_counts[owner]++;
     }
     for (int r = 1; r < P; r++) {
         ex->send_displs[r] = ex->send_displs[r - 1] + ex->send_counts[r - 1];
         ex->recv_displs[r] = ex->recv_displs[r - 1] + ex->recv_counts[r - 1];
     }
     /* Walking positions in order keeps each destination's samples in its order of use; the
-     * k-th sample this rank uses is the next unread one from its owner's segment. The
-     * displacement arrays double as cursors and are restored afterwards. */
+     * k-th sample this rank uses is in place on its node or the next unread one from its
+     * owner's segment. The displacement arrays double as cursors and are restored
+     * afterwards. */
     int64_t k = 0;
     for (int64_t p = 0; p < n; p++) {
         int64_t item = ex->order[p];
-        int owner = nn_shard_owner(n, P, item), user = nn_sampler_user(&ex->layout, p);
-        if (owner == me)
+        int owner = ex->owner_of[item], user = ex->user_at[p];
+        if (user == me) {
+            const uint8_t *held = held_record(ex, owner, item, rec);
+            ex->use_record[k++] =
+                held ? held : ex->recv + (int64_t)ex->recv_displs[owner]++ * rec;
+        } else if (owner == me && !ex->held[user]) {
             memcpy(ex->send + (int64_t)ex->send_displs[user]++ * rec,
-                   s->records + (item - s->start) * rec, (size_t)rec);
-        if (user == me) ex->use_record[k++] = ex->recv_displs[owner]++;
+                   held_record(ex, me, item, rec), (size_t)rec);
+        }
     }
     NN_ASSERT(k == ex->used);
     for (int r = 0; r < P; r++) {
@@ -109,11 +181,11 @@ static void local_part(const NnExchange *ex, int64_t step, int64_t *first, int64
 int nn_exchange_batch(const NnExchange *ex, int64_t step, float *x, uint8_t *labels)
 {
     NN_ASSERT(ex->epoch >= 0);
-    int64_t first, count, rec = nn_samples_record_size(ex->shard);
+    int64_t first, count;
     int features = ex->shard->features;
     local_part(ex, step, &first, &count);
     for (int64_t i = 0; i < count; i++)
-        nn_record_decode(ex->recv + ex->use_record[first + i] * rec, features,
+        nn_record_decode(ex->use_record[first + i], features,
                          x + i * features, &labels[i]);
     return (int)count;
 }
@@ -128,11 +200,20 @@ int nn_exchange_batch_ids(const NnExchange *ex, int64_t step, int32_t *ids)
 
 void nn_exchange_free(NnExchange *ex)
 {
-    if (ex->record_type != MPI_DATATYPE_NULL) MPI_Type_free(&ex->record_type);
+    if (ex->shared) {
+        NN_MPI_CHECK(MPI_Win_unlock_all(ex->win));
+        NN_MPI_CHECK(MPI_Win_free(&ex->win));
+        NN_MPI_CHECK(MPI_Comm_free(&ex->node));
+        NN_MPI_CHECK(MPI_Type_free(&ex->record_type));
+    }
     free(ex->order);
     free(ex->send);
     free(ex->recv);
     free(ex->use_record);
+    free(ex->owner_of);
+    free(ex->user_at);
+    free(ex->held);
+    free(ex->first_row);
     free(ex->send_counts);
     memset(ex, 0, sizeof *ex);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nnmpi/nn_comm.h"
+#include "nnmpi/nn_node.h"
 
 #define ALIGN_BYTES 64
 #define SLICE_ALIGN 16 /* elements: slices start on cache lines */
@@ -14,18 +15,13 @@ static size_t round_up(size_t n, size_t to)
     return (n + to - 1) / to * to;
 }
 
-/* The node communicator: the ranks that share memory, or NN_MPI_TEST_RANKS_PER_NODE
- * consecutive ranks; one rank alone when the nodes would differ in size. */
+/* The node communicator (nn_node.h), or this rank alone when the nodes would differ in
+ * size. */
 static void split_nodes(MPI_Comm comm, MPI_Comm *node)
 {
     int rank;
     NN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
-    const char *fake = getenv("NN_MPI_TEST_RANKS_PER_NODE");
-    int per_node = fake ? atoi(fake) : 0;
-    if (per_node > 0)
-        NN_MPI_CHECK(MPI_Comm_split(comm, rank / per_node, rank, node));
-    else
-        NN_MPI_CHECK(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, node));
+    nn_node_split(comm, node);
     int size, sizes[2];
     NN_MPI_CHECK(MPI_Comm_size(*node, &size));
     int mine[2] = {size, -size};

@@ -50,7 +50,6 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSam
     t->test = *test;
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
-    t->exchange.record_type = MPI_DATATYPE_NULL;
 
     NnStatus status = NN_OK;
     if (t->train.features != t->test.features || t->train.classes != t->test.classes)
@@ -82,6 +81,10 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSam
     if (status == NN_OK)
         status = nn_exchange_init(&t->exchange, comm, &t->train, cfg->batch_size, t->chunk,
                                   cfg->seed, err);
+    if (status == NN_OK) { /* the exchange holds the training records now */
+        free(t->train.records);
+        t->train.records = NULL;
+    }
     if (status != NN_OK) nn_trainer_free(t);
     return status;
 }

@@ -1,6 +1,8 @@
-/* The per-epoch sample exchange. Each rank holds a fixed shard of the training rows; at the
- * start of an epoch one MPI_Alltoallv moves every sample to the rank that uses it in that
- * epoch (see nn_sampler.h), so that each step's batch is then assembled locally. */
+/* The per-epoch sample exchange. Each rank holds a fixed shard of the training rows, in
+ * memory the ranks of its node share (nn_node.h). At the start of an epoch one
+ * MPI_Alltoallv moves every sample to the rank that uses it in that epoch (see
+ * nn_sampler.h) unless the two ranks are on one node: then the user reads it in place.
+ * Each step's batch is then assembled locally. */
 #ifndef NNMPI_NN_EXCHANGE_H
 #define NNMPI_NN_EXCHANGE_H
 
@@ -14,22 +16,31 @@
 typedef struct {
     MPI_Comm comm;
     int rank, size;
-    const NnSamples *shard; /* this rank's rows of the training split; not owned */
+    const NnSamples *shard; /* this rank's rows of the training split (not its records) */
     NnBatchLayout layout;   /* how batches split across the ranks */
     int64_t seed;
-    int64_t epoch;        /* the epoch whose samples are here; -1 before the first */
-    int64_t used;         /* samples this rank uses in an epoch */
-    int64_t part;         /* samples this rank uses in a full batch */
-    int32_t *order;       /* (shard->total): the epoch's permutation */
-    uint8_t *send;        /* (shard->count, record) */
-    uint8_t *recv;        /* (used, record) */
-    int64_t *use_record;  /* (used): index into recv of the k-th sample used */
+    int64_t epoch;          /* the epoch whose samples are here; -1 before the first */
+    int64_t used;           /* samples this rank uses in an epoch */
+    int64_t part;           /* samples this rank uses in a full batch */
+    int shared;             /* set once node, win and record_type exist */
+    MPI_Comm node;          /* the ranks on this node */
+    MPI_Win win;            /* the node's shards' records */
+    const uint8_t **held;   /* (size): rank r's records when r is on this node, else NULL */
+    int64_t *first_row;     /* (size): each rank's first row */
+    int32_t *owner_of;      /* (shard->total): the rank that holds each row */
+    int32_t *user_at;       /* (shard->total): the rank that uses each position of an epoch */
+    int32_t *order;         /* (shard->total): the epoch's permutation */
+    uint8_t *send;          /* (shard->count, record), or 1 byte when all ranks share a node */
+    uint8_t *recv;          /* (used, record), the same */
+    const uint8_t **use_record; /* (used): the k-th sample used, in a node's shard or recv */
     int *send_counts, *send_displs, *recv_counts, *recv_displs; /* (size), in records */
     MPI_Datatype record_type;
 } NnExchange;
 
-/* Collective. Allocates everything an epoch needs (nothing is allocated per epoch).
- * Batches of `batch` samples split across the ranks in whole chunks of `chunk`. */
+/* Collective. Copies the shard's records into node shared memory (the caller may free
+ * shard->records afterwards) and allocates everything an epoch needs (nothing is allocated
+ * per epoch). Batches of `batch` samples split across the ranks in whole chunks of
+ * `chunk`. */
 NnStatus nn_exchange_init(NnExchange *ex, MPI_Comm comm, const NnSamples *shard, int64_t batch,
                           int64_t chunk, int64_t seed, char err[NN_ERR_LEN]);
 
@@ -44,7 +55,7 @@ int nn_exchange_batch(const NnExchange *ex, int64_t step, float *x, uint8_t *lab
  * nn_exchange_batch(ex, step, ...) returns, for tests; returns their number. */
 int nn_exchange_batch_ids(const NnExchange *ex, int64_t step, int32_t *ids);
 
-/* Frees what nn_exchange_init allocated (also after it failed). */
+/* Frees what nn_exchange_init allocated (also after it failed; safe on a zeroed struct). */
 void nn_exchange_free(NnExchange *ex);
 
 #endif

@@ -9,9 +9,9 @@
  * copying it through MPI's buffers, and the update's work is split across the node.
  *
  * Nodes with different numbers of ranks fall back to one rank per "node" (every rank its
- * own row and parameters; one MPI_Allreduce of the whole row). For tests,
- * NN_MPI_TEST_RANKS_PER_NODE=k groups ranks k at a time as if they were on separate nodes.
- * Every function here is collective over the communicator given to nn_reduce_init. */
+ * own row and parameters; one MPI_Allreduce of the whole row). Nodes are as nn_node.h
+ * finds them. Every function here is collective over the communicator given to
+ * nn_reduce_init. */
 #ifndef NNMPI_NN_REDUCE_H
 #define NNMPI_NN_REDUCE_H
 
