@@ -121,7 +121,7 @@ def table(path, command):
         details1 = [r for (net, name), rs in runs.items() if net == network and name == "nn-mpi-np1"
                     for r in rs]
         if details:
-            out += ["", "nn-mpi at -np 2: sample exchange %.2f%% and allreduce %.1f%% of the "
+            out += ["", "nn-mpi at -np 2: sample exchange %.2f%% and gradient sums %.1f%% of the "
                         "epoch's training time; start-up to the first step %.2f s; peak memory "
                         "per rank %.0f MiB (at -np 1: %.0f MiB)." % (
                         100 * statistics.median(r["exchange_frac"] for r in details),

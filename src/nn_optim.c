@@ -31,7 +31,8 @@ void nn_sgd_step(NnSgd *opt, NnModel *m, float lr, float grad_scale)
     nn_sgd_step_range(opt, m, lr, grad_scale, 0, m->n_params);
 }
 
-/* [*lo, *hi) narrowed to [from, from + n), as offsets from `from`; 0 when empty. */
+/* [lo, hi) narrowed to [from, from + n): returns its length (0 when empty) and sets
+ * *first to its start as an offset from `from`. */
 static size_t clip(size_t lo, size_t hi, size_t from, size_t n, size_t *first)
 {
     size_t a = lo > from ? lo : from, b = hi < from + n ? hi : from + n;
