@@ -2,7 +2,7 @@
 # The benchmark, in one command: nn-mpi against a numpy and a PyTorch implementation of the
 # same networks and against the GEMM bound, on real MNIST, interleaved so that noise on
 # this shared machine affects all alike. Writes bench/RESULTS.md and prints it.
-#   bench/run.sh [ROUNDS]          (default 3 rounds; about 4 minutes a round on 2 cores)
+#   bench/run.sh [ROUNDS]          (default 3 rounds; about 3 minutes a round on 2 cores)
 # Networks (bench/nnref.py): A = 784-50-10 sigmoid, batch 100; B = 784-512-512-10 ReLU,
 # batch 128; default = configs/mnist.ini's 784-512-256-10 ReLU, batch 128.
 set -euo pipefail

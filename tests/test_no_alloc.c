@@ -1,0 +1,95 @@
+/* Nothing is allocated in the training loop: after a first epoch, further epochs (the
+ * sample exchange, every step, evaluation) call no malloc, calloc, realloc or free of
+ * nn-mpi's own, in plain and reproducible mode (run with several rank counts). The program
+ * is linked with --wrap for those functions (tests/CMakeLists.txt), which counts the calls
+ * made by nn-mpi's code; MPI's and BLAS's own allocations are not ours to count. */
+#include <mpi.h>
+#include <stdlib.h>
+
+#include "nn_test.h"
+#include "nn_test_data.h"
+#include "nnmpi/nn_trainer.h"
+
+static long calls; /* allocator calls from nn-mpi's code and this test */
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void __real_free(void *p);
+
+void *__wrap_malloc(size_t n)
+{
+    calls++;
+    return __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    calls++;
+    return __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    calls++;
+    return __real_realloc(p, n);
+}
+
+void __wrap_free(void *p)
+{
+    if (p) calls++;
+    __real_free(p);
+}
+
+/* One epoch of steps and an evaluation. */
+static void epoch(NnTrainer *t, const NnConfig *cfg, int64_t e)
+{
+    nn_trainer_begin_epoch(t, e);
+    for (int64_t s = 0; s < t->steps_per_epoch; s++) {
+        NnStepResult r = nn_trainer_step(t, s, (float)cfg->learning_rate, 0);
+        CHECK(r.rejected == 0);
+    }
+    double loss, accuracy;
+    nn_trainer_evaluate(t, &loss, &accuracy);
+}
+
+static void check_mode(int reproducible)
+{
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    NnConfig cfg;
+    nn_config_defaults(&cfg);
+    cfg.reproducible = reproducible;
+    cfg.chunk_size = 3;
+    cfg.hidden = (NnIntList){2, {9, 7}};
+    cfg.batch_size = 10;
+    NnSamples train = nn_test_samples(21, 103, 12, 4, 1, rank, size);
+    NnSamples test = nn_test_samples(22, 17, 12, 4, nn_trainer_test_unit(&cfg), rank, size);
+    NnTrainer t;
+    char err[NN_ERR_LEN];
+    CHECK(nn_trainer_init(&t, MPI_COMM_WORLD, &cfg, &train, &test, err) == NN_OK);
+    epoch(&t, &cfg, 0);
+    long before = calls;
+    for (int64_t e = 1; e < 4; e++) epoch(&t, &cfg, e);
+    long during = calls - before;
+    if (during != 0)
+        fprintf(stderr, "rank %d, reproducible = %d: %ld allocator calls in 3 epochs\n", rank,
+                reproducible, during);
+    CHECK(during == 0);
+    nn_trainer_free(&t);
+    CHECK(calls > before); /* the counting works: freeing the trainer was counted */
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    check_mode(0);
+    check_mode(1);
+    MPI_Allreduce(MPI_IN_PLACE, &nn_test_failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    int status = rank == 0 ? nn_test_finish("test_no_alloc") : (nn_test_failures != 0);
+    MPI_Finalize();
+    return status;
+}
