@@ -178,15 +178,29 @@ static void local_part(const NnExchange *ex, int64_t step, int64_t *first, int64
     *first = step * ex->part; /* every step before the last is a full batch */
 }
 
+/* Records are read in random order, which hardware prefetchers cannot follow: each record's
+ * cache lines are requested this many records ahead of its decoding. */
+#define PREFETCH_AHEAD 4
+#define CACHE_LINE 64
+
+static void prefetch_record(const uint8_t *record, int64_t rec)
+{
+    for (int64_t at = 0; at < rec; at += CACHE_LINE) __builtin_prefetch(record + at);
+    __builtin_prefetch(record + rec - 1);
+}
+
 int nn_exchange_batch(const NnExchange *ex, int64_t step, float *x, uint8_t *labels)
 {
     NN_ASSERT(ex->epoch >= 0);
-    int64_t first, count;
+    int64_t first, count, rec = nn_samples_record_size(ex->shard);
     int features = ex->shard->features;
     local_part(ex, step, &first, &count);
-    for (int64_t i = 0; i < count; i++)
-        nn_record_decode(ex->use_record[first + i], features,
-                         x + i * features, &labels[i]);
+    const uint8_t **records = ex->use_record + first;
+    for (int64_t i = 0; i < count && i < PREFETCH_AHEAD; i++) prefetch_record(records[i], rec);
+    for (int64_t i = 0; i < count; i++) {
+        if (i + PREFETCH_AHEAD < count) prefetch_record(records[i + PREFETCH_AHEAD], rec);
+        nn_record_decode(records[i], features, x + i * features, &labels[i]);
+    }
     return (int)count;
 }
 
