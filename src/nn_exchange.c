@@ -29,8 +29,9 @@ static void share_shard(NnExchange *ex, int64_t rec)
     NN_MPI_CHECK(MPI_Info_create(&info));
     NN_MPI_CHECK(MPI_Info_set(info, "alloc_shared_noncontig", "true"));
     uint8_t *mine = NULL;
-    NN_MPI_CHECK(MPI_Win_allocate_shared((MPI_Aint)(s->count * rec), 1, info, ex->node, &mine,
-                                         &ex->win));
+    /* At least a byte, so that every node rank's held[] is non-NULL, even with no rows. */
+    MPI_Aint bytes = s->count > 0 ? (MPI_Aint)(s->count * rec) : 1;
+    NN_MPI_CHECK(MPI_Win_allocate_shared(bytes, 1, info, ex->node, &mine, &ex->win));
     NN_MPI_CHECK(MPI_Info_free(&info));
     NN_MPI_CHECK(MPI_Win_lock_all(MPI_MODE_NOCHECK, ex->win));
     ex->shared = 1;
