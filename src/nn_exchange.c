@@ -20,17 +20,17 @@ static int64_t samples_used(const NnBatchLayout *layout, int rank)
 }
 
 /* The node's shared copy of the shards: this rank's records into the window, and every
- * node rank's records into held[]. */
+ * node rank's records into held[]. Without room on some node, every rank is its own node. */
 static void share_shard(NnExchange *ex, int64_t rec)
 {
     const NnSamples *s = ex->shard;
-    nn_node_split(ex->comm, &ex->node);
+    /* At least a byte, so that every node rank's held[] is non-NULL, even with no rows. */
+    MPI_Aint bytes = s->count > 0 ? (MPI_Aint)(s->count * rec) : 1;
+    ex->room = nn_node_split_fitting(ex->comm, (size_t)bytes, &ex->node);
     MPI_Info info;
     NN_MPI_CHECK(MPI_Info_create(&info));
     NN_MPI_CHECK(MPI_Info_set(info, "alloc_shared_noncontig", "true"));
     uint8_t *mine = NULL;
-    /* At least a byte, so that every node rank's held[] is non-NULL, even with no rows. */
-    MPI_Aint bytes = s->count > 0 ? (MPI_Aint)(s->count * rec) : 1;
     NN_MPI_CHECK(MPI_Win_allocate_shared(bytes, 1, info, ex->node, &mine, &ex->win));
     NN_MPI_CHECK(MPI_Info_free(&info));
     NN_MPI_CHECK(MPI_Win_lock_all(MPI_MODE_NOCHECK, ex->win));

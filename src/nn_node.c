@@ -1,8 +1,13 @@
 #include "nnmpi/nn_node.h"
 
+#include <math.h>
 #include <stdlib.h>
+#include <sys/statvfs.h>
 
 #include "nnmpi/nn_comm.h"
+
+/* Kept free in /dev/shm beyond a window: MPI's own segments and other jobs' files. */
+#define SHM_MARGIN_BYTES (64.0 * 1024 * 1024)
 
 void nn_node_split(MPI_Comm comm, MPI_Comm *node)
 {
@@ -14,4 +19,38 @@ void nn_node_split(MPI_Comm comm, MPI_Comm *node)
         NN_MPI_CHECK(MPI_Comm_split(comm, rank / per_node, rank, node));
     else
         NN_MPI_CHECK(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, node));
+}
+
+/* Free bytes in /dev/shm, or -1 when it cannot be told. */
+static double shm_free_bytes(void)
+{
+    const char *fake = getenv("NN_MPI_TEST_SHM_FREE");
+    if (fake) return atof(fake);
+    struct statvfs fs;
+    if (statvfs("/dev/shm", &fs) != 0) return -1.0;
+    return (double)fs.f_bavail * (double)fs.f_frsize;
+}
+
+NnShmRoom nn_node_split_fitting(MPI_Comm comm, size_t bytes, MPI_Comm *node)
+{
+    nn_node_split(comm, node);
+    int node_rank, rank;
+    NN_MPI_CHECK(MPI_Comm_rank(*node, &node_rank));
+    NN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
+    double mine = (double)bytes, need, free_bytes = node_rank == 0 ? shm_free_bytes() : 0.0;
+    NN_MPI_CHECK(MPI_Allreduce(&mine, &need, 1, MPI_DOUBLE, MPI_SUM, *node));
+    NN_MPI_CHECK(MPI_Bcast(&free_bytes, 1, MPI_DOUBLE, 0, *node));
+    int fits = free_bytes < 0.0 || need + SHM_MARGIN_BYTES <= free_bytes;
+    /* Over all nodes: whether all fit, the largest need, the least free space. */
+    double local[3] = {fits ? 0.0 : 1.0, need, free_bytes < 0.0 ? -INFINITY : -free_bytes};
+    double worst[3];
+    NN_MPI_CHECK(MPI_Allreduce(local, worst, 3, MPI_DOUBLE, MPI_MAX, comm));
+    NnShmRoom room = {.fits = worst[0] == 0.0,
+                      .need_bytes = worst[1],
+                      .free_bytes = worst[2] == -INFINITY ? -1.0 : -worst[2]};
+    if (!room.fits) {
+        NN_MPI_CHECK(MPI_Comm_free(node));
+        NN_MPI_CHECK(MPI_Comm_split(comm, rank, 0, node));
+    }
+    return room;
 }

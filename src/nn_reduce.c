@@ -15,20 +15,20 @@ static size_t round_up(size_t n, size_t to)
     return (n + to - 1) / to * to;
 }
 
-/* The node communicator (nn_node.h), or this rank alone when the nodes would differ in
- * size. */
-static void split_nodes(MPI_Comm comm, MPI_Comm *node)
+/* The node communicator (nn_node.h) when every node has room for `bytes` per rank in
+ * shared memory, or this rank alone when not or when the nodes would differ in size. */
+static void split_nodes(NnReduce *r, MPI_Comm comm, size_t bytes)
 {
     int rank;
     NN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
-    nn_node_split(comm, node);
+    r->room = nn_node_split_fitting(comm, bytes, &r->node);
     int size, sizes[2];
-    NN_MPI_CHECK(MPI_Comm_size(*node, &size));
+    NN_MPI_CHECK(MPI_Comm_size(r->node, &size));
     int mine[2] = {size, -size};
     NN_MPI_CHECK(MPI_Allreduce(mine, sizes, 2, MPI_INT, MPI_MAX, comm));
     if (sizes[0] != -sizes[1]) { /* uneven nodes: slices would not line up across nodes */
-        NN_MPI_CHECK(MPI_Comm_free(node));
-        NN_MPI_CHECK(MPI_Comm_split(comm, rank, 0, node));
+        NN_MPI_CHECK(MPI_Comm_free(&r->node));
+        NN_MPI_CHECK(MPI_Comm_split(comm, rank, 0, &r->node));
     }
 }
 
@@ -44,14 +44,14 @@ NnStatus nn_reduce_init(NnReduce *r, MPI_Comm comm, size_t values, size_t slots,
     r->shared_floats = shared_floats;
     int rank;
     NN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
-    split_nodes(comm, &r->node);
+    size_t row_bytes = round_up((values + slots) * r->elem, ALIGN_BYTES);
+    size_t shared_bytes = round_up(shared_floats * sizeof(float), ALIGN_BYTES);
+    split_nodes(r, comm, row_bytes + shared_bytes);
     NN_MPI_CHECK(MPI_Comm_rank(r->node, &r->node_rank));
     NN_MPI_CHECK(MPI_Comm_size(r->node, &r->node_size));
     NN_MPI_CHECK(MPI_Comm_split(comm, r->node_rank, rank, &r->peers));
     NN_MPI_CHECK(MPI_Comm_size(r->peers, &r->nodes));
 
-    size_t row_bytes = round_up((values + slots) * r->elem, ALIGN_BYTES);
-    size_t shared_bytes = round_up(shared_floats * sizeof(float), ALIGN_BYTES);
     MPI_Aint mine = (MPI_Aint)(row_bytes + (r->node_rank == 0 ? shared_bytes : 0));
     MPI_Info info;
     NN_MPI_CHECK(MPI_Info_create(&info));

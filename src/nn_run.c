@@ -44,6 +44,23 @@ static void warn(const Run *run, const char *text)
     if (is_root(run)) fprintf(stderr, "rank 0: warning: %s\n", text);
 }
 
+/* Warns when some node's /dev/shm had no room for the shared copies (nn_node.h). */
+static void warn_private_copies(const Run *run)
+{
+    const NnShmRoom *rooms[2] = {&run->trainer->exchange.room, &run->trainer->sums.room};
+    for (int i = 0; i < 2; i++) {
+        if (rooms[i]->fits) continue;
+        char text[NN_ERR_LEN];
+        snprintf(text, sizeof text,
+                 "/dev/shm has %.0f MiB free on some node, too little for %.0f MiB of shared "
+                 "%s (and 64 MiB to spare): each rank keeps its own copy instead, which is "
+                 "slower; give /dev/shm more room (for example docker run --shm-size=1g)",
+                 rooms[i]->free_bytes / 1048576.0, rooms[i]->need_bytes / 1048576.0,
+                 i == 0 ? "training data" : "weights and gradients");
+        warn(run, text);
+    }
+}
+
 /* The settings that give the sample order and the architecture: a resume must not change
  * them. One "key = value" line each. */
 static void describe_fixed_settings(const Run *run, char *out, size_t size)
@@ -436,6 +453,7 @@ NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
                                .test_loss = NAN,
                                .test_accuracy = NAN};
     describe_fixed_settings(&run, run.fixed_settings, sizeof run.fixed_settings);
+    warn_private_copies(&run);
     run.deadline = find_deadline(&run);
     run.last_checkpoint = MPI_Wtime();
     if (is_root(&run)) {

@@ -6,10 +6,10 @@
 # times at random moments and auto-resumed each time.
 source "$(dirname "$0")/lib.sh"
 require_data
-# A wider hidden layer than test-e2e.ini's, so that a run lasts several seconds and the
-# 2-second time limits land mid-run.
+# A wider hidden layer than test-e2e.ini's, so that a run lasts about 5 s and the 2- and
+# 3-second time limits land mid-run.
 e2e=("$NN_SOURCE/configs/test-e2e.ini" --set data.path="$NN_DATA" --set log.every_steps=50
-     --set model.hidden=256
+     --set model.hidden=512
      --set checkpoint.keep=2)
 
 expect_status 0 mpi 2 "$NN_MPI" "${e2e[@]}" --set checkpoint.dir="$WORK/ref"

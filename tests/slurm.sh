@@ -8,8 +8,10 @@
 source "$(dirname "$0")/lib.sh"
 require_data
 source "$(dirname "$0")/slurm_lib.sh"
+# A wider hidden layer than test-e2e.ini's, so that a run lasts about 5 s and the signals
+# below reach it mid-run.
 train=("$NN_SOURCE/slurm/train.sbatch" "$NN_SOURCE/configs/test-e2e.ini" --set data.path="$NN_DATA"
-       --set log.every_steps=100)
+       --set log.every_steps=100 --set model.hidden=512)
 
 # The uninterrupted run, with mpirun outside Slurm, at the same rank count.
 expect_status 0 mpi 2 "$NN_MPI" "${train[@]:1}" --set checkpoint.dir="$WORK/ref"

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "nnmpi/nn_dataset.h"
+#include "nnmpi/nn_node.h"
 #include "nnmpi/nn_sampler.h"
 #include "nnmpi/nn_status.h"
 
@@ -24,6 +25,7 @@ typedef struct {
     int64_t part;           /* samples this rank uses in a full batch */
     int shared;             /* set once node, win and record_type exist */
     MPI_Comm node;          /* the ranks on this node */
+    NnShmRoom room;         /* whether the nodes had room to share (else one rank each) */
     MPI_Win win;            /* the node's shards' records */
     const uint8_t **held;   /* (size): rank r's records when r is on this node, else NULL */
     int64_t *first_row;     /* (size): each rank's first row */

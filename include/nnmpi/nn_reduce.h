@@ -8,8 +8,9 @@
  * and a second node barrier publishes them. A rank so reads the gradient once instead of
  * copying it through MPI's buffers, and the update's work is split across the node.
  *
- * Nodes with different numbers of ranks fall back to one rank per "node" (every rank its
- * own row and parameters; one MPI_Allreduce of the whole row). Nodes are as nn_node.h
+ * Nodes with different numbers of ranks, or without room in /dev/shm, fall back to one
+ * rank per "node" (every rank its own row and parameters; one MPI_Allreduce of the whole
+ * row). Nodes are as nn_node.h
  * finds them. Every function here is collective over the communicator given to
  * nn_reduce_init. */
 #ifndef NNMPI_NN_REDUCE_H
@@ -18,6 +19,7 @@
 #include <mpi.h>
 #include <stddef.h>
 
+#include "nnmpi/nn_node.h"
 #include "nnmpi/nn_status.h"
 
 typedef struct {
@@ -25,6 +27,7 @@ typedef struct {
     MPI_Comm node;  /* the ranks that share the window */
     MPI_Comm peers; /* the ranks with this node rank, one per node */
     MPI_Win win;
+    NnShmRoom room;        /* whether the nodes had room to share (else one rank per node) */
     int node_rank, node_size, nodes;
     MPI_Datatype type;     /* MPI_FLOAT or MPI_INT64_T */
     size_t elem;           /* its size in bytes */
