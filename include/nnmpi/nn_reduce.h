@@ -8,11 +8,10 @@
  * and a second node barrier publishes them. A rank so reads the gradient once instead of
  * copying it through MPI's buffers, and the update's work is split across the node.
  *
- * Nodes with different numbers of ranks, or without room in /dev/shm, fall back to one
- * rank per "node" (every rank its own row and parameters; one MPI_Allreduce of the whole
- * row). Nodes are as nn_node.h
- * finds them. Every function here is collective over the communicator given to
- * nn_reduce_init. */
+ * Nodes are as nn_node.h finds them. Nodes with different numbers of ranks, or without
+ * room in /dev/shm, fall back to one rank per "node" (every rank its own row and
+ * parameters; one MPI_Allreduce of the whole row). Every function here is collective over
+ * the communicator given to nn_reduce_init. */
 #ifndef NNMPI_NN_REDUCE_H
 #define NNMPI_NN_REDUCE_H
 
@@ -23,9 +22,9 @@
 #include "nnmpi/nn_status.h"
 
 typedef struct {
-    int ready;      /* set once the communicators and the window exist */
-    MPI_Comm node;  /* the ranks that share the window */
-    MPI_Comm peers; /* the ranks with this node rank, one per node */
+    int ready;             /* set once the communicators and the window exist */
+    MPI_Comm node;         /* the ranks that share the window */
+    MPI_Comm peers;        /* the ranks with this node rank, one per node */
     MPI_Win win;
     NnShmRoom room;        /* whether the nodes had room to share (else one rank per node) */
     int node_rank, node_size, nodes;
