@@ -25,20 +25,12 @@ static void share_shard(NnExchange *ex, int64_t rec)
 {
     const NnSamples *s = ex->shard;
     /* At least a byte, so that every node rank's held[] is non-NULL, even with no rows. */
-    MPI_Aint bytes = s->count > 0 ? (MPI_Aint)(s->count * rec) : 1;
-    ex->room = nn_node_split_fitting(ex->comm, (size_t)bytes, &ex->node);
-    MPI_Info info;
-    NN_MPI_CHECK(MPI_Info_create(&info));
-    NN_MPI_CHECK(MPI_Info_set(info, "alloc_shared_noncontig", "true"));
-    uint8_t *mine = NULL;
-    NN_MPI_CHECK(MPI_Win_allocate_shared(bytes, 1, info, ex->node, &mine, &ex->win));
-    NN_MPI_CHECK(MPI_Info_free(&info));
-    NN_MPI_CHECK(MPI_Win_lock_all(MPI_MODE_NOCHECK, ex->win));
+    size_t bytes = s->count > 0 ? (size_t)(s->count * rec) : 1;
+    ex->room = nn_node_split_fitting(ex->comm, bytes, &ex->node);
+    uint8_t *mine = nn_node_window(ex->node, bytes, &ex->win);
     ex->shared = 1;
     if (s->count > 0) memcpy(mine, s->records, (size_t)(s->count * rec));
-    NN_MPI_CHECK(MPI_Win_sync(ex->win));
-    NN_MPI_CHECK(MPI_Barrier(ex->node));
-    NN_MPI_CHECK(MPI_Win_sync(ex->win));
+    nn_node_sync(ex->node, ex->win);
 
     int node_size;
     NN_MPI_CHECK(MPI_Comm_size(ex->node, &node_size));
@@ -48,11 +40,7 @@ static void share_shard(NnExchange *ex, int64_t rec)
     for (int k = 0; k < node_size; k++) {
         int r;
         NN_MPI_CHECK(MPI_Group_translate_ranks(node_group, 1, &k, group, &r));
-        MPI_Aint size;
-        int unit;
-        void *base;
-        NN_MPI_CHECK(MPI_Win_shared_query(ex->win, k, &size, &unit, &base));
-        ex->held[r] = base;
+        ex->held[r] = nn_node_window_part(ex->win, k);
     }
     NN_MPI_CHECK(MPI_Group_free(&node_group));
     NN_MPI_CHECK(MPI_Group_free(&group));
@@ -216,8 +204,7 @@ int nn_exchange_batch_ids(const NnExchange *ex, int64_t step, int32_t *ids)
 void nn_exchange_free(NnExchange *ex)
 {
     if (ex->shared) {
-        NN_MPI_CHECK(MPI_Win_unlock_all(ex->win));
-        NN_MPI_CHECK(MPI_Win_free(&ex->win));
+        nn_node_window_free(&ex->win);
         NN_MPI_CHECK(MPI_Comm_free(&ex->node));
         NN_MPI_CHECK(MPI_Type_free(&ex->record_type));
     }

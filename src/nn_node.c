@@ -54,3 +54,37 @@ NnShmRoom nn_node_split_fitting(MPI_Comm comm, size_t bytes, MPI_Comm *node)
     }
     return room;
 }
+
+void *nn_node_window(MPI_Comm node, size_t bytes, MPI_Win *win)
+{
+    MPI_Info info;
+    NN_MPI_CHECK(MPI_Info_create(&info));
+    NN_MPI_CHECK(MPI_Info_set(info, "alloc_shared_noncontig", "true"));
+    void *mine = NULL;
+    NN_MPI_CHECK(MPI_Win_allocate_shared((MPI_Aint)bytes, 1, info, node, &mine, win));
+    NN_MPI_CHECK(MPI_Info_free(&info));
+    NN_MPI_CHECK(MPI_Win_lock_all(MPI_MODE_NOCHECK, *win));
+    return mine;
+}
+
+void *nn_node_window_part(MPI_Win win, int k)
+{
+    MPI_Aint size;
+    int unit;
+    void *part;
+    NN_MPI_CHECK(MPI_Win_shared_query(win, k, &size, &unit, &part));
+    return part;
+}
+
+void nn_node_sync(MPI_Comm node, MPI_Win win)
+{
+    NN_MPI_CHECK(MPI_Win_sync(win));
+    NN_MPI_CHECK(MPI_Barrier(node));
+    NN_MPI_CHECK(MPI_Win_sync(win));
+}
+
+void nn_node_window_free(MPI_Win *win)
+{
+    NN_MPI_CHECK(MPI_Win_unlock_all(*win));
+    NN_MPI_CHECK(MPI_Win_free(win));
+}

@@ -52,14 +52,8 @@ NnStatus nn_reduce_init(NnReduce *r, MPI_Comm comm, size_t values, size_t slots,
     NN_MPI_CHECK(MPI_Comm_split(comm, r->node_rank, rank, &r->peers));
     NN_MPI_CHECK(MPI_Comm_size(r->peers, &r->nodes));
 
-    MPI_Aint mine = (MPI_Aint)(row_bytes + (r->node_rank == 0 ? shared_bytes : 0));
-    MPI_Info info;
-    NN_MPI_CHECK(MPI_Info_create(&info));
-    NN_MPI_CHECK(MPI_Info_set(info, "alloc_shared_noncontig", "true")); /* rows near their rank */
-    char *base = NULL;
-    NN_MPI_CHECK(MPI_Win_allocate_shared(mine, 1, info, r->node, &base, &r->win));
-    NN_MPI_CHECK(MPI_Info_free(&info));
-    NN_MPI_CHECK(MPI_Win_lock_all(MPI_MODE_NOCHECK, r->win));
+    char *base = nn_node_window(r->node, row_bytes + (r->node_rank == 0 ? shared_bytes : 0),
+                                &r->win);
     r->ready = 1;
 
     r->rows = calloc((size_t)r->node_size, sizeof *r->rows);
@@ -72,14 +66,8 @@ NnStatus nn_reduce_init(NnReduce *r, MPI_Comm comm, size_t values, size_t slots,
         nn_reduce_free(r);
         return nn_fail(err, "out of memory for the gradient sums");
     }
-    for (int k = 0; k < r->node_size; k++) {
-        MPI_Aint size;
-        int unit;
-        void *row;
-        NN_MPI_CHECK(MPI_Win_shared_query(r->win, k, &size, &unit, &row));
-        r->rows[k] = row;
-        if (k == 0) r->shared = (float *)((char *)row + row_bytes);
-    }
+    for (int k = 0; k < r->node_size; k++) r->rows[k] = nn_node_window_part(r->win, k);
+    r->shared = (float *)(r->rows[0] + row_bytes);
     memset(base, 0, row_bytes);
     nn_reduce_publish(r);
     return NN_OK;
@@ -140,9 +128,7 @@ void nn_reduce_sum(NnReduce *r, void *slot_sums)
 
 void nn_reduce_publish(NnReduce *r)
 {
-    NN_MPI_CHECK(MPI_Win_sync(r->win));
-    NN_MPI_CHECK(MPI_Barrier(r->node));
-    NN_MPI_CHECK(MPI_Win_sync(r->win));
+    nn_node_sync(r->node, r->win);
 }
 
 void nn_reduce_share_from_root(NnReduce *r)
@@ -155,8 +141,7 @@ void nn_reduce_share_from_root(NnReduce *r)
 void nn_reduce_free(NnReduce *r)
 {
     if (!r->ready) return;
-    NN_MPI_CHECK(MPI_Win_unlock_all(r->win));
-    NN_MPI_CHECK(MPI_Win_free(&r->win));
+    nn_node_window_free(&r->win);
     NN_MPI_CHECK(MPI_Comm_free(&r->peers));
     NN_MPI_CHECK(MPI_Comm_free(&r->node));
     free(r->rows);

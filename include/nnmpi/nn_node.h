@@ -24,4 +24,17 @@ typedef struct {
  * the free space, for tests. */
 NnShmRoom nn_node_split_fitting(MPI_Comm comm, size_t bytes, MPI_Comm *node);
 
+/* Collective over node: a shared-memory window to which this rank gives `bytes`, each
+ * rank's part placed near it, locked for access by all; returns this rank's part. */
+void *nn_node_window(MPI_Comm node, size_t bytes, MPI_Win *win);
+
+/* Node rank k's part of the window. */
+void *nn_node_window_part(MPI_Win win, int k);
+
+/* Collective over node: what the node's ranks wrote to the window is visible to all. */
+void nn_node_sync(MPI_Comm node, MPI_Win win);
+
+/* Unlocks and frees the window. */
+void nn_node_window_free(MPI_Win *win);
+
 #endif
