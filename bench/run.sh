@@ -56,7 +56,7 @@ nn() {
     shift 3
     # shellcheck disable=SC2046 # the settings are words
     OPENBLAS_NUM_THREADS=1 mpirun -np "$np" build/nn-mpi configs/mnist.ini $(nn_settings "$net") \
-        --set train.epochs="$(epochs "$net")" --set checkpoint.dir= \
+        --set train.epochs="$(epochs "$net")" --set run.dir= \
         --set log.metrics="$out/m.jsonl" "$@" >"$out/log" 2>&1 || { cat "$out/log" >&2; exit 1; }
     $python bench/report.py nn-metrics "$name" "$net" "$np" "$out/m.jsonl" >>"$results"
 }
@@ -78,7 +78,7 @@ for net in A B default; do
     # shellcheck disable=SC2046
     OPENBLAS_NUM_THREADS=1 mpirun -np 2 build/nn-mpi configs/mnist.ini $(nn_settings "$net") \
         --set train.lr_schedule=constant --set data.train_samples=$((20 * $(batch "$net"))) \
-        --set train.epochs=1 --set log.every_steps=1 --set checkpoint.dir= \
+        --set train.epochs=1 --set log.every_steps=1 --set run.dir= \
         --set log.metrics="$out/check.jsonl" >/dev/null 2>&1
     $python bench/report.py nn-check "$net" "$out/check.jsonl" >>"$results"
 done
@@ -107,7 +107,7 @@ done
 
 echo "bench: time to 98% test accuracy with configs/mnist.ini"
 for np in 2 1; do
-    OPENBLAS_NUM_THREADS=1 mpirun -np "$np" build/nn-mpi configs/mnist.ini --set checkpoint.dir= \
+    OPENBLAS_NUM_THREADS=1 mpirun -np "$np" build/nn-mpi configs/mnist.ini --set run.dir= \
         --set log.metrics="$out/full$np.jsonl" >/dev/null 2>&1
     $python bench/report.py nn-full "$np" "$out/full$np.jsonl" >>"$results"
 done

@@ -29,22 +29,22 @@ trap 'rm -rf "$work"' EXIT
 
 for np in "$a" "$b"; do
     "$mpiexec" -n "$np" "$nn_mpi" "$config" --set train.reproducible=yes "$@" \
-        --set checkpoint.dir="$work/np$np" --set checkpoint.keep=1 --set checkpoint.resume=no \
+        --set run.dir="$work/np$np" --set checkpoint.keep=1 --set checkpoint.resume=no \
         --set log.metrics="$work/np$np.jsonl" >"$work/np$np.log" 2>&1 || {
         cat "$work/np$np.log" >&2
         echo "verify-determinism: the run at $np ranks failed" >&2
         exit 2
     }
-    # Everything but the timings.
-    grep '"event":"epoch"' "$work/np$np.jsonl" | sed -E 's/,"samples_per_sec".*//' >"$work/np$np.epochs"
+    # Everything but the run id and the timings.
+    grep '"event":"epoch"' "$work/np$np.jsonl" | sed -E 's/,"run":"[^"]*"//; s/,"samples_per_sec".*//' >"$work/np$np.epochs"
 done
 
 same=1
 echo "epoch lines at $a ranks | at $b ranks:"
 paste -d'|' "$work/np$a.epochs" "$work/np$b.epochs"
 cmp -s "$work/np$a.epochs" "$work/np$b.epochs" || same=0
-final_a=$(ls "$work/np$a"/ckpt-*.h5 | tail -n 1)
-final_b=$(ls "$work/np$b"/ckpt-*.h5 | tail -n 1)
+final_a=$(ls "$work/np$a"/version_0/ckpt-*.h5 | tail -n 1)
+final_b=$(ls "$work/np$b"/version_0/ckpt-*.h5 | tail -n 1)
 for group in /model /optimizer; do
     h5diff -q "$final_a" "$final_b" "$group" "$group" >/dev/null || { same=0; echo "$group differs"; }
 done

@@ -63,3 +63,15 @@ NnStatus nn_make_dirs(const char *path, char err[NN_ERR_LEN])
         return nn_fail(err, "%s: not a directory", path);
     return NN_OK;
 }
+
+NnStatus nn_file_check_regular(const char *path, const char *what, char err[NN_ERR_LEN])
+{
+    struct stat st;
+    const char *space = what ? " " : "";
+    if (!what) what = "";
+    if (stat(path, &st) != 0 || access(path, R_OK) != 0)
+        return nn_fail(err, "%s: cannot open%s%s: %s", path, space, what, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return nn_fail(err, "%s: cannot open%s%s: not a regular file", path, space, what);
+    return NN_OK;
+}

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,23 +17,31 @@ typedef struct {
     const char *name;
     size_t offset; /* of the int64_t or double field in NnTrainState */
     int is_real;
+    int since;     /* the first format version that has it */
 } StateField;
 
 static const StateField STATE_FIELDS[] = {
-    {"epochs_done", offsetof(NnTrainState, epochs_done), 0},
-    {"step_in_epoch", offsetof(NnTrainState, step_in_epoch), 0},
-    {"global_step", offsetof(NnTrainState, global_step), 0},
-    {"samples_seen", offsetof(NnTrainState, samples_seen), 0},
-    {"seed", offsetof(NnTrainState, seed), 0},
-    {"batch_size", offsetof(NnTrainState, batch_size), 0},
-    {"train_samples", offsetof(NnTrainState, train_samples), 0},
-    {"epoch_loss_sum", offsetof(NnTrainState, epoch_loss_sum), 1},
-    {"epoch_samples", offsetof(NnTrainState, epoch_samples), 0},
-    {"log_loss_sum", offsetof(NnTrainState, log_loss_sum), 1},
-    {"log_samples", offsetof(NnTrainState, log_samples), 0},
-    {"train_loss", offsetof(NnTrainState, train_loss), 1},
-    {"test_loss", offsetof(NnTrainState, test_loss), 1},
-    {"test_accuracy", offsetof(NnTrainState, test_accuracy), 1},
+    {"epochs_done", offsetof(NnTrainState, epochs_done), 0, 2},
+    {"step_in_epoch", offsetof(NnTrainState, step_in_epoch), 0, 2},
+    {"global_step", offsetof(NnTrainState, global_step), 0, 2},
+    {"samples_seen", offsetof(NnTrainState, samples_seen), 0, 2},
+    {"seed", offsetof(NnTrainState, seed), 0, 2},
+    {"batch_size", offsetof(NnTrainState, batch_size), 0, 2},
+    {"train_samples", offsetof(NnTrainState, train_samples), 0, 2},
+    {"epoch_loss_sum", offsetof(NnTrainState, epoch_loss_sum), 1, 2},
+    {"epoch_samples", offsetof(NnTrainState, epoch_samples), 0, 2},
+    {"log_loss_sum", offsetof(NnTrainState, log_loss_sum), 1, 2},
+    {"log_samples", offsetof(NnTrainState, log_samples), 0, 2},
+    {"train_loss", offsetof(NnTrainState, train_loss), 1, 2},
+    {"test_loss", offsetof(NnTrainState, test_loss), 1, 2},
+    {"test_accuracy", offsetof(NnTrainState, test_accuracy), 1, 2},
+    {"validation_loss", offsetof(NnTrainState, validation_loss), 1, 3},
+    {"validation_accuracy", offsetof(NnTrainState, validation_accuracy), 1, 3},
+    {"best_value", offsetof(NnTrainState, best_value), 1, 3},
+    {"best_epoch", offsetof(NnTrainState, best_epoch), 0, 3},
+    {"best_step", offsetof(NnTrainState, best_step), 0, 3},
+    {"stale_epochs", offsetof(NnTrainState, stale_epochs), 0, 3},
+    {"stopped_early", offsetof(NnTrainState, stopped_early), 0, 3},
 };
 #define N_STATE_FIELDS (sizeof STATE_FIELDS / sizeof STATE_FIELDS[0])
 
@@ -48,9 +57,10 @@ static uint64_t hash_text(uint64_t h, const char *text)
     return nn_hash_update(h, text, strlen(text) + 1); /* the NUL delimits */
 }
 
-/* The checksum over everything a resume uses. */
+/* The checksum over everything a resume uses, as format `version` has it. */
 static uint64_t checksum(const NnModel *m, const float *velocity, const NnTrainState *s,
-                         const char *config_text, const char *fixed_settings)
+                         const char *config_text, const char *fixed_settings,
+                         const char *run_id, int64_t version)
 {
     int64_t sizes[NN_MAX_LAYERS + 1];
     int n_sizes = model_sizes(m, sizes);
@@ -58,13 +68,15 @@ static uint64_t checksum(const NnModel *m, const float *velocity, const NnTrainS
     h = nn_hash_update(h, m->params, sizeof(float) * m->n_params);
     h = nn_hash_update(h, velocity, sizeof(float) * m->n_params);
     for (size_t i = 0; i < N_STATE_FIELDS; i++)
-        h = nn_hash_update(h, (const char *)s + STATE_FIELDS[i].offset, 8);
+        if (STATE_FIELDS[i].since <= version)
+            h = nn_hash_update(h, (const char *)s + STATE_FIELDS[i].offset, 8);
     h = nn_hash_update(h, &s->nranks, sizeof s->nranks);
     h = nn_hash_update(h, sizes, sizeof(int64_t) * (size_t)n_sizes);
     h = hash_text(h, nn_activation_name(m->activation));
     h = hash_text(h, nn_loss_name(m->loss));
     h = hash_text(h, config_text);
     h = hash_text(h, fixed_settings);
+    if (version >= 3) h = hash_text(h, run_id);
     return nn_hash_finish(h);
 }
 
@@ -135,13 +147,16 @@ NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnSgd *op
     int64_t sizes[NN_MAX_LAYERS + 1];
     int n_sizes = model_sizes(m, sizes);
     char hex[17], fixed_hex[17];
-    nn_hash_hex(checksum(m, opt->velocity, state, config_text, fixed_settings), hex);
+    nn_hash_hex(checksum(m, opt->velocity, state, config_text, fixed_settings, state->run_id,
+                         NN_CHECKPOINT_FORMAT_VERSION),
+                hex);
     nn_hash_hex(nn_hash_finish(hash_text(NN_HASH_START, fixed_settings)), fixed_hex);
     if (status == NN_OK) status = nn_h5_attr_write_text(file, "format", FORMAT_NAME, err);
     if (status == NN_OK)
         status = nn_h5_attr_write_i64(file, "format_version", NN_CHECKPOINT_FORMAT_VERSION, err);
     if (status == NN_OK) status = nn_h5_attr_write_text(file, "nn_mpi_version", NN_VERSION, err);
     if (status == NN_OK) status = nn_h5_attr_write_i64(file, "nranks", state->nranks, err);
+    if (status == NN_OK) status = nn_h5_attr_write_text(file, "run_id", state->run_id, err);
     if (status == NN_OK) status = nn_h5_attr_write_text(file, "config", config_text, err);
     if (status == NN_OK)
         status = nn_h5_attr_write_text(file, "fixed_settings", fixed_settings, err);
@@ -191,7 +206,75 @@ static int name_index(const char *(*name_of)(int), int count, const char *name)
 static const char *activation_name(int i) { return nn_activation_name((NnActivation)i); }
 static const char *loss_name(int i) { return nn_loss_name((NnLoss)i); }
 
-/* Builds ck->model and ck->sgd from the architecture stored under /model and /optimizer. */
+/* The integers after "KEY = " on the line of text that starts with KEY (comma separated);
+ * returns how many, or -1 when there is no such line. */
+static int setting_ints(const char *text, const char *key, int64_t *values, int max)
+{
+    size_t len = strlen(key);
+    for (const char *line = text; line && *line; line = strchr(line, '\n'), line += !!line) {
+        if (strncmp(line, key, len) != 0 || strncmp(line + len, " = ", 3) != 0) continue;
+        const char *p = line + len + 3;
+        int n = 0;
+        while (n < max && *p && *p != '\n') {
+            char *end;
+            long long v = strtoll(p, &end, 10);
+            if (end == p) break;
+            values[n++] = v;
+            p = end + strspn(end, ", ");
+        }
+        return n;
+    }
+    return -1;
+}
+
+/* The stored architecture is whole before anything is allocated from it: layer_sizes agree
+ * with the fixed settings, and every array has its shape and its bytes in the file (so a
+ * small damaged file cannot make the reader allocate gigabytes). */
+static NnStatus check_architecture(hid_t model, hid_t optim, const char *path,
+                                   const int64_t *sizes, int n_sizes, const char *fixed,
+                                   char err[NN_ERR_LEN])
+{
+    int64_t listed[NN_MAX_LAYERS + 1];
+    int n_hidden = setting_ints(fixed, "[model] hidden", listed, NN_MAX_LAYERS);
+    int64_t features, classes;
+    int ok = n_hidden == n_sizes - 2 || (n_hidden == 0 && n_sizes == 2);
+    for (int i = 0; ok && i < n_hidden; i++) ok = listed[i] == sizes[i + 1];
+    if (setting_ints(fixed, "features per sample", &features, 1) == 1)
+        ok &= features == sizes[0];
+    if (setting_ints(fixed, "classes", &classes, 1) == 1) ok &= classes == sizes[n_sizes - 1];
+    if (!ok)
+        return nn_fail(err, "%s: /model layer_sizes disagree with the fixed settings: the "
+                            "file is damaged",
+                       path);
+    for (int l = 0; l + 1 < n_sizes; l++) {
+        const char *kinds[4][2] = {{"weights", ""}, {"biases", ""},
+                                   {"weights", "_velocity"}, {"biases", "_velocity"}};
+        for (int k = 0; k < 4; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "layer_%d/%s%s", l, kinds[k][0], kinds[k][1]);
+            hid_t loc = k < 2 ? model : optim;
+            int rank = k % 2 == 0 ? 2 : 1;
+            hsize_t want[2] = {(hsize_t)sizes[l + 1], (hsize_t)sizes[l]}, dims[2] = {0, 0};
+            hid_t dset = nn_h5_exists(loc, name) ? H5Dopen2(loc, name, H5P_DEFAULT) : -1;
+            hid_t space = dset >= 0 ? H5Dget_space(dset) : -1;
+            int good = space >= 0 && H5Sget_simple_extent_ndims(space) == rank &&
+                       H5Sget_simple_extent_dims(space, dims, NULL) == rank &&
+                       dims[0] == want[0] && (rank == 1 || dims[1] == want[1]);
+            hsize_t bytes = good ? dims[0] * (rank == 2 ? dims[1] : 1) * sizeof(float) : 0;
+            good = good && H5Dget_storage_size(dset) >= bytes;
+            if (space >= 0) H5Sclose(space);
+            if (dset >= 0) H5Dclose(dset);
+            if (!good)
+                return nn_fail(err, "%s: %s is missing, has another shape than layer_sizes "
+                                    "say, or lacks its data: the file is damaged",
+                               path, name);
+        }
+    }
+    return NN_OK;
+}
+
+/* Builds ck->model and ck->sgd from the architecture stored under /model and /optimizer,
+ * once check_architecture has vouched for it. */
 static NnStatus build_model(hid_t model, hid_t optim, const char *path, NnCheckpoint *ck,
                             char err[NN_ERR_LEN])
 {
@@ -217,6 +300,8 @@ static NnStatus build_model(hid_t model, hid_t optim, const char *path, NnCheckp
                 activation, loss);
         goto done;
     }
+    if (check_architecture(model, optim, path, sizes, n_sizes, ck->fixed_settings, err) != NN_OK)
+        goto done;
     if (nn_model_init(&ck->model, (int)sizes[0], &hidden, (int)sizes[n_sizes - 1],
                       (NnActivation)act, (NnLoss)lo, 1, err) != NN_OK)
         goto done;
@@ -230,13 +315,12 @@ done:
 NnStatus nn_checkpoint_load(const char *path, NnCheckpoint *ck, char err[NN_ERR_LEN])
 {
     memset(ck, 0, sizeof *ck);
-    if (access(path, R_OK) != 0)
-        return nn_fail(err, "%s: cannot open checkpoint: %s", path, strerror(errno));
+    if (nn_file_check_regular(path, "checkpoint", err) != NN_OK) return NN_ERR;
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) return nn_fail(err, "%s: not an HDF5 file, or damaged", path);
     hid_t groups[3] = {-1, -1, -1};
     const char *names[3] = {"model", "optimizer", "train"};
-    char *format = NULL, *version = NULL, *stored_hex = NULL;
+    char *format = NULL, *version = NULL, *stored_hex = NULL, *run_id = NULL;
     int64_t format_version;
     NnStatus status = NN_ERR;
     if (nn_h5_attr_read_text(file, "format", &format, err) != NN_OK ||
@@ -246,11 +330,15 @@ NnStatus nn_checkpoint_load(const char *path, NnCheckpoint *ck, char err[NN_ERR_
         goto done;
     }
     if (nn_h5_attr_read_i64(file, "format_version", &format_version, err) != NN_OK) goto done;
-    if (format_version != NN_CHECKPOINT_FORMAT_VERSION) {
-        nn_fail(err, "%s: checkpoint format version %" PRId64 ", this nn-mpi reads version %d",
-                path, format_version, NN_CHECKPOINT_FORMAT_VERSION);
+    if (format_version < NN_CHECKPOINT_OLDEST_VERSION ||
+        format_version > NN_CHECKPOINT_FORMAT_VERSION) {
+        nn_fail(err, "%s: checkpoint format version %" PRId64 ", this nn-mpi reads versions "
+                     "%d to %d",
+                path, format_version, NN_CHECKPOINT_OLDEST_VERSION,
+                NN_CHECKPOINT_FORMAT_VERSION);
         goto done;
     }
+    ck->format_version = (int)format_version;
     for (int i = 0; i < 3; i++) {
         groups[i] = nn_h5_exists(file, names[i]) ? H5Gopen2(file, names[i], H5P_DEFAULT) : -1;
         if (groups[i] < 0) {
@@ -258,26 +346,34 @@ NnStatus nn_checkpoint_load(const char *path, NnCheckpoint *ck, char err[NN_ERR_
             goto done;
         }
     }
+    if (nn_h5_attr_read_text(file, "fixed_settings", &ck->fixed_settings, err) != NN_OK)
+        goto done;
     if (build_model(groups[0], groups[1], path, ck, err) != NN_OK) goto done;
     if (all_layers(groups[0], &ck->model, ck->model.params, 0, 0, err) != NN_OK ||
         all_layers(groups[1], &ck->model, ck->sgd.velocity, 1, 0, err) != NN_OK)
         goto done;
+    ck->state = (NnTrainState){.validation_loss = NAN, .validation_accuracy = NAN,
+                               .best_value = NAN, .best_step = -1};
     for (size_t i = 0; i < N_STATE_FIELDS; i++) {
         const StateField *f = &STATE_FIELDS[i];
         char *field = (char *)&ck->state + f->offset;
+        if (f->since > format_version) continue;
         if ((f->is_real ? nn_h5_attr_read_f64(groups[2], f->name, (double *)field, err)
                         : nn_h5_attr_read_i64(groups[2], f->name, (int64_t *)field, err)) != NN_OK)
             goto done;
     }
+    if (format_version >= 3) {
+        if (nn_h5_attr_read_text(file, "run_id", &run_id, err) != NN_OK) goto done;
+        snprintf(ck->state.run_id, sizeof ck->state.run_id, "%s", run_id);
+    }
     if (nn_h5_attr_read_i64(file, "nranks", &ck->state.nranks, err) != NN_OK ||
         nn_h5_attr_read_text(file, "nn_mpi_version", &version, err) != NN_OK ||
         nn_h5_attr_read_text(file, "config", &ck->config_text, err) != NN_OK ||
-        nn_h5_attr_read_text(file, "fixed_settings", &ck->fixed_settings, err) != NN_OK ||
         nn_h5_attr_read_text(file, "checksum", &stored_hex, err) != NN_OK)
         goto done;
     snprintf(ck->nn_mpi_version, sizeof ck->nn_mpi_version, "%s", version);
     ck->checksum = checksum(&ck->model, ck->sgd.velocity, &ck->state, ck->config_text,
-                            ck->fixed_settings);
+                            ck->fixed_settings, ck->state.run_id, format_version);
     char hex[17];
     nn_hash_hex(ck->checksum, hex);
     if (strcmp(hex, stored_hex) != 0) {
@@ -293,6 +389,7 @@ done:
     free(format);
     free(version);
     free(stored_hex);
+    free(run_id);
     if (status != NN_OK) nn_checkpoint_free(ck);
     return status;
 }
@@ -359,22 +456,51 @@ NnStatus nn_checkpoint_list(const char *dir, int64_t **steps, int *count, char e
     return NN_OK;
 }
 
-NnStatus nn_checkpoint_prune(const char *dir, int keep, int64_t keep_multiple,
-                             char err[NN_ERR_LEN])
+NnStatus nn_checkpoint_set_add(NnCheckpointSet *set, int64_t step, char err[NN_ERR_LEN])
+{
+    for (int i = 0; i < set->count; i++)
+        if (set->steps[i] == step) return NN_OK;
+    if (set->count == set->cap) {
+        int cap = set->cap ? 2 * set->cap : 16;
+        int64_t *bigger = realloc(set->steps, sizeof(int64_t) * (size_t)cap);
+        if (!bigger) return nn_fail(err, "out of memory for the list of checkpoints");
+        set->steps = bigger;
+        set->cap = cap;
+    }
+    set->steps[set->count++] = step;
+    qsort(set->steps, (size_t)set->count, sizeof(int64_t), compare_steps);
+    return NN_OK;
+}
+
+void nn_checkpoint_set_free(NnCheckpointSet *set)
+{
+    free(set->steps);
+    memset(set, 0, sizeof *set);
+}
+
+NnStatus nn_checkpoint_retain(const char *dir, NnCheckpointSet *own, int keep,
+                              int64_t keep_multiple, int64_t protect, char err[NN_ERR_LEN])
 {
     if (keep == 0) return NN_OK;
-    int64_t *steps;
-    int count;
-    if (nn_checkpoint_list(dir, &steps, &count, err) != NN_OK) return NN_ERR;
     NnStatus status = NN_OK;
-    for (int i = 0; i < count - keep; i++) {
-        if (keep_multiple > 0 && steps[i] % keep_multiple == 0) continue;
+    int kept = 0;
+    for (int i = 0; i < own->count; i++) {
+        int64_t step = own->steps[i];
+        int newest = i >= own->count - keep;
+        if (newest || step == protect || (keep_multiple > 0 && step % keep_multiple == 0)) {
+            own->steps[kept++] = step;
+            continue;
+        }
         char path[4096];
-        nn_checkpoint_path(dir, steps[i], path, sizeof path);
-        if (unlink(path) != 0 && errno != ENOENT && status == NN_OK)
-            status = nn_fail(err, "%s: cannot delete old checkpoint: %s", path, strerror(errno));
+        nn_checkpoint_path(dir, step, path, sizeof path);
+        if (unlink(path) != 0 && errno != ENOENT) {
+            if (status == NN_OK)
+                status = nn_fail(err, "%s: cannot delete old checkpoint: %s", path,
+                                 strerror(errno));
+            own->steps[kept++] = step;
+        }
     }
-    free(steps);
+    own->count = kept;
     return status;
 }
 

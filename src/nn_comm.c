@@ -22,9 +22,14 @@ NnStatus nn_comm_agree(MPI_Comm comm, NnStatus local, char err[NN_ERR_LEN])
     int mine = local == NN_OK ? size : rank;
     NN_MPI_CHECK(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm));
     if (first == size) return NN_OK;
-    char message[NN_ERR_LEN];
-    if (rank == first) memcpy(message, err, NN_ERR_LEN);
-    NN_MPI_CHECK(MPI_Bcast(message, NN_ERR_LEN, MPI_CHAR, first, comm));
-    message[NN_ERR_LEN - 1] = '\0';
-    return nn_fail(err, "rank %d: %s", first, message);
+    char message[NN_ERR_LEN + 1]; /* the status, then the text */
+    if (rank == first) {
+        message[0] = (char)local;
+        memcpy(message + 1, err, NN_ERR_LEN);
+    }
+    NN_MPI_CHECK(MPI_Bcast(message, NN_ERR_LEN + 1, MPI_CHAR, first, comm));
+    message[NN_ERR_LEN] = '\0';
+    NnStatus status = (NnStatus)message[0];
+    nn_fail(err, "rank %d: %s", first, message + 1);
+    return status;
 }

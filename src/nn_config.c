@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "nnmpi/nn_atomic_file.h"
+
 typedef enum { KEY_INT, KEY_I64, KEY_REAL, KEY_TEXT, KEY_CHOICE, KEY_INT_LIST } KeyType;
 
 typedef struct {
@@ -62,13 +64,18 @@ static const ConfigKey KEYS[] = {
      "seeds the weights and the sample order"},
     {"train", "blas_threads", KEY_INT, FIELD(blas_threads), "1", 1, 256, NULL,
      "BLAS threads per rank (keep 1 when ranks fill the cores)"},
+    {"train", "early_stopping_patience", KEY_INT, FIELD(early_stopping_patience), "0", 0, 1e6,
+     NULL, "stop when [checkpoint] monitor has not improved for this many epochs (0 = off)"},
+    {"train", "min_delta", KEY_REAL, FIELD(min_delta), "0", 0, 1e6, NULL,
+     "early stopping: the least change of the monitored metric that counts as improvement"},
     {"train", "reproducible", KEY_CHOICE, FIELD(reproducible), "no", 0, 0, "no|yes",
      "yes: bitwise the same results at any number of ranks (exact gradient sums; slower)"},
     {"train", "chunk_size", KEY_INT, FIELD(chunk_size), "32", 1, 65536, NULL,
      "reproducible mode: samples per piece of a batch; a rank computes whole pieces"},
 
-    {"checkpoint", "dir", KEY_TEXT, FIELD(checkpoint_dir), "checkpoints", 0, 0, NULL,
-     "directory for checkpoints, created if missing (empty = no checkpoints)"},
+    {"run", "dir", KEY_TEXT, FIELD(run_dir), "runs", 0, 0, NULL,
+     "directory of runs: each run writes its checkpoints, metrics and config into a "
+     "version_N subdirectory of it; created if missing (empty = no checkpoints)"},
     {"checkpoint", "every_epochs", KEY_INT, FIELD(checkpoint_every_epochs), "1", 0, 1e6, NULL,
      "write a checkpoint every N epochs (0 = only at the end of training)"},
     {"checkpoint", "every_steps", KEY_INT, FIELD(checkpoint_every_steps), "0", 0, 1e9, NULL,
@@ -79,6 +86,10 @@ static const ConfigKey KEYS[] = {
      "keep the newest N checkpoints, delete older ones (0 = keep all)"},
     {"checkpoint", "keep_every_epochs", KEY_INT, FIELD(checkpoint_keep_every_epochs), "0", 0,
      1e6, NULL, "also keep the checkpoint at the end of every M-th epoch (0 = none)"},
+    {"checkpoint", "keep_best", KEY_CHOICE, FIELD(checkpoint_keep_best), "no", 0, 0, "no|yes",
+     "yes: also keep the checkpoint with the best monitored validation metric (best.h5)"},
+    {"checkpoint", "monitor", KEY_CHOICE, FIELD(monitor), "validation_loss", 0, 0,
+     NN_MONITOR_CHOICES, "the validation metric that keep_best and early stopping follow"},
     {"checkpoint", "resume", KEY_CHOICE, FIELD(resume), "no", 0, 0, "no|auto",
      "auto: continue from the newest valid checkpoint in dir, if any (as --resume auto)"},
     {"checkpoint", "signal", KEY_CHOICE, FIELD(stop_signal), "none", 0, 0,
@@ -94,12 +105,15 @@ static const ConfigKey KEYS[] = {
     {"log", "every_steps", KEY_INT, FIELD(log_every_steps), "100", 1, 1e9, NULL,
      "print the mean training loss every N steps"},
     {"log", "metrics", KEY_TEXT, FIELD(metrics_path), "", 0, 0, NULL,
-     "JSON Lines metrics file written by rank 0 (empty = none)"},
+     "JSON Lines metrics file written by rank 0, appended to (empty = metrics.jsonl in "
+     "the run's directory)"},
+    {"log", "test", KEY_CHOICE, FIELD(log_test), "every_epoch", 0, 0, "every_epoch|end",
+     "evaluate the test split after every epoch, or only at the end of training"},
 };
 
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
 
-static const char *const SECTIONS[] = {"data", "model", "train", "checkpoint", "log"};
+static const char *const SECTIONS[] = {"data", "model", "train", "run", "checkpoint", "log"};
 #define N_SECTIONS (sizeof SECTIONS / sizeof SECTIONS[0])
 
 /* ---- values ---- */
@@ -297,11 +311,17 @@ static bool known_section(const char *section)
     return false;
 }
 
+/* Keys renamed since: old section, old name, then the key's name now. */
+static const char *const OLD_NAMES[][4] = {{"checkpoint", "dir", "run", "dir"}};
+
 static int find_key(const char *section, const char *name)
 {
     for (size_t i = 0; i < N_KEYS; i++)
         if (strcmp(KEYS[i].section, section) == 0 && strcmp(KEYS[i].name, name) == 0)
             return (int)i;
+    for (size_t i = 0; i < sizeof OLD_NAMES / sizeof OLD_NAMES[0]; i++)
+        if (strcmp(OLD_NAMES[i][0], section) == 0 && strcmp(OLD_NAMES[i][1], name) == 0)
+            return find_key(OLD_NAMES[i][2], OLD_NAMES[i][3]);
     return -1;
 }
 
@@ -453,6 +473,7 @@ NnStatus nn_config_parse(const char *text, const char *source, NnConfig *cfg,
 NnStatus nn_config_read_file(const char *path, char **text, char err[NN_ERR_LEN])
 {
     *text = NULL;
+    if (nn_file_check_regular(path, NULL, err) != NN_OK) return NN_ERR;
     FILE *f = fopen(path, "rb");
     if (!f) return nn_fail(err, "%s: cannot open: %s", path, strerror(errno));
     size_t cap = 4096, len = 0;

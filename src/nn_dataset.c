@@ -44,6 +44,19 @@ static hid_t open_uint8(hid_t file, const char *path, const char *name, int rank
     return dset;
 }
 
+/* The root's 'classes' attribute (10 when absent), checked. */
+static NnStatus read_classes(hid_t file, const char *path, int64_t *classes, char err[NN_ERR_LEN])
+{
+    *classes = NN_DEFAULT_CLASSES;
+    if (H5Aexists(file, "classes") > 0 &&
+        nn_h5_attr_read_i64(file, "classes", classes, err) != NN_OK)
+        return NN_ERR;
+    if (*classes < 2 || *classes > 256)
+        return nn_fail(err, "%s: attribute 'classes' is %lld, expected 2..256", path,
+                       (long long)*classes);
+    return NN_OK;
+}
+
 /* Collective read of this rank's rows [start, start+count) of dset (1-D, or 2-D with width
  * columns) into the records' columns [column, column + width). A rank with no rows selects
  * nothing but still joins the read. */
@@ -86,10 +99,7 @@ NnStatus nn_dataset_read(MPI_Comm comm, const char *path, const char *split, int
 
     NnStatus status = NN_ERR;
     hid_t fapl = -1, file = -1, images = -1, labels = -1, dxpl = -1;
-    if (access(path, R_OK) != 0) {
-        nn_fail(err, "%s: cannot open: %s", path, strerror(errno));
-        goto done;
-    }
+    if (nn_file_check_regular(path, NULL, err) != NN_OK) goto done;
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0 || H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0) {
         nn_fail(err, "%s: cannot set up parallel HDF5 access", path);
@@ -100,15 +110,8 @@ NnStatus nn_dataset_read(MPI_Comm comm, const char *path, const char *split, int
         nn_fail(err, "%s: not an HDF5 file, or damaged", path);
         goto done;
     }
-    int64_t classes = NN_DEFAULT_CLASSES;
-    if (H5Aexists(file, "classes") > 0 &&
-        nn_h5_attr_read_i64(file, "classes", &classes, err) != NN_OK)
-        goto done;
-    if (classes < 2 || classes > 256) {
-        nn_fail(err, "%s: attribute 'classes' is %lld, expected 2..256", path,
-                (long long)classes);
-        goto done;
-    }
+    int64_t classes;
+    if (read_classes(file, path, &classes, err) != NN_OK) goto done;
     hsize_t image_dims[2], label_dims[1];
     images = open_uint8(file, path, images_name, 2, image_dims, err);
     if (images < 0) goto done;
@@ -179,6 +182,26 @@ done:
     status = nn_comm_agree(comm, status, err);
     if (status != NN_OK) nn_samples_free(out);
     return status;
+}
+
+NnStatus nn_dataset_probe(const char *path, NnDataShape *shape, char err[NN_ERR_LEN])
+{
+    memset(shape, 0, sizeof *shape);
+    if (nn_file_check_regular(path, NULL, err) != NN_OK) return NN_ERR;
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) return nn_fail(err, "%s: not an HDF5 file, or damaged", path);
+    int64_t classes;
+    hsize_t dims[2];
+    NnStatus status = read_classes(file, path, &classes, err);
+    hid_t images = status == NN_OK ? open_uint8(file, path, "/train/images", 2, dims, err) : -1;
+    if (status == NN_OK && images < 0) status = NN_ERR;
+    if (images >= 0) H5Dclose(images);
+    H5Fclose(file);
+    if (status != NN_OK) return status;
+    shape->train_rows = (int64_t)dims[0];
+    shape->features = (int64_t)dims[1];
+    shape->classes = (int)classes;
+    return NN_OK;
 }
 
 void nn_samples_free(NnSamples *samples)

@@ -1,7 +1,9 @@
 /* nn-mpi: data-parallel training of a feed-forward network over MPI ranks.
- *   nn-mpi CONFIG [--set section.key=value ...] [--resume CHECKPOINT|auto]
+ *   nn-mpi CONFIG [--set section.key=value ...] [--resume CHECKPOINT|auto] [--new-run]
  *   nn-mpi --inspect CHECKPOINT
- * Exit status: 0 done; 1 the run failed (data, checkpoint, diverged); 2 bad usage or config;
+ * Exit status: 0 done; 1 the run failed (data, checkpoint, diverged); 2 bad usage or config,
+ * or the run refused to start (its directory is in use or holds another run, a resume would
+ * change a fixed setting);
  * 75 stopped by a signal or the time limit after writing a checkpoint; 76 stopped by a
  * signal without a new checkpoint. */
 #include <cblas.h>
@@ -28,25 +30,31 @@ typedef struct {
     const char *inspect; /* a checkpoint to describe */
     const char *sets[MAX_SETS];
     int n_sets;
-    int help, version;
+    int help, version, new_run;
 } Args;
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: nn-mpi CONFIG [--set section.key=value ...] [--resume CHECKPOINT|auto]\n"
+            "                     [--new-run]\n"
             "       nn-mpi --inspect CHECKPOINT\n"
             "       nn-mpi --help | --version\n"
             "Trains the network described by the INI file CONFIG; run it under mpirun or srun.\n"
             "  --set section.key=value   override one config key (repeatable)\n"
             "  --resume CHECKPOINT       continue the run saved in CHECKPOINT\n"
-            "  --resume auto             continue from the newest valid checkpoint in\n"
-            "                            [checkpoint] dir, or start if there is none\n"
+            "  --resume auto             continue the newest run in [run] dir whose fixed\n"
+            "                            settings match, or start one if there is none\n"
+            "  --new-run                 start a new run in [run] dir even though it holds\n"
+            "                            others (a fresh start there is refused otherwise)\n"
             "  --inspect CHECKPOINT      validate a checkpoint and describe it\n"
             "SIGTERM and SIGUSR1 (and [checkpoint] signal) stop a run at the next step with a\n"
             "checkpoint; a second signal (2 s or more later) stops it at once.\n"
-            "Exit status: 0 done, 1 the run failed, 2 bad usage or config, 75 stopped with a\n"
-            "checkpoint (resume to continue), 76 stopped without a new checkpoint.\n"
+            "Each run writes into DIR/version_N of [run] dir: checkpoints, metrics.jsonl,\n"
+            "config.ini; one live run per directory (DIR/lock).\n"
+            "Exit status: 0 done, 1 the run failed, 2 bad usage or config or a refused start,\n"
+            "75 stopped with a checkpoint (resume to continue), 76 stopped without a new\n"
+            "checkpoint.\n"
             "Config keys:\n");
     nn_config_print_keys(out);
 }
@@ -60,6 +68,8 @@ static NnStatus parse_args(int argc, char **argv, Args *a, char err[NN_ERR_LEN])
             a->help = 1;
         } else if (strcmp(arg, "--version") == 0) {
             a->version = 1;
+        } else if (strcmp(arg, "--new-run") == 0) {
+            a->new_run = 1;
         } else if (strcmp(arg, "--set") == 0 || strcmp(arg, "--resume") == 0 ||
                    strcmp(arg, "--inspect") == 0) {
             if (i + 1 == argc) return nn_fail(err, "%s needs a value", arg);
@@ -81,6 +91,8 @@ static NnStatus parse_args(int argc, char **argv, Args *a, char err[NN_ERR_LEN])
     }
     if (!a->help && !a->version && !a->inspect && !a->config_path)
         return nn_fail(err, "no config file given (see --help)");
+    if (a->new_run && a->resume)
+        return nn_fail(err, "--new-run starts a run and --resume continues one: give one");
     return NN_OK;
 }
 
@@ -218,6 +230,7 @@ int main(int argc, char **argv)
                         .cfg = &cfg,
                         .config_text = config_text,
                         .resume = args.resume,
+                        .new_run = args.new_run,
                         .log = stdout,
                         .started = started};
     switch (nn_run(&opt, err)) {
@@ -226,6 +239,10 @@ int main(int argc, char **argv)
     case NN_STOPPED_UNSAVED:
         if (rank == 0) fprintf(stderr, "%s\n", err);
         code = NN_EXIT_STOPPED_AT_ONCE;
+        break;
+    case NN_REFUSED:
+        if (rank == 0) fprintf(stderr, "%s\n", err);
+        code = EXIT_USAGE;
         break;
     case NN_ERR:
         if (rank == 0) fprintf(stderr, "%s\n", err);

@@ -5,11 +5,13 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "nnmpi/nn_atomic_file.h"
 #include "nnmpi/nn_checkpoint.h"
 #include "nnmpi/nn_comm.h"
-#include "nnmpi/nn_hash.h"
+#include "nnmpi/nn_resume.h"
+#include "nnmpi/nn_rundir.h"
+#include "nnmpi/nn_runlog.h"
 #include "nnmpi/nn_stop.h"
 #include "nnmpi/nn_trainer.h"
 
@@ -19,24 +21,17 @@ typedef struct {
     const NnConfig *cfg;
     NnTrainer *trainer;
     NnTrainState state;
-    char fixed_settings[1024]; /* what a resume must not change */
-    FILE *metrics;             /* rank 0 only; NULL when not configured */
-    double deadline;           /* rank 0: MPI_Wtime() to stop at; INFINITY: none */
-    double last_checkpoint;    /* rank 0: MPI_Wtime() of the last checkpoint */
-    int training_started;      /* the first epoch of this process has begun */
+    char fixed_settings[NN_FIXED_SETTINGS_LEN]; /* rank 0: what a resume must not change */
+    NnRunDir rundir;         /* rank 0: the locked directory and this run's version_N */
+    NnRunLog log;            /* rank 0: stdout and the metrics file */
+    NnStart start;           /* rank 0: the checkpoint to continue from, this run's own */
+    double deadline;         /* rank 0: MPI_Wtime() to stop at; INFINITY: none */
+    double last_checkpoint;  /* rank 0: MPI_Wtime() of the last checkpoint */
 } Run;
 
 static int is_root(const Run *run)
 {
     return run->trainer->rank == 0;
-}
-
-/* Rank 0's notes (stdout) and warnings (stderr, prefixed with the rank). */
-static void note(const Run *run, const char *text)
-{
-    if (!is_root(run)) return;
-    fprintf(run->opt->log, "%s\n", text);
-    fflush(run->opt->log);
 }
 
 static void warn(const Run *run, const char *text)
@@ -61,134 +56,127 @@ static void warn_private_copies(const Run *run)
     }
 }
 
-/* The settings that give the sample order and the architecture: a resume must not change
- * them. One "key = value" line each. */
-static void describe_fixed_settings(const Run *run, char *out, size_t size)
+/* Rank 0, before any data is loaded: the dataset's shape, the run directory's lock, where
+ * the run starts, its config.ini and metrics file. */
+static NnStatus prepare(Run *run, char err[NN_ERR_LEN])
 {
-    static const char *const KEYS[][2] = {{"model", "hidden"},   {"model", "activation"},
-                                          {"model", "loss"},     {"train", "seed"},
-                                          {"train", "batch_size"}};
-    const NnTrainer *t = run->trainer;
-    size_t used = 0;
-    char value[NN_PATH_LEN], err[NN_ERR_LEN];
-    for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) {
-        NnStatus status = nn_config_value(run->cfg, KEYS[i][0], KEYS[i][1], value, sizeof value, err);
-        NN_ASSERT(status == NN_OK);
-        used += (size_t)snprintf(out + used, size - used, "[%s] %s = %s\n", KEYS[i][0],
-                                 KEYS[i][1], value);
-    }
-    snprintf(out + used, size - used,
-             "training samples = %lld\nfeatures per sample = %d\nclasses = %d\n",
-             (long long)t->train.total, t->train.features, t->train.classes);
+    const NnConfig *cfg = run->cfg;
+    const NnRunOptions *opt = run->opt;
+    NnDataShape shape;
+    if (nn_dataset_probe(cfg->data_path, &shape, err) != NN_OK) return NN_ERR;
+    nn_resume_fixed_settings(cfg, &shape, run->fixed_settings);
+    NnStatus status = cfg->run_dir[0] ? nn_rundir_lock(&run->rundir, cfg->run_dir, err) : NN_OK;
+    if (status != NN_OK) return status;
+    const char *how = opt->resume ? opt->resume : cfg->resume == NN_RESUME_AUTO ? "auto" : NULL;
+    status = nn_resume_choose(how, opt->new_run, run->fixed_settings, &run->rundir, &run->log,
+                              &run->start, err);
+    if (status != NN_OK) return status;
+    snprintf(run->log.run_id, sizeof run->log.run_id, "%s", run->rundir.run_id);
+    nn_rundir_describe_holder(&run->rundir);
+    char metrics[NN_PATH_LEN + 64] = "";
+    if (cfg->metrics_path[0])
+        snprintf(metrics, sizeof metrics, "%s", cfg->metrics_path);
+    else if (run->rundir.path[0])
+        snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", run->rundir.path);
+    if (run->rundir.path[0])
+        status = nn_rundir_write_file(&run->rundir, "config.ini", opt->config_text, err);
+    if (status == NN_OK && metrics[0]) status = nn_runlog_open_metrics(&run->log, metrics, err);
+    return status;
 }
 
-/* Names the first line of fixed settings that differs between a checkpoint and this run. */
-static NnStatus compare_fixed_settings(const char *path, const char *stored, const char *ours,
-                                       char err[NN_ERR_LEN])
-{
-    if (strcmp(stored, ours) == 0) return NN_OK;
-    const char *a = stored, *b = ours;
-    for (;;) {
-        size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
-        size_t key_a = strcspn(a, "="), key_b = strcspn(b, "=");
-        if (la != lb || strncmp(a, b, la) != 0) {
-            if (key_a < la && key_a == key_b && strncmp(a, b, key_a) == 0)
-                return nn_fail(err,
-                               "%s: %.*s is%.*s in the checkpoint but%.*s in this run; it cannot "
-                               "change on resume",
-                               path, (int)key_a - 1, a, (int)(la - key_a - 1), a + key_a + 1,
-                               (int)(lb - key_b - 1), b + key_b + 1);
-            return nn_fail(err, "%s: the checkpoint has '%.*s' where this run has '%.*s'", path,
-                           (int)la, a, (int)lb, b);
-        }
-        if (a[la] == '\0' || b[lb] == '\0') break;
-        a += la + 1;
-        b += lb + 1;
-    }
-    return nn_fail(err, "%s: the checkpoint's fixed settings differ from this run's", path);
-}
-
-/* Rank 0: finds the checkpoint to resume from and loads it into ck. *found is 0 when
- * "auto" finds none. Damaged checkpoints are reported and skipped for older ones. */
-static NnStatus pick_checkpoint(const Run *run, const char *resume, NnCheckpoint *ck, int *found,
-                                char *path, size_t path_size, char err[NN_ERR_LEN])
-{
-    *found = 0;
-    if (strcmp(resume, "auto") != 0) {
-        snprintf(path, path_size, "%s", resume);
-        *found = 1;
-        return nn_checkpoint_load(path, ck, err);
-    }
-    const char *dir = run->cfg->checkpoint_dir;
-    if (!dir[0]) return nn_fail(err, "resume = auto needs a [checkpoint] dir");
-    char text[NN_ERR_LEN + 128];
-    int removed = nn_checkpoint_remove_temps(dir);
-    if (removed) {
-        snprintf(text, sizeof text, "removed %d unfinished checkpoint file(s) from %s", removed, dir);
-        warn(run, text);
-    }
-    int64_t *steps;
-    int count;
-    if (nn_checkpoint_list(dir, &steps, &count, err) != NN_OK) return NN_ERR;
-    for (int i = count - 1; i >= 0 && !*found; i--) {
-        nn_checkpoint_path(dir, steps[i], path, path_size);
-        if (nn_checkpoint_load(path, ck, err) == NN_OK) {
-            *found = 1;
-        } else {
-            snprintf(text, sizeof text, "skipping %s", err);
-            warn(run, text);
-        }
-    }
-    free(steps);
-    if (!*found) {
-        snprintf(text, sizeof text, "no valid checkpoint in %s: starting from the beginning", dir);
-        note(run, text);
-    }
-    return NN_OK;
-}
-
-/* Restores model, optimizer and state from a checkpoint read on rank 0 and broadcast. */
-static NnStatus resume(Run *run, const char *how, char err[NN_ERR_LEN])
+/* Rank 0: the checkpoint chosen by prepare into the trainer's model and optimizer. */
+static NnStatus restore(Run *run, char err[NN_ERR_LEN])
 {
     NnTrainer *t = run->trainer;
-    NnCheckpoint ck;
-    char path[NN_PATH_LEN + 64] = "";
-    int found = 0;
-    NnStatus status = NN_OK;
-    if (is_root(run)) {
-        status = pick_checkpoint(run, how, &ck, &found, path, sizeof path, err);
-        int loaded = status == NN_OK && found;
-        if (status == NN_OK && found)
-            status = compare_fixed_settings(path, ck.fixed_settings, run->fixed_settings, err);
-        const NnTrainState *s = &ck.state;
-        if (status == NN_OK && found &&
-            (s->step_in_epoch < 0 || s->step_in_epoch > t->steps_per_epoch || s->epochs_done < 0))
-            status = nn_fail(err, "%s: position epochs_done %lld, step_in_epoch %lld is outside "
-                                  "the run (%lld steps per epoch)",
-                             path, (long long)s->epochs_done, (long long)s->step_in_epoch,
-                             (long long)t->steps_per_epoch);
-        if (status == NN_OK && found) {
-            NN_ASSERT(ck.model.n_params == t->model.n_params);
-            memcpy(t->model.params, ck.model.params, sizeof(float) * t->model.n_params);
-            memcpy(t->sgd.velocity, ck.sgd.velocity, sizeof(float) * t->model.n_params);
-            run->state = ck.state;
-        }
-        if (loaded) nn_checkpoint_free(&ck);
-    }
-    status = nn_comm_agree(t->comm, status, err);
-    if (status != NN_OK) return status;
-    NN_MPI_CHECK(MPI_Bcast(&found, 1, MPI_INT, 0, t->comm));
-    if (!found) return NN_OK;
-    nn_trainer_share_state(t);
-    NN_MPI_CHECK(MPI_Bcast(&run->state, sizeof run->state, MPI_BYTE, 0, t->comm));
-    if (is_root(run))
-        fprintf(run->opt->log, "resuming from %s at epoch %lld step %lld (written by %lld ranks)\n",
-                path, (long long)run->state.epochs_done + 1,
-                (long long)run->state.step_in_epoch, (long long)run->state.nranks);
+    const NnCheckpoint *ck = &run->start.ck;
+    const NnTrainState *s = &ck->state;
+    int same = ck->model.n_layers == t->model.n_layers && ck->model.inputs == t->model.inputs;
+    for (int l = 0; same && l < t->model.n_layers; l++)
+        same = ck->model.layers[l].out == t->model.layers[l].out;
+    if (!same)
+        return nn_fail(err, "%s: its layers differ from this run's model", run->start.from);
+    if (s->step_in_epoch < 0 || s->step_in_epoch > t->steps_per_epoch || s->epochs_done < 0)
+        return nn_fail(err, "%s: position epochs_done %lld, step_in_epoch %lld is outside "
+                            "the run (%lld steps per epoch)",
+                       run->start.from, (long long)s->epochs_done,
+                       (long long)s->step_in_epoch, (long long)t->steps_per_epoch);
+    memcpy(t->model.params, ck->model.params, sizeof(float) * t->model.n_params);
+    memcpy(t->sgd.velocity, ck->sgd.velocity, sizeof(float) * t->model.n_params);
+    run->state = *s;
     return NN_OK;
 }
 
-/* Collective: rank 0 writes a checkpoint of the current state and prunes old ones. */
+/* The processor names of all ranks, each once, comma separated, on rank 0. */
+static void gather_hosts(const Run *run, char *out, size_t size)
+{
+    char mine[MPI_MAX_PROCESSOR_NAME] = "";
+    int len = 0;
+    NN_MPI_CHECK(MPI_Get_processor_name(mine, &len));
+    char *all = is_root(run) ? malloc((size_t)run->trainer->size * MPI_MAX_PROCESSOR_NAME) : NULL;
+    NN_ASSERT(!is_root(run) || all);
+    NN_MPI_CHECK(MPI_Gather(mine, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all, MPI_MAX_PROCESSOR_NAME,
+                            MPI_CHAR, 0, run->trainer->comm));
+    out[0] = '\0';
+    if (!all) return;
+    size_t used = 0;
+    for (int r = 0; r < run->trainer->size; r++) {
+        const char *name = all + (size_t)r * MPI_MAX_PROCESSOR_NAME;
+        int seen = 0;
+        for (int q = 0; q < r && !seen; q++)
+            seen = strcmp(name, all + (size_t)q * MPI_MAX_PROCESSOR_NAME) == 0;
+        if (!seen && used < size)
+            used += (size_t)snprintf(out + used, size - used, "%s%s", used ? "," : "", name);
+    }
+    free(all);
+}
+
+/* Rank 0: the header line, where the run is, and the start or resume event. */
+static void announce(Run *run)
+{
+    const NnTrainer *t = run->trainer;
+    const NnConfig *cfg = run->cfg;
+    char hosts[4096];
+    gather_hosts(run, hosts, sizeof hosts);
+    if (!is_root(run)) return;
+    char arch[256];
+    size_t used = (size_t)snprintf(arch, sizeof arch, "%d", t->model.inputs);
+    for (int l = 0; l < t->model.n_layers && used < sizeof arch; l++)
+        used += (size_t)snprintf(arch + used, sizeof arch - used, "-%d", t->model.layers[l].out);
+    nn_runlog_note(&run->log,
+                   "nn-mpi %s: %d ranks, model %s %s/%s (%zu parameters), %lld train and %lld "
+                   "test samples, batch %d (%lld steps per epoch)",
+                   NN_VERSION, t->size, arch, nn_activation_name(cfg->activation),
+                   nn_loss_name(cfg->loss), t->model.n_params, (long long)t->train.total,
+                   (long long)t->test.total, cfg->batch_size, (long long)t->steps_per_epoch);
+    if (run->rundir.path[0])
+        nn_runlog_note(&run->log, "run %s in %s", run->rundir.run_id, run->rundir.path);
+    const NnTrainState *s = &run->state;
+    if (run->start.resumed)
+        nn_runlog_note(&run->log, "resuming from %s at epoch %lld step %lld (written by %lld ranks)",
+                       run->start.from, (long long)s->epochs_done + 1,
+                       (long long)s->step_in_epoch, (long long)s->nranks);
+    nn_runlog_start(&run->log, run->start.resumed ? run->start.from : NULL, s, t->size, hosts,
+                    run->rundir.path, run->opt->config_text);
+}
+
+/* Rank 0: points best.h5 in the run's directory at the checkpoint of `step`. */
+static NnStatus mark_best(Run *run, int64_t step, char err[NN_ERR_LEN])
+{
+    char target[64], link[NN_PATH_LEN + 64], temp[NN_PATH_LEN + 96];
+    snprintf(target, sizeof target, "ckpt-%09lld.h5", (long long)step);
+    snprintf(link, sizeof link, "%s/best.h5", run->rundir.path);
+    snprintf(temp, sizeof temp, "%s.tmp.%ld", link, (long)getpid());
+    unlink(temp);
+    if (symlink(target, temp) != 0 || rename(temp, link) != 0) {
+        int e = errno;
+        unlink(temp);
+        return nn_fail(err, "%s: cannot point it at %s: %s", link, target, strerror(e));
+    }
+    return NN_OK;
+}
+
+/* Collective: rank 0 writes a checkpoint of the current state, marks it best when it is
+ * (state.best_step), and applies retention to this run's own checkpoints. */
 static NnStatus write_checkpoint(Run *run, char err[NN_ERR_LEN])
 {
     const NnConfig *cfg = run->cfg;
@@ -196,14 +184,19 @@ static NnStatus write_checkpoint(Run *run, char err[NN_ERR_LEN])
     NnStatus status = NN_OK;
     if (is_root(run)) {
         char path[NN_PATH_LEN + 64];
-        nn_checkpoint_path(cfg->checkpoint_dir, run->state.global_step, path, sizeof path);
-        run->state.nranks = t->size;
-        status = nn_checkpoint_write(path, &t->model, &t->sgd, &run->state, run->opt->config_text,
+        NnTrainState *s = &run->state;
+        nn_checkpoint_path(run->rundir.path, s->global_step, path, sizeof path);
+        s->nranks = t->size;
+        status = nn_checkpoint_write(path, &t->model, &t->sgd, s, run->opt->config_text,
                                      run->fixed_settings, err);
+        int best = cfg->checkpoint_keep_best && s->best_step == s->global_step;
+        if (status == NN_OK) status = nn_checkpoint_set_add(&run->start.own, s->global_step, err);
+        if (status == NN_OK && best) status = mark_best(run, s->global_step, err);
         if (status == NN_OK)
-            status = nn_checkpoint_prune(cfg->checkpoint_dir, cfg->checkpoint_keep,
-                                         t->steps_per_epoch * cfg->checkpoint_keep_every_epochs, err);
-        if (status == NN_OK) fprintf(run->opt->log, "checkpoint %s\n", path);
+            status = nn_checkpoint_retain(run->rundir.path, &run->start.own, cfg->checkpoint_keep,
+                                          t->steps_per_epoch * cfg->checkpoint_keep_every_epochs,
+                                          cfg->checkpoint_keep_best ? s->best_step : -1, err);
+        if (status == NN_OK) nn_runlog_checkpoint(&run->log, path, s->global_step, best);
         run->last_checkpoint = MPI_Wtime();
     }
     return nn_comm_agree(t->comm, status, err);
@@ -230,75 +223,16 @@ static double find_deadline(const Run *run)
     return deadline - cfg->time_margin;
 }
 
-static NnStatus open_outputs(Run *run, int resumed, char err[NN_ERR_LEN])
-{
-    const NnConfig *cfg = run->cfg;
-    NnStatus status = NN_OK;
-    if (is_root(run) && cfg->checkpoint_dir[0]) status = nn_make_dirs(cfg->checkpoint_dir, err);
-    if (status == NN_OK && is_root(run) && cfg->metrics_path[0]) {
-        run->metrics = fopen(cfg->metrics_path, resumed ? "a" : "w");
-        if (!run->metrics)
-            status = nn_fail(err, "%s: cannot open metrics file: %s", cfg->metrics_path,
-                             strerror(errno));
-    }
-    return nn_comm_agree(run->trainer->comm, status, err);
-}
-
-/* A JSON number, or null for NaN and infinities (which JSON cannot express). */
-static const char *json_number(double v, char *buf, size_t size)
-{
-    if (!isfinite(v)) return "null";
-    snprintf(buf, size, "%.9g", v);
-    return buf;
-}
-
-/* Rank 0: the periodic training-loss line. */
+/* The periodic training-loss line (rank 0 prints; every rank resets the sums). */
 static void log_train(Run *run, int64_t epoch, int64_t step, double lr)
 {
     NnTrainState *s = &run->state;
     double mean = s->log_loss_sum / (double)s->log_samples;
     s->log_loss_sum = 0.0;
     s->log_samples = 0;
-    if (!is_root(run)) return;
-    fprintf(run->opt->log, "epoch %lld/%d step %lld/%lld train_loss %.6f lr %.6g\n",
-            (long long)epoch + 1, run->cfg->epochs, (long long)step + 1,
-            (long long)run->trainer->steps_per_epoch, mean, lr);
-    if (run->metrics)
-        fprintf(run->metrics,
-                "{\"event\":\"train\",\"epoch\":%lld,\"step\":%lld,\"train_loss\":%.9g,"
-                "\"lr\":%.9g}\n",
-                (long long)epoch + 1, (long long)s->global_step, mean, lr);
-}
-
-/* Rank 0: the end-of-epoch line. */
-static void log_epoch(Run *run, int64_t epoch, double samples_per_sec)
-{
-    if (!is_root(run)) return;
-    const NnTrainState *s = &run->state;
-    double elapsed = MPI_Wtime() - run->opt->started;
-    char hash[17];
-    nn_hash_hex(nn_model_params_hash(&run->trainer->model), hash);
-    const NnTrainer *t = run->trainer;
-    fprintf(run->opt->log,
-            "epoch %lld/%d done: train_loss %.6f test_loss %.6f test_accuracy %.2f%% "
-            "samples/s %.0f elapsed %.1f s params_hash %s\n",
-            (long long)epoch + 1, run->cfg->epochs, s->train_loss, s->test_loss,
-            100.0 * s->test_accuracy, samples_per_sec, elapsed, hash);
-    if (run->metrics) {
-        char loss[32], test_loss[32], accuracy[32];
-        fprintf(run->metrics,
-                "{\"event\":\"epoch\",\"epoch\":%lld,\"step\":%lld,\"train_loss\":%s,"
-                "\"test_loss\":%s,\"test_accuracy\":%s,\"params_hash\":\"%s\","
-                "\"samples_per_sec\":%.1f,\"elapsed_sec\":%.3f,\"exchange_sec\":%.4f,"
-                "\"allreduce_sec\":%.4f}\n",
-                (long long)epoch + 1, (long long)s->global_step,
-                json_number(s->train_loss, loss, sizeof loss),
-                json_number(s->test_loss, test_loss, sizeof test_loss),
-                json_number(s->test_accuracy, accuracy, sizeof accuracy), hash, samples_per_sec,
-                elapsed, t->exchange_seconds, t->allreduce_seconds);
-        fflush(run->metrics);
-    }
-    fflush(run->opt->log);
+    if (is_root(run))
+        nn_runlog_train(&run->log, epoch, run->cfg->epochs, step, run->trainer->steps_per_epoch,
+                        s->global_step, mean, lr);
 }
 
 /* This rank's votes for the step about to run. */
@@ -325,39 +259,28 @@ static NnStatus stop(Run *run, int64_t epoch, int64_t step, char err[NN_ERR_LEN]
         snprintf(why, sizeof why, "the time limit");
     else
         snprintf(why, sizeof why, "a stop request on another rank");
-    if (!run->cfg->checkpoint_dir[0]) {
+    if (!run->cfg->run_dir[0]) {
         snprintf(err, NN_ERR_LEN, "rank 0: stopped by %s at epoch %lld step %lld; no checkpoint "
-                                  "written ([checkpoint] dir is empty)",
+                                  "written ([run] dir is empty)",
                  why, (long long)epoch + 1, (long long)step);
         return NN_STOPPED_UNSAVED;
     }
     NnStatus status = write_checkpoint(run, err);
     if (status != NN_OK) return status;
-    char text[256];
-    snprintf(text, sizeof text, "stopped by %s at epoch %lld step %lld: resume to continue", why,
-             (long long)epoch + 1, (long long)step);
-    note(run, text);
+    if (is_root(run))
+        nn_runlog_note(&run->log, "stopped by %s at epoch %lld step %lld: resume to continue",
+                       why, (long long)epoch + 1, (long long)step);
     return NN_STOPPED;
 }
 
-/* Trains epoch `epoch` from step `first` to its end, evaluates and checkpoints. */
-static NnStatus run_epoch(Run *run, int64_t epoch, int64_t first, char err[NN_ERR_LEN])
+/* Trains epoch `epoch` from step `first` to its end. */
+static NnStatus train_epoch(Run *run, int64_t epoch, int64_t first, char err[NN_ERR_LEN])
 {
     NnTrainer *t = run->trainer;
     const NnConfig *cfg = run->cfg;
     NnTrainState *s = &run->state;
     int64_t steps = t->steps_per_epoch;
-    double epoch_start = MPI_Wtime();
-    int64_t samples_before = s->epoch_samples;
     int last_epoch = epoch + 1 == cfg->epochs;
-    t->exchange_seconds = t->allreduce_seconds = 0.0;
-    nn_trainer_begin_epoch(t, epoch);
-    if (!run->training_started) {
-        run->training_started = 1;
-        if (is_root(run) && run->metrics)
-            fprintf(run->metrics, "{\"event\":\"start\",\"startup_sec\":%.3f}\n",
-                    MPI_Wtime() - run->opt->started);
-    }
     for (int64_t step = first; step < steps; step++) {
         double lr = nn_lr_at(cfg, epoch, step, steps);
         NnStepResult r = nn_trainer_step(t, step, (float)lr, votes_now(run));
@@ -391,51 +314,119 @@ static NnStatus run_epoch(Run *run, int64_t epoch, int64_t first, char err[NN_ER
         int due = (r.votes & NN_VOTE_CHECKPOINT) ||
                   (cfg->checkpoint_every_steps > 0 &&
                    s->global_step % cfg->checkpoint_every_steps == 0);
-        if (cfg->checkpoint_dir[0] && due && step + 1 < steps) {
+        if (cfg->run_dir[0] && due && step + 1 < steps) {
             NnStatus status = write_checkpoint(run, err);
             if (status != NN_OK) return status;
         }
     }
-    double train_time = MPI_Wtime() - epoch_start;
-    double samples_per_sec = (double)(s->epoch_samples - samples_before) /
-                             (train_time > 0 ? train_time : 1e-9);
+    return NN_OK;
+}
+
+/* After an epoch's validation: whether it is the best so far (by more than min_delta) and
+ * how many epochs have passed without one. Returns 1 for a new best. */
+static int follow_monitor(NnTrainState *s, const NnConfig *cfg, int64_t epoch)
+{
+    int by_loss = cfg->monitor == NN_MONITOR_VALIDATION_LOSS;
+    double v = by_loss ? s->validation_loss : s->validation_accuracy;
+    if (isnan(v)) return 0;
+    double gain = by_loss ? s->best_value - v : v - s->best_value;
+    if (isnan(s->best_value) || gain > cfg->min_delta) {
+        s->best_value = v;
+        s->best_epoch = epoch + 1;
+        s->best_step = s->global_step;
+        s->stale_epochs = 0;
+        return 1;
+    }
+    s->stale_epochs++;
+    return 0;
+}
+
+/* The end of an epoch: evaluation, the best checkpoint, early stopping, the epoch line and
+ * the epoch's checkpoint. *early is set when early stopping ends the run here. */
+static NnStatus finish_epoch(Run *run, int64_t epoch, double train_time, int64_t samples,
+                             int *early, char err[NN_ERR_LEN])
+{
+    NnTrainer *t = run->trainer;
+    const NnConfig *cfg = run->cfg;
+    NnTrainState *s = &run->state;
     s->train_loss = s->epoch_samples ? s->epoch_loss_sum / (double)s->epoch_samples : NAN;
     s->epochs_done = epoch + 1;
     s->step_in_epoch = 0;
     s->epoch_loss_sum = 0.0;
     s->epoch_samples = 0;
-    nn_trainer_evaluate(t, &s->test_loss, &s->test_accuracy);
-    log_epoch(run, epoch, samples_per_sec);
+    s->validation_loss = s->validation_accuracy = NAN;
 
+    /* Rank 0 decides from its (reduced) values, so that every rank decides alike. */
+    int decision[2] = {0, 0}; /* a new best; stop early */
+    if (is_root(run)) {
+        decision[0] = follow_monitor(s, cfg, epoch);
+        decision[1] = cfg->early_stopping_patience > 0 &&
+                      s->stale_epochs >= cfg->early_stopping_patience;
+    }
+    NN_MPI_CHECK(MPI_Bcast(decision, 2, MPI_INT, 0, t->comm));
+    *early = decision[1];
+    int last = epoch + 1 == cfg->epochs || *early;
+    s->test_loss = s->test_accuracy = NAN;
+    if (cfg->log_test == NN_LOG_TEST_EVERY_EPOCH || last)
+        nn_trainer_evaluate(t, &s->test_loss, &s->test_accuracy);
+    s->stopped_early = *early;
+    if (is_root(run)) {
+        NnEpochReport report = {.epoch = epoch,
+                                .epochs = cfg->epochs,
+                                .state = s,
+                                .params_hash = nn_model_params_hash(&t->model),
+                                .samples_per_sec = (double)samples /
+                                                   (train_time > 0 ? train_time : 1e-9),
+                                .exchange_sec = t->exchange_seconds,
+                                .allreduce_sec = t->allreduce_seconds};
+        nn_runlog_epoch(&run->log, &report);
+        if (*early)
+            nn_runlog_early_stop(&run->log, epoch + 1, s,
+                                 cfg->monitor == NN_MONITOR_VALIDATION_LOSS ? "validation_loss"
+                                                                            : "validation_accuracy");
+    }
     NnStatus status = NN_OK;
-    int due = (cfg->checkpoint_every_epochs > 0 && (epoch + 1) % cfg->checkpoint_every_epochs == 0) ||
-              (cfg->checkpoint_every_steps > 0 && s->global_step % cfg->checkpoint_every_steps == 0);
-    if (is_root(run) && (ferror(run->opt->log) || (run->metrics && ferror(run->metrics))))
-        status = nn_fail(err, "cannot write the log or %s", cfg->metrics_path);
+    if (is_root(run) && nn_runlog_failed(&run->log))
+        status = nn_fail(err, "cannot write the log or the metrics file");
     status = nn_comm_agree(t->comm, status, err);
-    if (status == NN_OK && cfg->checkpoint_dir[0] && (last_epoch || due))
-        status = write_checkpoint(run, err);
+    int due = (cfg->checkpoint_every_epochs > 0 && (epoch + 1) % cfg->checkpoint_every_epochs == 0) ||
+              (cfg->checkpoint_every_steps > 0 && s->global_step % cfg->checkpoint_every_steps == 0) ||
+              (cfg->checkpoint_keep_best && decision[0]);
+    if (status == NN_OK && cfg->run_dir[0] && (last || due)) status = write_checkpoint(run, err);
     return status;
 }
 
-/* Rank 0 reports the largest peak resident memory of any rank (one reduction). */
-static void report_memory(Run *run)
+/* Trains epoch `epoch` from step `first` to its end, then finishes it. */
+static NnStatus run_epoch(Run *run, int64_t epoch, int64_t first, int *early,
+                          char err[NN_ERR_LEN])
+{
+    NnTrainer *t = run->trainer;
+    double epoch_start = MPI_Wtime();
+    int64_t samples_before = run->state.epoch_samples;
+    t->exchange_seconds = t->allreduce_seconds = 0.0;
+    nn_trainer_begin_epoch(t, epoch);
+    NnStatus status = train_epoch(run, epoch, first, err);
+    if (status != NN_OK) return status;
+    return finish_epoch(run, epoch, MPI_Wtime() - epoch_start,
+                        run->state.epoch_samples - samples_before, early, err);
+}
+
+/* The largest peak resident memory of any rank, on rank 0 (one reduction). */
+static double peak_memory(Run *run)
 {
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
     double mib = (double)usage.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
     NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &mib, 1, MPI_DOUBLE, MPI_MAX, run->trainer->comm));
-    if (!is_root(run)) return;
-    fprintf(run->opt->log, "peak memory per rank: at most %.1f MiB\n", mib);
-    if (run->metrics) fprintf(run->metrics, "{\"event\":\"end\",\"peak_rss_mib\":%.1f}\n", mib);
+    return mib;
 }
 
-NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
+/* Loads the data, builds the trainer and restores a chosen checkpoint. Collective. */
+static NnStatus build(Run *run, NnTrainer *trainer, char err[NN_ERR_LEN])
 {
-    const NnConfig *cfg = opt->cfg;
+    const NnRunOptions *opt = run->opt;
+    const NnConfig *cfg = run->cfg;
     NnSamples train, test;
-    NnTrainer trainer;
-    Run run = {.opt = opt, .cfg = cfg, .trainer = &trainer};
     if (nn_dataset_read(opt->comm, cfg->data_path, "train", cfg->train_samples, 1, &train, err) !=
         NN_OK)
         return NN_ERR;
@@ -444,48 +435,87 @@ NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
         nn_samples_free(&train);
         return NN_ERR;
     }
-    if (nn_trainer_init(&trainer, opt->comm, cfg, &train, &test, err) != NN_OK) return NN_ERR;
-
-    run.state = (NnTrainState){.seed = cfg->seed,
-                               .batch_size = cfg->batch_size,
-                               .train_samples = trainer.train.total,
-                               .train_loss = NAN,
-                               .test_loss = NAN,
-                               .test_accuracy = NAN};
-    describe_fixed_settings(&run, run.fixed_settings, sizeof run.fixed_settings);
-    warn_private_copies(&run);
-    run.deadline = find_deadline(&run);
-    run.last_checkpoint = MPI_Wtime();
-    if (is_root(&run)) {
-        char arch[256];
-        size_t used = (size_t)snprintf(arch, sizeof arch, "%d", trainer.model.inputs);
-        for (int l = 0; l < trainer.model.n_layers && used < sizeof arch; l++)
-            used += (size_t)snprintf(arch + used, sizeof arch - used, "-%d",
-                                     trainer.model.layers[l].out);
-        fprintf(opt->log,
-                "nn-mpi %s: %d ranks, model %s %s/%s (%zu parameters), %lld train and %lld "
-                "test samples, batch %d (%lld steps per epoch)\n",
-                NN_VERSION, trainer.size, arch, nn_activation_name(cfg->activation),
-                nn_loss_name(cfg->loss), trainer.model.n_params, (long long)trainer.train.total,
-                (long long)trainer.test.total, cfg->batch_size,
-                (long long)trainer.steps_per_epoch);
+    if (nn_trainer_init(trainer, opt->comm, cfg, &train, &test, err) != NN_OK) return NN_ERR;
+    int resumed = run->start.resumed;
+    NN_MPI_CHECK(MPI_Bcast(&resumed, 1, MPI_INT, 0, opt->comm));
+    run->state = (NnTrainState){.seed = cfg->seed,
+                                .batch_size = cfg->batch_size,
+                                .train_samples = trainer->train.total,
+                                .train_loss = NAN,
+                                .test_loss = NAN,
+                                .test_accuracy = NAN,
+                                .validation_loss = NAN,
+                                .validation_accuracy = NAN,
+                                .best_value = NAN,
+                                .best_step = -1};
+    snprintf(run->state.run_id, sizeof run->state.run_id, "%s", run->rundir.run_id);
+    NnStatus status = NN_OK;
+    if ((cfg->checkpoint_keep_best || cfg->early_stopping_patience > 0) &&
+        1)
+        status = nn_refuse(err, "[checkpoint] keep_best and [train] early_stopping_patience "
+                                "need a validation split: set [data] validation, or give the "
+                                "dataset a /validation group");
+    if (status == NN_OK && is_root(run) && resumed) status = restore(run, err);
+    status = nn_comm_agree(opt->comm, status, err);
+    if (status != NN_OK) {
+        nn_trainer_free(trainer);
+        return status;
     }
-    const char *how = opt->resume ? opt->resume : cfg->resume == NN_RESUME_AUTO ? "auto" : NULL;
-    NnStatus status = how ? resume(&run, how, err) : NN_OK;
-    if (status == NN_OK) status = open_outputs(&run, run.state.global_step > 0, err);
-    if (status == NN_OK && run.state.epochs_done >= cfg->epochs) {
-        char text[128];
-        snprintf(text, sizeof text, "nothing to do: the checkpoint has %lld of %d epochs done",
-                 (long long)run.state.epochs_done, cfg->epochs);
-        note(&run, text);
+    if (resumed) {
+        nn_trainer_share_state(trainer);
+        NN_MPI_CHECK(MPI_Bcast(&run->state, sizeof run->state, MPI_BYTE, 0, opt->comm));
+    }
+    return NN_OK;
+}
+
+NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
+{
+    const NnConfig *cfg = opt->cfg;
+    NnTrainer trainer;
+    memset(&trainer, 0, sizeof trainer);
+    Run run = {.opt = opt, .cfg = cfg, .trainer = &trainer};
+    run.rundir.lock_fd = -1;
+    NN_MPI_CHECK(MPI_Comm_rank(opt->comm, &trainer.rank));
+    NN_MPI_CHECK(MPI_Comm_size(opt->comm, &trainer.size));
+    trainer.comm = opt->comm;
+    run.log = (NnRunLog){.out = is_root(&run) ? opt->log : NULL, .started = opt->started};
+
+    NnStatus status = is_root(&run) ? prepare(&run, err) : NN_OK;
+    status = nn_comm_agree(opt->comm, status, err);
+    if (status == NN_OK) status = build(&run, &trainer, err);
+    int built = status == NN_OK;
+    if (built) {
+        warn_private_copies(&run);
+        run.deadline = find_deadline(&run);
+        run.last_checkpoint = MPI_Wtime();
+        announce(&run);
+        if (run.state.stopped_early)
+            nn_runlog_note(&run.log, "nothing to do: the run stopped early at epoch %lld (best "
+                                     "epoch %lld)",
+                           (long long)run.state.epochs_done, (long long)run.state.best_epoch);
+        else if (run.state.epochs_done >= cfg->epochs)
+            nn_runlog_note(&run.log, "nothing to do: the checkpoint has %lld of %d epochs done",
+                           (long long)run.state.epochs_done, cfg->epochs);
     }
     int64_t first_step = run.state.step_in_epoch; /* non-zero only when resuming mid-epoch */
-    for (int64_t e = run.state.epochs_done; status == NN_OK && e < cfg->epochs; e++) {
-        status = run_epoch(&run, e, first_step, err);
+    int early = run.state.stopped_early;
+    for (int64_t e = run.state.epochs_done; built && status == NN_OK && !early && e < cfg->epochs;
+         e++) {
+        status = run_epoch(&run, e, first_step, &early, err);
         first_step = 0;
     }
-    if (status == NN_OK) report_memory(&run);
-    if (run.metrics) fclose(run.metrics);
-    nn_trainer_free(&trainer);
+    if (built) {
+        double mib = status == NN_OK ? peak_memory(&run) : 0.0;
+        if (is_root(&run))
+            nn_runlog_end(&run.log,
+                          status == NN_OK ? "finished"
+                          : status == NN_STOPPED || status == NN_STOPPED_UNSAVED ? "stopped"
+                                                                                 : "failed",
+                          mib);
+        nn_trainer_free(&trainer);
+    }
+    nn_runlog_close(&run.log);
+    nn_resume_free(&run.start);
+    nn_rundir_unlock(&run.rundir);
     return status;
 }

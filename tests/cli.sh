@@ -39,7 +39,7 @@ expect_in "$WORK/err" "--set train.epoch=3: unknown key 'epoch' in section [trai
 
 # A missing dataset: status 1, one message naming the file, no checkpoint directory made.
 for np in 1 3; do
-    expect_status 1 mpi $np "$NN_MPI" "$WORK/ok.ini" --set checkpoint.dir="$WORK/ck"
+    expect_status 1 mpi $np "$NN_MPI" "$WORK/ok.ini" --set run.dir="$WORK/ck"
     expect_in "$WORK/err" "rank 0: nowhere.h5: cannot open: No such file or directory"
     [ "$(grep -c nowhere "$WORK/err")" = 1 ] || fail "the data error was printed more than once"
 done

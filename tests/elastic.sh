@@ -8,13 +8,13 @@ source "$(dirname "$0")/lib.sh"
 require_data
 small=("$NN_SOURCE/configs/test-small.ini" --set data.path="$NN_DATA" --set checkpoint.keep=0)
 
-expect_status 0 mpi 4 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/np4" \
+expect_status 0 mpi 4 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/np4" \
     --set log.metrics="$WORK/np4.jsonl"
 metric "$WORK/np4.jsonl" train train_loss | tail -n +5 >"$WORK/loss4" # after step 40
 for np in 1 2 3 4; do
     if [ $np = 4 ]; then export NN_MPI_TEST_RANKS_PER_NODE=2; fi
-    cp "$WORK/np4/ckpt-000000040.h5" "$WORK/start$np.h5"
-    expect_status 0 mpi $np "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/np${np}b" \
+    cp "$WORK/np4/version_0/ckpt-000000040.h5" "$WORK/start$np.h5"
+    expect_status 0 mpi $np "$NN_MPI" "${small[@]}" --set run.dir="$WORK/np${np}b" \
         --set log.metrics="$WORK/np${np}b.jsonl" --resume "$WORK/start$np.h5"
     expect_in "$WORK/out" "at epoch 1 step 40 (written by 4 ranks)"
     metric "$WORK/np${np}b.jsonl" train train_loss >"$WORK/resumed$np"
@@ -22,7 +22,7 @@ for np in 1 2 3 4; do
         { d = $1 - $2; if (d < 0) d = -d; r = d / $1; if (r > worst) worst = r; n++ }
         END { printf "resumed at np %d: %d loss values, worst relative difference %.2e\n", np, n, worst
               exit !(n == 8 && worst < 1e-4) }' || fail "np $np after resume logs other losses than np 4"
-    h5diff -d 1e-4 "$WORK/np4/ckpt-000000120.h5" "$WORK/np${np}b/ckpt-000000120.h5" /model /model \
+    h5diff -d 1e-4 "$WORK/np4/version_0/ckpt-000000120.h5" "$WORK/np${np}b/version_0/ckpt-000000120.h5" /model /model \
         >/dev/null || fail "np $np ended with other weights than np 4"
 done
 echo "elastic: all checks passed"

@@ -6,7 +6,9 @@ set -euo pipefail
 NN_MPI="$NN_BUILD/nn-mpi"
 NN_MPI_DATA="$NN_BUILD/nn-mpi-data"
 WORK=$(mktemp -d /tmp/nn-test.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+JOB=
+# On exit, also end a background job a failed check left running (it may hold files open).
+trap '[ -z "$JOB" ] || pkill -KILL -s "$JOB" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 fail() {
     echo "FAIL: $*" >&2
@@ -99,7 +101,9 @@ same_state() {
     h5diff "$1" "$2" /optimizer /optimizer >/dev/null || fail "optimizer state differs: $1 $2"
 }
 
-# newest DIR: the newest checkpoint in DIR.
+# newest DIR: the newest checkpoint of the newest run (version_N) in the run directory DIR.
 newest() {
-    ls "$1"/ckpt-*.h5 | tail -n 1
+    local run
+    run=$(ls -d "$1"/version_* | sort -V | tail -n 1)
+    ls "$run"/ckpt-*.h5 | tail -n 1
 }

@@ -12,8 +12,8 @@ e2e=("$NN_SOURCE/configs/test-e2e.ini" --set data.path="$NN_DATA" --set log.ever
      --set model.hidden=512
      --set checkpoint.keep=2)
 
-expect_status 0 mpi 2 "$NN_MPI" "${e2e[@]}" --set checkpoint.dir="$WORK/ref"
-reference=$WORK/ref/ckpt-000003752.h5
+expect_status 0 mpi 2 "$NN_MPI" "${e2e[@]}" --set run.dir="$WORK/ref"
+reference=$WORK/ref/version_0/ckpt-000003752.h5
 [ -f "$reference" ] || fail "no final checkpoint"
 
 # stop_case NAME HOW [ARGS...]: starts a run, stops it with HOW once training is under
@@ -22,7 +22,7 @@ reference=$WORK/ref/ckpt-000003752.h5
 stop_case() {
     local name=$1 how=$2
     shift 2
-    start_job 2 "$WORK/$name.log" "${e2e[@]}" --set checkpoint.dir="$WORK/$name" "$@"
+    start_job 2 "$WORK/$name.log" "${e2e[@]}" --set run.dir="$WORK/$name" "$@"
     wait_for "$WORK/$name.log" "epoch 1/4 step 300/938"
     $how
     wait_job
@@ -32,9 +32,9 @@ stop_case() {
     local stopped
     stopped=$(newest "$WORK/$name")
     "$NN_MPI" --inspect "$stopped" >/dev/null || fail "$name: the stop checkpoint is not valid"
-    SLURM_JOB_END_TIME= expect_status 0 mpi 2 "$NN_MPI" "${e2e[@]}" --set checkpoint.dir="$WORK/$name" --resume auto
+    SLURM_JOB_END_TIME= expect_status 0 mpi 2 "$NN_MPI" "${e2e[@]}" --set run.dir="$WORK/$name" --resume auto
     expect_in "$WORK/out" "resuming from $stopped"
-    same_state "$reference" "$WORK/$name/ckpt-000003752.h5"
+    same_state "$reference" "$WORK/$name/version_0/ckpt-000003752.h5"
     echo "$name: stopped at $(basename "$stopped"), resumed to the same final state"
 }
 
@@ -57,28 +57,28 @@ term_to_mpirun() { kill -TERM "$JOB"; }
 why="stopped by SIGTERM at epoch" stop_case term-mpirun term_to_mpirun
 
 # Time-based checkpoints: every 0.02 minutes some land mid-epoch.
-expect_status 0 mpi 2 "$NN_MPI" "${e2e[@]}" --set checkpoint.dir="$WORK/minutes" \
+expect_status 0 mpi 2 "$NN_MPI" "${e2e[@]}" --set run.dir="$WORK/minutes" \
     --set checkpoint.keep=0 --set checkpoint.every_epochs=0 --set checkpoint.every_minutes=0.02
-mid=$(ls "$WORK/minutes" | grep -vcE 'ckpt-0000(00938|01876|02814|03752)\.h5' || true)
+mid=$(ls "$WORK/minutes/version_0" | grep ckpt | grep -vcE 'ckpt-0000(00938|01876|02814|03752)\.h5' || true)
 [ "$mid" -ge 1 ] || fail "no time-based checkpoint was written"
 
 # SIGKILL of the whole job at five random moments of training, auto-resuming each time.
 RANDOM=42
 mid_run=0
 for i in 1 2 3 4 5; do
-    start_job 2 "$WORK/kill$i.log" "${e2e[@]}" --set checkpoint.dir="$WORK/killed" \
+    start_job 2 "$WORK/kill$i.log" "${e2e[@]}" --set run.dir="$WORK/killed" \
         --set checkpoint.every_steps=100 --resume auto
     wait_for "$WORK/kill$i.log" "steps per epoch)"
     sleep "0.$((RANDOM % 8 + 2))"
     kill_job KILL
     wait_job
     last=$(newest "$WORK/killed" 2>/dev/null || true)
-    grep -q "train_loss" "$WORK/kill$i.log" && [ "$last" != "$WORK/killed/ckpt-000003752.h5" ] &&
+    grep -q "train_loss" "$WORK/kill$i.log" && [ "$last" != "$WORK/killed/version_0/ckpt-000003752.h5" ] &&
         mid_run=$((mid_run + 1))
     echo "kill $i: newest checkpoint ${last##*/}"
 done
 [ $mid_run -ge 4 ] || fail "only $mid_run of 5 kills landed during training"
-expect_status 0 mpi 2 "$NN_MPI" "${e2e[@]}" --set checkpoint.dir="$WORK/killed" \
+expect_status 0 mpi 2 "$NN_MPI" "${e2e[@]}" --set run.dir="$WORK/killed" \
     --set checkpoint.every_steps=100 --resume auto
-same_state "$reference" "$WORK/killed/ckpt-000003752.h5"
+same_state "$reference" "$WORK/killed/version_0/ckpt-000003752.h5"
 echo "preempt: all checks passed"

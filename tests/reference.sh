@@ -22,9 +22,9 @@ for net in A B; do
     # shellcheck disable=SC2046 # the settings are words
     expect_status 0 mpi 3 "$NN_MPI" "$NN_SOURCE/configs/mnist.ini" --set data.path="$NN_DATA" \
         $(settings $net) --set train.lr_schedule=constant --set train.seed=1 --set train.epochs=1 \
-        --set data.test_samples=100 --set log.every_steps=1 --set checkpoint.dir= \
-        --set log.metrics="$WORK/nn.jsonl"
-    metric "$WORK/nn.jsonl" train train_loss | head -n 5 >"$WORK/nn"
+        --set data.test_samples=100 --set log.every_steps=1 --set run.dir= \
+        --set log.metrics="$WORK/nn$net.jsonl"
+    metric "$WORK/nn$net.jsonl" train train_loss | head -n 5 >"$WORK/nn"
     paste "$WORK/numpy" "$WORK/nn" | awk -v net=$net '
         { d = $1 - $2; if (d < 0) d = -d; r = d / $1; if (r > worst) worst = r; n++ }
         END { printf "network %s: %d step losses, worst relative difference from numpy %.2e\n", net, n, worst

@@ -11,18 +11,21 @@ run=("$NN_SOURCE/configs/test-small.ini" --set data.path="$NN_DATA" --set train.
      --set train.chunk_size=8 --set train.batch_size=52 --set data.train_samples=2968
      --set checkpoint.keep=0)
 # 2968 = 57 * 52 + 4: 58 steps per epoch, the last of 4 samples; checkpoints every 20 steps.
-final=ckpt-000000116.h5
+final=version_0/ckpt-000000116.h5
 
-# epochs NP: the metrics' epoch lines without the timings.
+# events NP EVENT: the metrics' EVENT lines without the run id and the timings.
+events() {
+    grep "\"event\":\"$2\"" "$WORK/np$1.jsonl" | sed -E 's/,"run":"[^"]*"//; s/,"samples_per_sec".*//'
+}
 epochs() {
-    grep '"event":"epoch"' "$WORK/np$1.jsonl" | sed -E 's/,"samples_per_sec".*//'
+    events "$1" epoch
 }
 for np in 1 2 3 4 5 8; do
-    expect_status 0 mpi $np "$NN_MPI" "${run[@]}" --set checkpoint.dir="$WORK/np$np" \
+    expect_status 0 mpi $np "$NN_MPI" "${run[@]}" --set run.dir="$WORK/np$np" \
         --set log.metrics="$WORK/np$np.jsonl"
     if [ $np != 1 ]; then
         same_state "$WORK/np1/$final" "$WORK/np$np/$final"
-        cmp -s <(grep '"event":"train"' "$WORK/np1.jsonl") <(grep '"event":"train"' "$WORK/np$np.jsonl") ||
+        cmp -s <(events 1 train) <(events $np train) ||
             fail "np $np logged other training losses than np 1"
         cmp -s <(epochs 1) <(epochs $np) || fail "np $np logged other epoch results than np 1"
     fi
@@ -33,8 +36,8 @@ hash=$("$NN_MPI" --inspect "$WORK/np1/$final" | sed -n 's/^params_hash: //p')
 epochs 5 | tail -n 1 | grep -q "\"params_hash\":\"$hash\"" || fail "the checkpoint's params_hash differs from the log's"
 
 # Elastic: written at 4 ranks (step 20), resumed at 3, ends on the 1-rank run's bits.
-expect_status 0 mpi 3 "$NN_MPI" "${run[@]}" --set checkpoint.dir="$WORK/elastic" \
-    --resume "$WORK/np4/ckpt-000000020.h5"
+expect_status 0 mpi 3 "$NN_MPI" "${run[@]}" --set run.dir="$WORK/elastic" \
+    --resume "$WORK/np4/version_0/ckpt-000000020.h5"
 expect_in "$WORK/out" "(written by 4 ranks)"
 same_state "$WORK/np1/$final" "$WORK/elastic/$final"
 

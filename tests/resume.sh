@@ -8,67 +8,69 @@ require_data
 small=("$NN_SOURCE/configs/test-small.ini" --set data.path="$NN_DATA" --set checkpoint.keep=0)
 
 # The uninterrupted run: 2 epochs of 60 steps, checkpoints every 20 steps.
-expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/a" \
+expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/a" \
     --set log.metrics="$WORK/a.jsonl"
-for s in 020 040 060 080 100 120; do [ -f "$WORK/a/ckpt-000000$s.h5" ] || fail "no checkpoint at step $s"; done
-[ "$(ls "$WORK/a" | wc -l)" = 6 ] || fail "unexpected files in the checkpoint directory"
+for s in 020 040 060 080 100 120; do [ -f "$WORK/a/version_0/ckpt-000000$s.h5" ] || fail "no checkpoint at step $s"; done
+[ "$(ls "$WORK/a/version_0" | tr '\n' ' ')" = "ckpt-000000020.h5 ckpt-000000040.h5 ckpt-000000060.h5 ckpt-000000080.h5 ckpt-000000100.h5 ckpt-000000120.h5 config.ini run_id " ] ||
+    fail "unexpected files in the run's directory: $(ls "$WORK/a/version_0")"
 
 # h5dump reads every part of a checkpoint.
-h5dump -A "$WORK/a/ckpt-000000060.h5" >"$WORK/dump" || fail "h5dump cannot read a checkpoint"
+h5dump -A "$WORK/a/version_0/ckpt-000000060.h5" >"$WORK/dump" || fail "h5dump cannot read a checkpoint"
 for text in 'GROUP "model"' 'GROUP "optimizer"' 'GROUP "train"' 'ATTRIBUTE "epochs_done"' \
     'ATTRIBUTE "format_version"' 'ATTRIBUTE "nranks"' '(0): 784, 64, 32, 10' 'hidden = 64, 32' \
     'DATASET "weights_velocity"'; do
     expect_in "$WORK/dump" "$text"
 done
-h5dump -d /model/layer_2/biases "$WORK/a/ckpt-000000060.h5" >/dev/null || fail "h5dump cannot read biases"
+h5dump -d /model/layer_2/biases "$WORK/a/version_0/ckpt-000000060.h5" >/dev/null || fail "h5dump cannot read biases"
 
 # Resume from several points: the middle of epoch 1 (steps 20 and 40 of 60), its end, and
 # the middle of epoch 2.
 for from in 020 060 100 040; do
-    expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/r$from" \
-        --resume "$WORK/a/ckpt-000000$from.h5"
-    same_state "$WORK/a/ckpt-000000120.h5" "$WORK/r$from/ckpt-000000120.h5"
+    expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/r$from" \
+        --resume "$WORK/a/version_0/ckpt-000000$from.h5"
+    same_state "$WORK/a/version_0/ckpt-000000120.h5" "$WORK/r$from/version_0/ckpt-000000120.h5"
 done
-expect_in "$WORK/out" "resuming from $WORK/a/ckpt-000000040.h5 at epoch 1 step 40 (written by 2 ranks)"
+expect_in "$WORK/out" "resuming from $WORK/a/version_0/ckpt-000000040.h5 at epoch 1 step 40 (written by 2 ranks)"
 
 # Literally 1 epoch, then resume with 2: with a constant rate the epoch count does not
 # enter the updates, so this equals 2 epochs straight.
 constant=(--set train.lr_schedule=constant --set checkpoint.every_steps=0)
-expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" "${constant[@]}" --set checkpoint.dir="$WORK/c2"
-expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" "${constant[@]}" --set checkpoint.dir="$WORK/c1" \
+expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" "${constant[@]}" --set run.dir="$WORK/c2"
+expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" "${constant[@]}" --set run.dir="$WORK/c1" \
     --set train.epochs=1 --set log.metrics="$WORK/c.jsonl"
-expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" "${constant[@]}" --set checkpoint.dir="$WORK/c1" \
-    --resume "$WORK/c1/ckpt-000000060.h5" --set log.metrics="$WORK/c.jsonl"
-same_state "$WORK/c2/ckpt-000000120.h5" "$WORK/c1/ckpt-000000120.h5"
+expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" "${constant[@]}" --set run.dir="$WORK/c1" \
+    --resume "$WORK/c1/version_0/ckpt-000000060.h5" --set log.metrics="$WORK/c.jsonl"
+same_state "$WORK/c2/version_0/ckpt-000000120.h5" "$WORK/c1/version_0/ckpt-000000120.h5"
 [ "$(metric "$WORK/c.jsonl" epoch epoch | tr '\n' ' ')" = "1 2 " ] || fail "resume did not append to the metrics file"
 
 # A resume at another rank count continues the same sample order; the weights agree up to
 # float rounding.
-expect_status 0 mpi 3 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/e3" \
-    --resume "$WORK/a/ckpt-000000040.h5"
-h5diff -d 1e-4 "$WORK/a/ckpt-000000120.h5" "$WORK/e3/ckpt-000000120.h5" /model /model ||
+expect_status 0 mpi 3 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/e3" \
+    --resume "$WORK/a/version_0/ckpt-000000040.h5"
+h5diff -d 1e-4 "$WORK/a/version_0/ckpt-000000120.h5" "$WORK/e3/version_0/ckpt-000000120.h5" /model /model ||
     fail "a resume at 3 ranks drifted from the 2-rank run"
 
 # More epochs than the checkpoint's run: training continues with epoch 3.
-expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/x" \
-    --set train.epochs=3 --resume "$WORK/a/ckpt-000000120.h5"
+expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/x" \
+    --set train.epochs=3 --resume "$WORK/a/version_0/ckpt-000000120.h5"
 expect_in "$WORK/out" "epoch 3/3 done"
-[ -f "$WORK/x/ckpt-000000180.h5" ] || fail "no checkpoint after the added epoch"
+[ -f "$WORK/x/version_0/ckpt-000000180.h5" ] || fail "no checkpoint after the added epoch"
 # Nothing left to do is not an error.
-expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/x" \
-    --resume "$WORK/a/ckpt-000000120.h5"
+expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/x" \
+    --resume "$WORK/a/version_0/ckpt-000000120.h5"
 expect_in "$WORK/out" "nothing to do: the checkpoint has 2 of 2 epochs done"
 
-# Refused: another architecture, another seed, a damaged or missing file.
-expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set model.hidden=32 --set checkpoint.dir="$WORK/y" \
-    --resume "$WORK/a/ckpt-000000060.h5"
-expect_in "$WORK/err" "rank 0: $WORK/a/ckpt-000000060.h5: [model] hidden is 64, 32 in the checkpoint but 32 in this run; it cannot change on resume"
-expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set train.seed=8 --set checkpoint.dir="$WORK/y" \
-    --resume "$WORK/a/ckpt-000000060.h5"
+# Refused before any data is loaded (status 2): another architecture, another seed; a
+# damaged or missing file fails (status 1).
+expect_status 2 mpi 2 "$NN_MPI" "${small[@]}" --set model.hidden=32 --set run.dir="$WORK/y" \
+    --resume "$WORK/a/version_0/ckpt-000000060.h5"
+expect_in "$WORK/err" "rank 0: $WORK/a/version_0/ckpt-000000060.h5: [model] hidden is 64, 32 in the checkpoint but 32 in this run; it cannot change on resume"
+expect_status 2 mpi 2 "$NN_MPI" "${small[@]}" --set train.seed=8 --set run.dir="$WORK/y" \
+    --resume "$WORK/a/version_0/ckpt-000000060.h5"
 expect_in "$WORK/err" "[train] seed is 7 in the checkpoint but 8 in this run"
-head -c 20000 "$WORK/a/ckpt-000000060.h5" >"$WORK/cut.h5"
-expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/y" --resume "$WORK/cut.h5"
+head -c 20000 "$WORK/a/version_0/ckpt-000000060.h5" >"$WORK/cut.h5"
+expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/y" --resume "$WORK/cut.h5"
 expect_in "$WORK/err" "rank 0: $WORK/cut.h5: not an HDF5 file, or damaged"
-expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set checkpoint.dir="$WORK/y" --resume "$WORK/none.h5"
+expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/y" --resume "$WORK/none.h5"
 expect_in "$WORK/err" "rank 0: $WORK/none.h5: cannot open checkpoint: No such file or directory"
 echo "resume: all checks passed"

@@ -13,14 +13,14 @@ model_warning="MiB of shared weights and gradients"
 
 # With room (1 TB stands in for whatever this machine's /dev/shm has): no warning.
 NN_MPI_TEST_SHM_FREE=1e12 expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" \
-    --set checkpoint.dir="$WORK/room"
+    --set run.dir="$WORK/room"
 if grep -q "/dev/shm has" "$WORK/err"; then fail "a warning about /dev/shm with room to spare"; fi
 
 # Room for the weights (1.2 MiB on the node) but not for the training data (2.2 MiB), with
 # 64 MiB to spare; then room for neither.
 for free in 68800000 1000; do
     NN_MPI_TEST_SHM_FREE=$free expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" \
-        --set checkpoint.dir="$WORK/free$free"
+        --set run.dir="$WORK/free$free"
     expect_in "$WORK/err" "rank 0: warning: /dev/shm has"
     expect_in "$WORK/err" "$data_warning"
     if [ $free = 1000 ]; then
@@ -37,7 +37,7 @@ if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
     # shellcheck disable=SC2016,SC2086 # the script's "$@" is its own; the preflags are a list
     expect_status 0 unshare -m sh -c 'mount -t tmpfs -o size=32m tmpfs /dev/shm && exec "$@"' sh \
         timeout 300 "$NN_MPIEXEC" $NN_MPIEXEC_NUMPROC_FLAG 2 $NN_MPIEXEC_PREFLAGS "$NN_MPI" \
-        "${small[@]}" --set checkpoint.dir="$WORK/tmpfs"
+        "${small[@]}" --set run.dir="$WORK/tmpfs"
     expect_in "$WORK/err" "$data_warning"
     same_state "$(newest "$WORK/room")" "$(newest "$WORK/tmpfs")"
     echo "a 32 MiB /dev/shm: warned, private copies, the same weights"

@@ -14,34 +14,34 @@ train=("$NN_SOURCE/slurm/train.sbatch" "$NN_SOURCE/configs/test-e2e.ini" --set d
        --set log.every_steps=100 --set model.hidden=512)
 
 # The uninterrupted run, with mpirun outside Slurm, at the same rank count.
-expect_status 0 mpi 2 "$NN_MPI" "${train[@]:1}" --set checkpoint.dir="$WORK/ref"
-reference=$WORK/ref/ckpt-000003752.h5
+expect_status 0 mpi 2 "$NN_MPI" "${train[@]:1}" --set run.dir="$WORK/ref"
+reference=$WORK/ref/version_0/ckpt-000003752.h5
 
 # 1. A plain job: runs to completion, reaches 97%.
-submit plain -n 2 "${train[@]}" --set checkpoint.dir="$WORK/plain" --set log.metrics="$WORK/plain.jsonl"
+submit plain -n 2 "${train[@]}" --set run.dir="$WORK/plain" --set log.metrics="$WORK/plain.jsonl"
 wait_done
 expect_job COMPLETED 0
 expect_in "$WORK/plain.out" "nn-mpi job $JOB run 0: 2 ranks on 1 node(s)"
 expect_in "$WORK/plain.out" "training finished"
 accuracy=$(metric "$WORK/plain.jsonl" epoch test_accuracy | tail -n 1)
 awk -v a="$accuracy" 'BEGIN { exit !(a >= 0.97) }' || fail "test accuracy $accuracy < 0.97"
-same_state "$reference" "$WORK/plain/ckpt-000003752.h5"
+same_state "$reference" "$WORK/plain/version_0/ckpt-000003752.h5"
 
 # interrupted NAME HOW SBATCH-ARGS...: a job interrupted by HOW once training is under way
 # must be requeued, resume in its second run and end with the reference's weights.
 interrupted() {
     local name=$1 how=$2
     shift 2
-    submit "$name" "$@" "${train[@]}" --set checkpoint.dir="$WORK/$name"
+    submit "$name" "$@" "${train[@]}" --set run.dir="$WORK/$name"
     wait_output "$name" "epoch 1/4 step 300/938"
     $how
     wait_done
     expect_job COMPLETED 1
     expect_in "$WORK/$name.out" "nn-mpi job $JOB run 1:"
-    expect_in "$WORK/$name.out" "resuming from $WORK/$name/ckpt-"
+    expect_in "$WORK/$name.out" "resuming from $WORK/$name/version_0/ckpt-"
     expect_in "$WORK/$name.out" "training finished"
     expect_in "$WORK/$name.out" "stopped at a checkpoint; requeueing"
-    same_state "$reference" "$WORK/$name/ckpt-000003752.h5"
+    same_state "$reference" "$WORK/$name/version_0/ckpt-000003752.h5"
     echo "$name: $(grep -m1 'stopped by' "$WORK/$name.out"), requeued once, same final weights"
 }
 
@@ -77,12 +77,12 @@ NN_SWEEP_DIR=$WORK/sweep submit sweep -n 2 --array=1-2 "$NN_SOURCE/slurm/sweep.s
 wait_done
 for task in 1 2; do
     expect_in "$WORK/sweep.out" "sweep task $task: --set train.seed=$task"
-    "$NN_MPI" --inspect "$WORK/sweep/task-$task/ckpt-000000120.h5" >"$WORK/inspect$task" ||
+    "$NN_MPI" --inspect "$WORK/sweep/task-$task/version_0/ckpt-000000120.h5" >"$WORK/inspect$task" ||
         fail "task $task left no valid final checkpoint"
     expect_in "$WORK/inspect$task" "seed = $task"
-    [ "$(metric "$WORK/sweep/task-$task/metrics.jsonl" epoch epoch | tail -n 1)" = 2 ] ||
+    [ "$(metric "$WORK/sweep/task-$task/version_0/metrics.jsonl" epoch epoch | tail -n 1)" = 2 ] ||
         fail "task $task did not log 2 epochs"
 done
-h5diff -q "$WORK/sweep/task-1/ckpt-000000120.h5" "$WORK/sweep/task-2/ckpt-000000120.h5" /model /model &&
+h5diff -q "$WORK/sweep/task-1/version_0/ckpt-000000120.h5" "$WORK/sweep/task-2/version_0/ckpt-000000120.h5" /model /model &&
     fail "two seeds gave the same weights"
 echo "slurm: all checks passed"

@@ -11,17 +11,17 @@ export OMPI_MCA_btl=self,tcp
 args=("$NN_SOURCE/configs/test-e2e.ini" --set data.path="$NN_DATA" --set train.epochs=2
       --set train.reproducible=yes)
 
-expect_status 0 mpi 4 "$NN_MPI" "${args[@]}" --set checkpoint.dir="$WORK/ref"
+expect_status 0 mpi 4 "$NN_MPI" "${args[@]}" --set run.dir="$WORK/ref"
 for launcher in srun mpirun; do
     NN_LAUNCHER=$launcher submit "$launcher" "$NN_SOURCE/slurm/train-multinode.sbatch" "${args[@]}" \
-        --set checkpoint.dir="$WORK/$launcher" --set log.metrics="$WORK/$launcher.jsonl"
+        --set run.dir="$WORK/$launcher" --set log.metrics="$WORK/$launcher.jsonl"
     wait_done
     expect_job COMPLETED 0
     expect_in "$WORK/$launcher.out" "4 ranks on 2 node(s) (n[1-2])"
     expect_in "$WORK/$launcher.out" "nn-mpi 0.1.0: 4 ranks"
     accuracy=$(metric "$WORK/$launcher.jsonl" epoch test_accuracy | tail -n 1)
     awk -v a="$accuracy" 'BEGIN { exit !(a >= 0.965) }' || fail "$launcher: test accuracy $accuracy < 0.965"
-    same_state "$WORK/ref/ckpt-000001876.h5" "$WORK/$launcher/ckpt-000001876.h5"
+    same_state "$WORK/ref/version_0/ckpt-000001876.h5" "$WORK/$launcher/version_0/ckpt-000001876.h5"
     echo "$launcher: 4 ranks on 2 nodes, test accuracy $accuracy, bitwise the weights of one node outside Slurm"
 done
 echo "slurm_multinode: all checks passed"

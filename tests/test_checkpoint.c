@@ -81,7 +81,10 @@ static void test_round_trip(const char *dir)
                           .samples_seen = 78976, .seed = 42, .batch_size = 64,
                           .train_samples = 60000, .nranks = 4, .epoch_loss_sum = 12.5,
                           .epoch_samples = 1088, .log_loss_sum = 1.25, .log_samples = 128,
-                          .train_loss = 0.25, .test_loss = NAN, .test_accuracy = 0.9876};
+                          .train_loss = 0.25, .test_loss = NAN, .test_accuracy = 0.9876,
+                          .validation_loss = 0.5, .validation_accuracy = NAN, .best_value = 0.5,
+                          .best_epoch = 3, .best_step = 1200, .stale_epochs = 1,
+                          .stopped_early = 1, .run_id = "20261129-101608-3fa2c1"};
     CHECK(nn_checkpoint_write(path, &m, &opt, &state, CONFIG, FIXED, err) == NN_OK);
     CHECK(count_entries(dir) == 1); /* the temporary file was renamed, not left */
 
@@ -100,6 +103,10 @@ static void test_round_trip(const char *dir)
     CHECK(s->epoch_loss_sum == 12.5 && s->epoch_samples == 1088);
     CHECK(s->log_loss_sum == 1.25 && s->log_samples == 128);
     CHECK(isnan(s->test_loss) && s->test_accuracy == 0.9876);
+    CHECK(s->validation_loss == 0.5 && isnan(s->validation_accuracy) && s->best_value == 0.5);
+    CHECK(s->best_epoch == 3 && s->best_step == 1200 && s->stale_epochs == 1);
+    CHECK(s->stopped_early == 1 && strcmp(s->run_id, "20261129-101608-3fa2c1") == 0);
+    CHECK(ck.format_version == NN_CHECKPOINT_FORMAT_VERSION);
     CHECK(strcmp(ck.config_text, CONFIG) == 0 && strcmp(ck.fixed_settings, FIXED) == 0);
     CHECK(strcmp(ck.nn_mpi_version, NN_VERSION) == 0);
     nn_checkpoint_free(&ck);
@@ -128,7 +135,35 @@ static void test_round_trip(const char *dir)
     nn_h5_attr_write_i64(f, "format_version", 1, err);
     H5Fclose(f);
     CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
-    CHECK_CONTAINS(err, "checkpoint format version 1, this nn-mpi reads version 2");
+    CHECK_CONTAINS(err, "checkpoint format version 1, this nn-mpi reads versions 2 to 3");
+    /* The run id is covered by the checksum. */
+    copy_file(path, bad);
+    f = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Adelete(f, "run_id");
+    nn_h5_attr_write_text(f, "run_id", "20261129-101608-3fa2c2", err);
+    H5Fclose(f);
+    CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+    CHECK_CONTAINS(err, "checksum mismatch");
+
+    /* Crafted architectures are refused before anything is allocated from them: layer sizes
+     * that disagree with the fixed settings (even with a valid checksum), and layer sizes
+     * that claim arrays the file does not have. */
+    CHECK(nn_checkpoint_write(bad, &m, &opt, &state, CONFIG, "[model] hidden = 8, 6\n", err) ==
+          NN_OK);
+    CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+    CHECK_CONTAINS(err, "bad.h5: /model layer_sizes disagree with the fixed settings");
+    copy_file(path, bad);
+    f = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
+    g = H5Gopen2(f, "model", H5P_DEFAULT);
+    int64_t huge[] = {20, 8192, 8192, 10};
+    H5Adelete(g, "layer_sizes");
+    nn_h5_attr_write_i64s(g, "layer_sizes", huge, 4, err);
+    H5Gclose(g);
+    H5Adelete(f, "fixed_settings");
+    nn_h5_attr_write_text(f, "fixed_settings", "[model] hidden = 8192, 8192\n", err);
+    H5Fclose(f);
+    CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+    CHECK_CONTAINS(err, "bad.h5: layer_0/weights is missing, has another shape than layer_sizes say");
     struct stat st;
     CHECK(stat(path, &st) == 0);
     copy_file(path, bad);
@@ -140,6 +175,8 @@ static void test_round_trip(const char *dir)
     fclose(text);
     CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
     CHECK_CONTAINS(err, "bad.h5: not an HDF5 file, or damaged");
+    CHECK(nn_checkpoint_load(dir, &ck, err) == NN_ERR); /* only regular files */
+    CHECK_CONTAINS(err, ": cannot open checkpoint: not a regular file");
     CHECK(nn_checkpoint_load("/nonexistent/ckpt.h5", &ck, err) == NN_ERR);
     CHECK(strcmp(err, "/nonexistent/ckpt.h5: cannot open checkpoint: No such file or directory") ==
           0);
@@ -184,21 +221,31 @@ static void test_directory(const char *dir)
     for (int i = 1; i < count; i++) CHECK(steps[i - 1] < steps[i]);
     free(steps);
 
-    /* keep the newest 2, and every multiple of 40 */
-    CHECK(nn_checkpoint_prune(dir, 2, 40, err) == NN_OK);
+    /* Retention deletes only the run's own checkpoints: 5 is not one of them. Keep the
+     * newest 2 and every multiple of 40. */
+    NnCheckpointSet own = {0};
+    for (size_t i = 0; i < 7; i++)
+        if (steps_in[i] != 5) CHECK(nn_checkpoint_set_add(&own, steps_in[i], err) == NN_OK);
+    CHECK(nn_checkpoint_set_add(&own, 60, err) == NN_OK && own.count == 6); /* once each */
+    CHECK(nn_checkpoint_retain(dir, &own, 2, 40, -1, err) == NN_OK);
     CHECK(nn_checkpoint_list(dir, &steps, &count, err) == NN_OK);
-    int64_t expected[] = {40, 80, 100, 120};
-    CHECK(count == 4);
-    for (int i = 0; i < count && i < 4; i++) CHECK(steps[i] == expected[i]);
+    int64_t expected[] = {5, 40, 80, 100, 120};
+    CHECK(count == 5 && own.count == 4);
+    for (int i = 0; i < count && i < 5; i++) CHECK(steps[i] == expected[i]);
     free(steps);
-    CHECK(nn_checkpoint_prune(dir, 1, 0, err) == NN_OK); /* only the newest */
+    /* Only the newest, but step 80 is protected (the best one). */
+    CHECK(nn_checkpoint_retain(dir, &own, 1, 0, 80, err) == NN_OK);
     CHECK(nn_checkpoint_list(dir, &steps, &count, err) == NN_OK);
-    CHECK(count == 1 && steps[0] == 120);
+    CHECK(count == 3 && steps[0] == 5 && steps[1] == 80 && steps[2] == 120);
     free(steps);
-    CHECK(nn_checkpoint_prune(dir, 0, 0, err) == NN_OK); /* 0 keeps all */
+    CHECK(nn_checkpoint_retain(dir, &own, 1, 0, -1, err) == NN_OK);
+    CHECK(nn_checkpoint_retain(dir, &own, 0, 0, -1, err) == NN_OK); /* 0 keeps all */
     CHECK(nn_checkpoint_list(dir, &steps, &count, err) == NN_OK);
-    CHECK(count == 1);
+    CHECK(count == 2 && steps[0] == 5 && steps[1] == 120 && own.count == 1);
     free(steps);
+    nn_checkpoint_set_free(&own);
+    nn_checkpoint_path(dir, 5, path, sizeof path);
+    unlink(path);
 
     CHECK(nn_checkpoint_remove_temps(dir) == 1);
     CHECK(count_entries(dir) == 3); /* ckpt-120, ckpt-abc.h5, metrics.jsonl */

@@ -28,16 +28,20 @@ static const char *EVERY_KEY =
     "momentum = 0.5\n"
     "weight_decay = 0.0001\n"
     "seed = 12345678901\n"
+    "early_stopping_patience = 4\n"
+    "min_delta = 0.001\n"
     "blas_threads = 2\n"
     "reproducible = yes\n"
     "chunk_size = 8\n"
     "[checkpoint]\n"
-    "dir = /tmp/ck\n"
+    "dir = /tmp/ck   ; the old name of [run] dir\n"
     "every_epochs = 2\n"
     "every_steps = 50\n"
     "every_minutes = 2.5\n"
     "keep = 5\n"
     "keep_every_epochs = 10\n"
+    "keep_best = yes\n"
+    "monitor = validation_accuracy\n"
     "resume = auto\n"
     "signal = usr2\n"
     "grace_seconds = 90\n"
@@ -45,7 +49,8 @@ static const char *EVERY_KEY =
     "time_margin = 120\n"
     "[log]\n"
     "every_steps = 10   ; inline comment\n"
-    "metrics = /tmp/m.jsonl\n";
+    "metrics = /tmp/m.jsonl\n"
+    "test = end\n";
 
 static const char *EVERY_KEY_CANONICAL =
     "[data]\n"
@@ -69,15 +74,20 @@ static const char *EVERY_KEY_CANONICAL =
     "weight_decay = 0.0001\n"
     "seed = 12345678901\n"
     "blas_threads = 2\n"
+    "early_stopping_patience = 4\n"
+    "min_delta = 0.001\n"
     "reproducible = yes\n"
     "chunk_size = 8\n"
-    "\n[checkpoint]\n"
+    "\n[run]\n"
     "dir = /tmp/ck\n"
+    "\n[checkpoint]\n"
     "every_epochs = 2\n"
     "every_steps = 50\n"
     "every_minutes = 2.5\n"
     "keep = 5\n"
     "keep_every_epochs = 10\n"
+    "keep_best = yes\n"
+    "monitor = validation_accuracy\n"
     "resume = auto\n"
     "signal = usr2\n"
     "grace_seconds = 90\n"
@@ -85,7 +95,8 @@ static const char *EVERY_KEY_CANONICAL =
     "time_margin = 120\n"
     "\n[log]\n"
     "every_steps = 10\n"
-    "metrics = /tmp/m.jsonl\n";
+    "metrics = /tmp/m.jsonl\n"
+    "test = end\n";
 
 static void test_every_key(void)
 {
@@ -104,7 +115,10 @@ static void test_every_key(void)
     CHECK(cfg.lr_min == 0.001 && cfg.momentum == 0.5 && cfg.weight_decay == 0.0001);
     CHECK(cfg.seed == 12345678901LL && cfg.blas_threads == 2);
     CHECK(cfg.reproducible == 1 && cfg.chunk_size == 8);
-    CHECK(strcmp(cfg.checkpoint_dir, "/tmp/ck") == 0);
+    CHECK(strcmp(cfg.run_dir, "/tmp/ck") == 0);
+    CHECK(cfg.early_stopping_patience == 4 && cfg.min_delta == 0.001);
+    CHECK(cfg.checkpoint_keep_best == 1 && cfg.monitor == NN_MONITOR_VALIDATION_ACCURACY);
+    CHECK(cfg.log_test == NN_LOG_TEST_END);
     CHECK(cfg.checkpoint_every_epochs == 2 && cfg.checkpoint_every_steps == 50);
     CHECK(cfg.log_every_steps == 10 && strcmp(cfg.metrics_path, "/tmp/m.jsonl") == 0);
     CHECK(cfg.checkpoint_every_minutes == 2.5 && cfg.checkpoint_keep == 5);
@@ -139,7 +153,10 @@ static void test_defaults(void)
     CHECK(cfg.init == NN_INIT_AUTO && cfg.epochs == 10 && cfg.batch_size == 64);
     CHECK(cfg.learning_rate == 0.05 && cfg.lr_schedule == NN_LR_CONSTANT);
     CHECK(cfg.momentum == 0.9 && cfg.weight_decay == 0.0 && cfg.seed == 1);
-    CHECK(cfg.blas_threads == 1 && strcmp(cfg.checkpoint_dir, "checkpoints") == 0);
+    CHECK(cfg.blas_threads == 1 && strcmp(cfg.run_dir, "runs") == 0);
+    CHECK(cfg.early_stopping_patience == 0 && cfg.min_delta == 0);
+    CHECK(cfg.checkpoint_keep_best == 0 && cfg.monitor == NN_MONITOR_VALIDATION_LOSS);
+    CHECK(cfg.log_test == NN_LOG_TEST_EVERY_EPOCH);
     CHECK(cfg.reproducible == 0 && cfg.chunk_size == 32);
     CHECK(cfg.checkpoint_every_epochs == 1 && cfg.checkpoint_every_steps == 0);
     CHECK(cfg.log_every_steps == 100 && cfg.metrics_path[0] == '\0');
@@ -191,6 +208,7 @@ static const BadConfig BAD[] = {
      "bad.ini:2: [model] hidden = 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1: at most 16 entries"},
     {"[data]\npath =\n", "bad.ini:2: [data] path = : must not be empty"},
     {"[train]\nepochs = 2\nepochs = 3\n", "bad.ini:3: [train] epochs is set twice"},
+    {"[run]\ndir = a\n[checkpoint]\ndir = b\n", "bad.ini:4: [checkpoint] dir is set twice"},
     {"[train]\nthis line has no equals sign\n",
      "bad.ini:2: syntax error: expected '[section]' or 'key = value'"},
     /* The first error is the one reported, whatever its kind. */

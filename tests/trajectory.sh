@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 require_data
 for np in 1 3 4; do
     expect_status 0 mpi $np "$NN_MPI" "$NN_SOURCE/configs/test-small.ini" --set data.path="$NN_DATA" \
-        --set checkpoint.dir= --set log.metrics="$WORK/np$np.jsonl"
+        --set run.dir= --set log.metrics="$WORK/np$np.jsonl"
     metric "$WORK/np$np.jsonl" train train_loss >"$WORK/loss$np"
     metric "$WORK/np$np.jsonl" epoch test_accuracy >"$WORK/acc$np"
 done

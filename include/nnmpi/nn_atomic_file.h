@@ -14,6 +14,12 @@ void nn_atomic_temp_name(const char *final_path, char *temp_path, size_t size);
  * temp_path is removed and final_path is untouched. */
 NnStatus nn_atomic_commit(const char *temp_path, const char *final_path, char err[NN_ERR_LEN]);
 
+/* NN_OK when path names a regular file (after links) that can be read; else err says
+ * "PATH: cannot open WHAT: reason" (WHAT may be NULL), the reason "not a regular file" for
+ * anything else. Opening a FIFO or a
+ * device as data could block for ever: only regular files are opened. */
+NnStatus nn_file_check_regular(const char *path, const char *what, char err[NN_ERR_LEN]);
+
 /* Creates directory path and its missing parents (mode 0777 less umask). */
 NnStatus nn_make_dirs(const char *path, char err[NN_ERR_LEN]);
 

@@ -1,5 +1,6 @@
 /* Checkpoint files (HDF5, written by rank 0, readable by h5dump and h5py):
  *   /                 attributes format = "nn-mpi checkpoint", format_version, nn_mpi_version,
+ *                     run_id (the run's id, nn_rundir.h; version 3 on),
  *                     nranks (ranks that wrote it), config (the run's full INI text),
  *                     fixed_settings (what a resume must not change, as text),
  *                     fixed_settings_hash, checksum (over every array and attribute below
@@ -10,7 +11,9 @@
  *   /optimizer/layer_L/weights_velocity, /optimizer/layer_L/biases_velocity
  *   /train            attributes epochs_done, step_in_epoch, global_step, samples_seen, seed,
  *                     batch_size, train_samples, epoch_loss_sum, epoch_samples, log_loss_sum,
- *                     log_samples, train_loss, test_loss, test_accuracy
+ *                     log_samples, train_loss, test_loss, test_accuracy; version 3 on also
+ *                     validation_loss, validation_accuracy, best_value, best_epoch,
+ *                     best_step, stale_epochs, stopped_early
  * A checkpoint is written to a temporary name, flushed, synced and renamed into place, and
  * the directory synced: a file under its final name is always whole. In a checkpoint
  * directory, checkpoints are named ckpt-<global step, 9 digits>.h5. */
@@ -23,7 +26,8 @@
 #include "nnmpi/nn_optim.h"
 #include "nnmpi/nn_status.h"
 
-#define NN_CHECKPOINT_FORMAT_VERSION 2
+#define NN_CHECKPOINT_FORMAT_VERSION 3
+#define NN_CHECKPOINT_OLDEST_VERSION 2 /* version 2 lacks run_id and the validation fields */
 
 /* Where a run stands. Training continues at step step_in_epoch of epoch epochs_done
  * (step_in_epoch may equal the steps per epoch: the epoch's evaluation is still due). */
@@ -43,12 +47,21 @@ typedef struct {
     double train_loss;     /* mean training loss of the last finished epoch; NaN: none */
     double test_loss;      /* last evaluation; NaN: none */
     double test_accuracy;
+    double validation_loss; /* last evaluation of the validation split; NaN: none */
+    double validation_accuracy;
+    double best_value;      /* the best monitored validation metric so far; NaN: none */
+    int64_t best_epoch;     /* the epoch (1-based) that reached it; 0: none */
+    int64_t best_step;      /* the global step of its checkpoint; -1: none */
+    int64_t stale_epochs;   /* epochs since the monitored metric last improved */
+    int64_t stopped_early;  /* 1: early stopping ended the run */
+    char run_id[32];        /* the run's id (nn_rundir.h); "" in version 2 checkpoints */
 } NnTrainState;
 
 /* A checkpoint read back: its attributes, and a model and optimizer of its architecture
  * (with room for one row of activations) holding its arrays. */
 typedef struct {
     NnTrainState state;
+    int format_version;
     char nn_mpi_version[32];
     char *config_text;    /* owned */
     char *fixed_settings; /* owned */
@@ -63,8 +76,10 @@ NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnSgd *op
                              const NnTrainState *state, const char *config_text,
                              const char *fixed_settings, char err[NN_ERR_LEN]);
 
-/* Reads and validates a whole checkpoint: format and version, every array's shape, and the
- * checksum. On failure err says what is wrong and nothing needs freeing. */
+/* Reads and validates a whole checkpoint (a regular file): format and version, the
+ * architecture against the fixed settings and every array's shape (before allocating
+ * anything from them), and the checksum. Version 2 files load with an empty run_id and no
+ * validation fields. On failure err says what is wrong and nothing needs freeing. */
 NnStatus nn_checkpoint_load(const char *path, NnCheckpoint *ck, char err[NN_ERR_LEN]);
 
 void nn_checkpoint_free(NnCheckpoint *ck);
@@ -76,10 +91,22 @@ void nn_checkpoint_path(const char *dir, int64_t step, char *out, size_t size);
  * directory holds none. */
 NnStatus nn_checkpoint_list(const char *dir, int64_t **steps, int *count, char err[NN_ERR_LEN]);
 
-/* Deletes the checkpoints in dir except the newest `keep` (0: keeps all) and those whose
- * step is a multiple of keep_multiple (0: none). */
-NnStatus nn_checkpoint_prune(const char *dir, int keep, int64_t keep_multiple,
-                             char err[NN_ERR_LEN]);
+/* The checkpoints of one run that retention may delete: those it wrote, and those it found
+ * valid with its run id when it resumed. Steps ascending. */
+typedef struct {
+    int64_t *steps;
+    int count, cap;
+} NnCheckpointSet;
+
+NnStatus nn_checkpoint_set_add(NnCheckpointSet *set, int64_t step, char err[NN_ERR_LEN]);
+void nn_checkpoint_set_free(NnCheckpointSet *set);
+
+/* Retention: deletes the checkpoints of `own` in dir except the newest `keep` of them
+ * (0: keeps all), those whose step is a multiple of keep_multiple (0: none) and the one at
+ * step `protect` (-1: none), and drops the deleted ones from `own`. Never touches a file
+ * outside `own`. */
+NnStatus nn_checkpoint_retain(const char *dir, NnCheckpointSet *own, int keep,
+                              int64_t keep_multiple, int64_t protect, char err[NN_ERR_LEN]);
 
 /* Removes temporary files that an interrupted write left in dir; returns how many. */
 int nn_checkpoint_remove_temps(const char *dir);

@@ -20,8 +20,8 @@
 _Noreturn void nn_comm_die(const char *call, int code, const char *file, int line);
 
 /* Collective. Every rank passes its own status and message. When any rank failed, every
- * rank returns NN_ERR with err set to the message of the lowest failing rank, prefixed
- * "rank R: "; otherwise NN_OK and err is untouched. */
+ * rank returns the status of the lowest failing rank (NN_ERR, NN_REFUSED, ...) with err set
+ * to its message, prefixed "rank R: "; otherwise NN_OK and err is untouched. */
 NnStatus nn_comm_agree(MPI_Comm comm, NnStatus local, char err[NN_ERR_LEN]);
 
 #endif

@@ -1,4 +1,4 @@
-/* The run's configuration: INI sections [data] [model] [train] [checkpoint] [log].
+/* The run's configuration: INI sections [data] [model] [train] [run] [checkpoint] [log].
  * Every key is declared once, in the table in nn_config.c, with its type, default and
  * bounds; unknown sections and keys, bad numbers and out-of-range values are errors. */
 #ifndef NNMPI_NN_CONFIG_H
@@ -18,6 +18,10 @@ typedef enum { NN_LOSS_CROSS_ENTROPY, NN_LOSS_MSE } NnLoss;
 typedef enum { NN_INIT_AUTO, NN_INIT_XAVIER, NN_INIT_HE } NnInit;
 typedef enum { NN_LR_CONSTANT, NN_LR_STEP, NN_LR_COSINE } NnLrSchedule;
 typedef enum { NN_RESUME_NO, NN_RESUME_AUTO } NnResume;
+/* The validation metric that the best checkpoint and early stopping follow. */
+typedef enum { NN_MONITOR_VALIDATION_LOSS, NN_MONITOR_VALIDATION_ACCURACY } NnMonitor;
+#define NN_MONITOR_CHOICES "validation_loss|validation_accuracy"
+typedef enum { NN_LOG_TEST_EVERY_EPOCH, NN_LOG_TEST_END } NnLogTest;
 /* A signal that stops a run at a checkpoint, besides SIGTERM and SIGUSR1. */
 typedef enum {
     NN_SIGNAL_NONE,
@@ -54,16 +58,21 @@ typedef struct {
     double momentum;
     double weight_decay;
     int64_t seed;
+    int early_stopping_patience; /* epochs without improvement before stopping; 0: off */
+    double min_delta;            /* least change that counts as an improvement */
     int blas_threads; /* BLAS threads per rank */
     int reproducible; /* 1: the same bits at any rank count (see nn_trainer.h) */
     int chunk_size;   /* samples per indivisible piece of a batch in reproducible mode */
+    /* [run] ([checkpoint] dir is its old name) */
+    char run_dir[NN_PATH_LEN]; /* directory of runs (nn_rundir.h); empty: no checkpoints */
     /* [checkpoint] */
-    char checkpoint_dir[NN_PATH_LEN]; /* empty: no checkpoints */
     int checkpoint_every_epochs;      /* 0: only at the end of training */
     int checkpoint_every_steps;       /* 0: off */
     double checkpoint_every_minutes;  /* 0: off */
     int checkpoint_keep;              /* newest checkpoints kept; 0: all */
     int checkpoint_keep_every_epochs; /* also keep every M-th epoch's; 0: none */
+    int checkpoint_keep_best;         /* 1: also keep the best checkpoint (best.h5) */
+    NnMonitor monitor;
     NnResume resume;                  /* auto: continue from the newest valid checkpoint */
     NnExtraSignal stop_signal;
     int grace_seconds;   /* after a stop signal, exit at once if not done by then; 0: wait */
@@ -71,7 +80,8 @@ typedef struct {
     double time_margin;  /* stop this long before the time limit or SLURM_JOB_END_TIME */
     /* [log] */
     int log_every_steps;
-    char metrics_path[NN_PATH_LEN]; /* empty: no metrics file */
+    char metrics_path[NN_PATH_LEN]; /* empty: metrics.jsonl in the run's directory */
+    NnLogTest log_test;
 } NnConfig;
 
 /* Fills cfg with every key's default. */

@@ -51,6 +51,17 @@ static inline void nn_record_decode(const uint8_t *record, int features, float *
 NnStatus nn_dataset_read(MPI_Comm comm, const char *path, const char *split, int64_t limit,
                          int64_t unit, NnSamples *out, char err[NN_ERR_LEN]);
 
+/* What a run needs to know of a dataset before it reads any rows. */
+typedef struct {
+    int64_t train_rows; /* rows of /train */
+    int64_t features;
+    int classes;
+} NnDataShape;
+
+/* One process, no MPI: checks that path is a regular nn-mpi dataset file and reads the
+ * shape of its training split, without its rows. */
+NnStatus nn_dataset_probe(const char *path, NnDataShape *shape, char err[NN_ERR_LEN]);
+
 void nn_samples_free(NnSamples *samples);
 
 /* Writes a dataset file from IDX arrays, atomically. Checks that each split has as many

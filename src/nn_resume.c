@@ -1,0 +1,258 @@
+#include "nnmpi/nn_resume.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void warn(const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "rank 0: warning: ");
+    fprintf(stderr, fmt, a, b);
+    fputc('\n', stderr);
+}
+
+void nn_resume_fixed_settings(const NnConfig *cfg, const NnDataShape *shape,
+                              char out[NN_FIXED_SETTINGS_LEN])
+{
+    static const char *const KEYS[][2] = {{"model", "hidden"},   {"model", "activation"},
+                                          {"model", "loss"},     {"train", "seed"},
+                                          {"train", "batch_size"}};
+    size_t used = 0;
+    char value[NN_PATH_LEN], err[NN_ERR_LEN];
+    for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) {
+        NnStatus status = nn_config_value(cfg, KEYS[i][0], KEYS[i][1], value, sizeof value, err);
+        NN_ASSERT(status == NN_OK);
+        used += (size_t)snprintf(out + used, NN_FIXED_SETTINGS_LEN - used, "[%s] %s = %s\n",
+                                 KEYS[i][0], KEYS[i][1], value);
+    }
+    int64_t train = cfg->train_samples > 0 ? cfg->train_samples : shape->train_rows;
+    snprintf(out + used, NN_FIXED_SETTINGS_LEN - used,
+             "training samples = %lld\nfeatures per sample = %lld\nclasses = %d\n",
+             (long long)train, (long long)shape->features, shape->classes);
+}
+
+NnStatus nn_resume_compare(const char *path, const char *stored, const char *ours,
+                           char err[NN_ERR_LEN])
+{
+    if (strcmp(stored, ours) == 0) return NN_OK;
+    const char *a = stored, *b = ours;
+    for (;;) {
+        size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+        size_t key_a = strcspn(a, "="), key_b = strcspn(b, "=");
+        if (la != lb || strncmp(a, b, la) != 0) {
+            if (key_a < la && key_a == key_b && strncmp(a, b, key_a) == 0)
+                return nn_refuse(err,
+                                 "%s: %.*s is%.*s in the checkpoint but%.*s in this run; it "
+                                 "cannot change on resume",
+                                 path, (int)key_a - 1, a, (int)(la - key_a - 1), a + key_a + 1,
+                                 (int)(lb - key_b - 1), b + key_b + 1);
+            return nn_refuse(err, "%s: the checkpoint has '%.*s' where this run has '%.*s'",
+                             path, (int)la, a, (int)lb, b);
+        }
+        if (a[la] == '\0' || b[lb] == '\0') break;
+        a += la + 1;
+        b += lb + 1;
+    }
+    return nn_refuse(err, "%s: the checkpoint's fixed settings differ from this run's", path);
+}
+
+/* Loads into ck the newest valid checkpoint in dir that belongs to run_id ("" : to any
+ * run); *found 0 when there is none. Damaged files and other runs' are skipped with a
+ * warning. */
+static NnStatus newest_valid(const char *dir, const char *run_id, NnCheckpoint *ck, char *path,
+                             size_t path_size, int *found, char err[NN_ERR_LEN])
+{
+    *found = 0;
+    int64_t *steps;
+    int count;
+    if (nn_checkpoint_list(dir, &steps, &count, err) != NN_OK) return NN_ERR;
+    for (int i = count - 1; i >= 0 && !*found; i--) {
+        char why[NN_ERR_LEN];
+        nn_checkpoint_path(dir, steps[i], path, path_size);
+        if (nn_checkpoint_load(path, ck, why) != NN_OK) {
+            warn("skipping %s%s", why, "");
+        } else if (run_id[0] && strcmp(ck->state.run_id, run_id) != 0) {
+            warn("skipping %s: it belongs to another run (%s)", path, ck->state.run_id);
+            nn_checkpoint_free(ck);
+        } else {
+            *found = 1;
+        }
+    }
+    free(steps);
+    return NN_OK;
+}
+
+/* Adds the valid checkpoints of run_id in dir (a version_N) to own, for retention. */
+static NnStatus collect_own(const char *dir, const char *run_id, NnCheckpointSet *own,
+                            char err[NN_ERR_LEN])
+{
+    int64_t *steps;
+    int count;
+    if (nn_checkpoint_list(dir, &steps, &count, err) != NN_OK) return NN_ERR;
+    NnStatus status = NN_OK;
+    for (int i = 0; i < count && status == NN_OK; i++) {
+        char path[NN_PATH_LEN + 64], why[NN_ERR_LEN];
+        NnCheckpoint ck;
+        nn_checkpoint_path(dir, steps[i], path, sizeof path);
+        if (nn_checkpoint_load(path, &ck, why) != NN_OK) continue;
+        if (strcmp(ck.state.run_id, run_id) == 0) status = nn_checkpoint_set_add(own, steps[i], err);
+        nn_checkpoint_free(&ck);
+    }
+    free(steps);
+    return status;
+}
+
+/* The version N of dir whose run_id file says run_id, or -1. */
+static int version_of_run(const char *dir, const char *run_id)
+{
+    int *versions, count, found = -1;
+    char err[NN_ERR_LEN], id[NN_RUN_ID_LEN];
+    if (!run_id[0] || nn_rundir_versions(dir, &versions, &count, err) != NN_OK) return -1;
+    for (int i = count - 1; i >= 0 && found < 0; i--) {
+        nn_rundir_read_id(dir, versions[i], id);
+        if (strcmp(id, run_id) == 0) found = versions[i];
+    }
+    free(versions);
+    return found;
+}
+
+/* A new run: a new id and, with a directory, a new version_N. */
+static NnStatus start_fresh(NnRunDir *rd, char err[NN_ERR_LEN])
+{
+    char id[NN_RUN_ID_LEN];
+    nn_rundir_new_id(id);
+    if (!rd->dir[0]) {
+        snprintf(rd->run_id, sizeof rd->run_id, "%s", id);
+        return NN_OK;
+    }
+    return nn_rundir_create(rd, id, err);
+}
+
+/* Refuses a fresh start in a directory that holds a run. */
+static NnStatus check_unused(const NnRunDir *rd, char err[NN_ERR_LEN])
+{
+    int *versions, count;
+    if (nn_rundir_versions(rd->dir, &versions, &count, err) != NN_OK) return NN_ERR;
+    int newest = count ? versions[count - 1] : -1;
+    free(versions);
+    if (newest < 0 && !nn_rundir_has_loose_checkpoints(rd->dir)) return NN_OK;
+    char what[NN_PATH_LEN + 64];
+    if (newest >= 0)
+        snprintf(what, sizeof what, "another run (%s/version_%d)", rd->dir, newest);
+    else
+        snprintf(what, sizeof what, "checkpoints of an earlier run");
+    return nn_refuse(err,
+                     "%s holds %s; a fresh start there is refused. Continue it with --resume "
+                     "auto, start a new run beside it with --new-run, or choose another "
+                     "[run] dir",
+                     rd->dir, what);
+}
+
+/* --resume auto: the newest run whose fixed settings match. */
+static NnStatus choose_auto(const char *fixed, NnRunDir *rd, NnRunLog *log, NnStart *out,
+                            char err[NN_ERR_LEN])
+{
+    int *versions, count;
+    if (nn_rundir_versions(rd->dir, &versions, &count, err) != NN_OK) return NN_ERR;
+    char refusal[NN_ERR_LEN] = "";
+    NnStatus status = NN_OK;
+    /* Runs newest first, then (index -1) checkpoints an older nn-mpi left loose in dir. */
+    for (int i = count - 1; i >= -1 && status == NN_OK && !out->resumed; i--) {
+        char dir[NN_PATH_LEN + 32], id[NN_RUN_ID_LEN] = "", why[NN_ERR_LEN];
+        int found;
+        if (i >= 0) {
+            snprintf(dir, sizeof dir, "%s/version_%d", rd->dir, versions[i]);
+            nn_rundir_read_id(rd->dir, versions[i], id);
+        } else {
+            snprintf(dir, sizeof dir, "%s", rd->dir);
+        }
+        status = newest_valid(dir, id, &out->ck, out->from, sizeof out->from, &found, err);
+        if (status != NN_OK || !found) continue;
+        if (nn_resume_compare(out->from, out->ck.fixed_settings, fixed, why) != NN_OK) {
+            warn("not resuming %s: %s", dir, why);
+            if (!refusal[0]) memcpy(refusal, why, sizeof refusal);
+            nn_checkpoint_free(&out->ck);
+            continue;
+        }
+        out->resumed = 1;
+        if (i >= 0) {
+            nn_rundir_use(rd, versions[i], out->ck.state.run_id[0] ? out->ck.state.run_id : id);
+            status = collect_own(rd->path, rd->run_id, &out->own, err);
+        } else { /* an older nn-mpi's run: continue it in a version_N of its own */
+            char new_id[NN_RUN_ID_LEN];
+            nn_rundir_new_id(new_id);
+            status = nn_rundir_create(rd, new_id, err);
+        }
+    }
+    free(versions);
+    if (status != NN_OK || out->resumed) return status;
+    if (refusal[0])
+        return nn_refuse(err,
+                         "%s; no run in %s can continue with this config: start a new run "
+                         "beside them with --new-run, or choose another [run] dir",
+                         refusal, rd->dir);
+    status = start_fresh(rd, err);
+    if (status == NN_OK)
+        nn_runlog_note(log, "no valid checkpoint in %s: starting run %s in %s", rd->dir,
+                       rd->run_id, rd->path);
+    return status;
+}
+
+/* --resume FILE: that checkpoint's run. */
+static NnStatus choose_file(const char *path, const char *fixed, NnRunDir *rd, NnStart *out,
+                            char err[NN_ERR_LEN])
+{
+    snprintf(out->from, sizeof out->from, "%s", path);
+    if (nn_checkpoint_load(path, &out->ck, err) != NN_OK) return NN_ERR;
+    out->resumed = 1;
+    NnStatus status = nn_resume_compare(path, out->ck.fixed_settings, fixed, err);
+    if (status != NN_OK) return status;
+    const char *id = out->ck.state.run_id;
+    char new_id[NN_RUN_ID_LEN];
+    if (!id[0]) { /* an older nn-mpi's checkpoint: the run gets an id now */
+        nn_rundir_new_id(new_id);
+        id = new_id;
+    }
+    if (!rd->dir[0]) {
+        snprintf(rd->run_id, sizeof rd->run_id, "%s", id);
+        return NN_OK;
+    }
+    int version = version_of_run(rd->dir, id);
+    if (version < 0) return nn_rundir_create(rd, id, err);
+    nn_rundir_use(rd, version, id);
+    return collect_own(rd->path, rd->run_id, &out->own, err);
+}
+
+NnStatus nn_resume_choose(const char *how, int new_run,
+                          const char *fixed_settings, NnRunDir *rd, NnRunLog *log,
+                          NnStart *out, char err[NN_ERR_LEN])
+{
+    memset(out, 0, sizeof *out);
+    NnStatus status;
+    if (!how) {
+        status = rd->dir[0] && !new_run ? check_unused(rd, err) : NN_OK;
+        if (status == NN_OK) status = start_fresh(rd, err);
+    } else if (strcmp(how, "auto") == 0) {
+        status = rd->dir[0] ? choose_auto(fixed_settings, rd, log, out, err)
+                            : nn_refuse(err, "--resume auto needs a [run] dir");
+    } else {
+        status = choose_file(how, fixed_settings, rd, out, err);
+    }
+    if (status == NN_OK && out->resumed) {
+        snprintf(out->ck.state.run_id, sizeof out->ck.state.run_id, "%s", rd->run_id);
+        if (rd->path[0]) {
+            int removed = nn_checkpoint_remove_temps(rd->path);
+            if (removed)
+                fprintf(stderr, "rank 0: warning: removed %d unfinished checkpoint file(s) "
+                                "of an ended process from %s\n", removed, rd->path);
+        }
+    }
+    if (status != NN_OK) nn_resume_free(out);
+    return status;
+}
+
+void nn_resume_free(NnStart *start)
+{
+    if (start->resumed) nn_checkpoint_free(&start->ck);
+    nn_checkpoint_set_free(&start->own);
+    start->resumed = 0;
+}
