@@ -79,7 +79,8 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSam
     status = nn_comm_agree(comm, status, err);
     if (status == NN_OK) status = share_storage(t, err);
     if (status == NN_OK)
-        status = nn_exchange_init(&t->exchange, comm, &t->train, cfg->batch_size, t->chunk,
+        status = nn_exchange_init(&t->exchange, comm, &t->train, NULL, t->train.total,
+                                  cfg->batch_size, t->chunk,
                                   cfg->seed, err);
     if (status == NN_OK) { /* the exchange holds the training records now */
         free(t->train.records);
