@@ -404,7 +404,8 @@ static NnStatus run_epoch(Run *run, int64_t epoch, int64_t first, char err[NN_ER
     s->step_in_epoch = 0;
     s->epoch_loss_sum = 0.0;
     s->epoch_samples = 0;
-    nn_trainer_evaluate(t, &s->test_loss, &s->test_accuracy);
+    NnEvalResult test = nn_trainer_evaluate(t, NN_SPLIT_TEST);
+    s->test_loss = test.mean_loss, s->test_accuracy = test.accuracy;
     log_epoch(run, epoch, samples_per_sec);
 
     NnStatus status = NN_OK;
@@ -433,18 +434,12 @@ static void report_memory(Run *run)
 NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
 {
     const NnConfig *cfg = opt->cfg;
-    NnSamples train, test;
+    NnSplits splits;
     NnTrainer trainer;
     Run run = {.opt = opt, .cfg = cfg, .trainer = &trainer};
-    if (nn_dataset_read(opt->comm, cfg->data_path, "train", cfg->train_samples, 1, &train, err) !=
-        NN_OK)
+    if (nn_splits_read(opt->comm, cfg, nn_trainer_test_unit(cfg), &splits, err) != NN_OK)
         return NN_ERR;
-    if (nn_dataset_read(opt->comm, cfg->data_path, "test", cfg->test_samples,
-                        nn_trainer_test_unit(cfg), &test, err) != NN_OK) {
-        nn_samples_free(&train);
-        return NN_ERR;
-    }
-    if (nn_trainer_init(&trainer, opt->comm, cfg, &train, &test, err) != NN_OK) return NN_ERR;
+    if (nn_trainer_init(&trainer, opt->comm, cfg, &splits, err) != NN_OK) return NN_ERR;
 
     run.state = (NnTrainState){.seed = cfg->seed,
                                .batch_size = cfg->batch_size,
