@@ -32,6 +32,8 @@ static const ConfigKey KEYS[] = {
      "use only the first N training rows (0 = all)"},
     {"data", "test_samples", KEY_I64, FIELD(test_samples), "0", 0, 1e12, NULL,
      "use only the first N test rows (0 = all)"},
+    {"data", "validation", KEY_I64, FIELD(validation), "0", 0, 1e12, NULL,
+     "hold out N training samples as a validation split (chosen from the seed), or 0"},
 
     {"model", "hidden", KEY_INT_LIST, FIELD(hidden), "128", 1, 65536, NULL,
      "hidden layer sizes, comma separated, any depth up to 16 (empty = none)"},

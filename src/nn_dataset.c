@@ -57,10 +57,51 @@ static NnStatus read_classes(hid_t file, const char *path, int64_t *classes, cha
     return NN_OK;
 }
 
-/* Collective read of this rank's rows [start, start+count) of dset (1-D, or 2-D with width
- * columns) into the records' columns [column, column + width). A rank with no rows selects
- * nothing but still joins the read. */
-static herr_t read_rows(hid_t dset, hid_t dxpl, const NnSamples *s, int column, int width)
+/* Selects rows [first, first + count) of a file space, columns [0, width). */
+static herr_t select_block(hid_t space, H5S_seloper_t op, int64_t first, int64_t count,
+                           int width)
+{
+    hsize_t start[2] = {(hsize_t)first, 0}, block[2] = {(hsize_t)count, (hsize_t)width};
+    return H5Sselect_hyperslab(space, op, start, NULL, block, NULL);
+}
+
+/* A copy of `space` that selects the rows in the ascending list rows[0..n) (n >= 1),
+ * columns [0, width): the union of their runs of consecutive rows, or -1. HDF5 walks the
+ * whole selection for every block added to it, so adding k runs one by one costs O(k^2)
+ * (seconds for tens of thousands); halves are built apart and joined with one union each,
+ * which costs O(k log k). */
+static hid_t select_row_list(hid_t space, const int32_t *rows, int64_t n, int width)
+{
+    if (n > 64) {
+        hid_t low = select_row_list(space, rows, n / 2, width);
+        hid_t high = low >= 0 ? select_row_list(space, rows + n / 2, n - n / 2, width) : -1;
+        hid_t both = high >= 0 ? H5Scombine_select(low, H5S_SELECT_OR, high) : -1;
+        if (low >= 0) H5Sclose(low);
+        if (high >= 0) H5Sclose(high);
+        return both;
+    }
+    hid_t copy = H5Scopy(space);
+    H5S_seloper_t op = H5S_SELECT_SET;
+    for (int64_t i = 0; copy >= 0 && i < n;) {
+        int64_t run = 1;
+        while (i + run < n && rows[i + run] == rows[i] + run) run++;
+        if (select_block(copy, op, rows[i], run, width) < 0) {
+            H5Sclose(copy);
+            return -1;
+        }
+        op = H5S_SELECT_OR;
+        i += run;
+    }
+    return copy;
+}
+
+/* Collective read of this rank's rows into the records' columns [column, column + width)
+ * of dset (1-D, or 2-D with width columns): rows [start, start + count) of the split, or
+ * with `rows`, the rows rows[start .. start + count) (ascending), selected as the union of
+ * their runs of consecutive rows. A rank with no rows selects nothing but still joins the
+ * read. */
+static herr_t read_rows(hid_t dset, hid_t dxpl, const NnSamples *s, const int32_t *rows,
+                        int column, int width)
 {
     hsize_t mem_dims[2] = {s->count ? (hsize_t)s->count : 1,
                            (hsize_t)nn_samples_record_size(s)};
@@ -73,11 +114,18 @@ static herr_t read_rows(hid_t dset, hid_t dxpl, const NnSamples *s, int column, 
     } else {
         hsize_t mem_start[2] = {0, (hsize_t)column};
         hsize_t mem_count[2] = {(hsize_t)s->count, (hsize_t)width};
-        hsize_t file_start[2] = {(hsize_t)s->start, 0};
-        hsize_t file_count[2] = {(hsize_t)s->count, (hsize_t)width};
-        if (H5Sselect_hyperslab(mem, H5S_SELECT_SET, mem_start, NULL, mem_count, NULL) < 0 ||
-            H5Sselect_hyperslab(file, H5S_SELECT_SET, file_start, NULL, file_count, NULL) < 0)
+        if (H5Sselect_hyperslab(mem, H5S_SELECT_SET, mem_start, NULL, mem_count, NULL) < 0)
             goto done;
+        if (!rows) {
+            if (select_block(file, H5S_SELECT_SET, s->start, s->count, width) < 0) goto done;
+        } else {
+            /* Both selections are visited in ascending row order, so the k-th selected row
+             * of the file lands in the k-th record. */
+            hid_t list = select_row_list(file, rows + s->start, s->count, width);
+            H5Sclose(file);
+            file = list;
+            if (file < 0) goto done;
+        }
     }
     r = H5Dread(dset, H5T_NATIVE_UCHAR, mem, file, dxpl, s->records);
 done:
@@ -86,8 +134,24 @@ done:
     return r;
 }
 
-NnStatus nn_dataset_read(MPI_Comm comm, const char *path, const char *split, int64_t limit,
-                         int64_t unit, NnSamples *out, char err[NN_ERR_LEN])
+/* Opens path for parallel reading (collective over comm). */
+static NnStatus open_file(MPI_Comm comm, const char *path, hid_t *fapl, hid_t *file,
+                          char err[NN_ERR_LEN])
+{
+    *fapl = *file = -1;
+    if (nn_file_check_regular(path, NULL, err) != NN_OK) return NN_ERR;
+    *fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (*fapl < 0 || H5Pset_fapl_mpio(*fapl, comm, MPI_INFO_NULL) < 0)
+        return nn_fail(err, "%s: cannot set up parallel HDF5 access", path);
+    *file = H5Fopen(path, H5F_ACC_RDONLY, *fapl);
+    if (*file < 0) return nn_fail(err, "%s: not an HDF5 file, or damaged", path);
+    return NN_OK;
+}
+
+/* nn_dataset_read (rows NULL) and nn_dataset_read_rows. */
+static NnStatus read_split(MPI_Comm comm, const char *path, const char *split, int64_t limit,
+                           const int32_t *rows, int64_t n_rows, int64_t unit, NnSamples *out,
+                           char err[NN_ERR_LEN])
 {
     int rank, size;
     NN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
@@ -99,17 +163,7 @@ NnStatus nn_dataset_read(MPI_Comm comm, const char *path, const char *split, int
 
     NnStatus status = NN_ERR;
     hid_t fapl = -1, file = -1, images = -1, labels = -1, dxpl = -1;
-    if (nn_file_check_regular(path, NULL, err) != NN_OK) goto done;
-    fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0 || H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0) {
-        nn_fail(err, "%s: cannot set up parallel HDF5 access", path);
-        goto done;
-    }
-    file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    if (file < 0) {
-        nn_fail(err, "%s: not an HDF5 file, or damaged", path);
-        goto done;
-    }
+    if (open_file(comm, path, &fapl, &file, err) != NN_OK) goto done;
     int64_t classes;
     if (read_classes(file, path, &classes, err) != NN_OK) goto done;
     hsize_t image_dims[2], label_dims[1];
@@ -128,18 +182,23 @@ NnStatus nn_dataset_read(MPI_Comm comm, const char *path, const char *split, int
                 images_name, (unsigned long long)image_dims[1]);
         goto done;
     }
-    int64_t rows = (int64_t)image_dims[0];
-    if (limit > rows) {
+    int64_t split_rows = (int64_t)image_dims[0];
+    if (limit > split_rows) {
         nn_fail(err, "%s: %lld %s samples requested but %s has only %lld rows", path,
-                (long long)limit, split, images_name, (long long)rows);
+                (long long)limit, split, images_name, (long long)split_rows);
         goto done;
     }
-    if (rows > INT32_MAX) {
+    if (split_rows > INT32_MAX) {
         nn_fail(err, "%s: dataset %s has %lld rows, at most %d supported", path, images_name,
-                (long long)rows, INT32_MAX);
+                (long long)split_rows, INT32_MAX);
         goto done;
     }
-    out->total = limit > 0 ? limit : rows;
+    if (rows && n_rows > 0 && rows[n_rows - 1] >= split_rows) {
+        nn_fail(err, "%s: row %lld of %s requested but it has only %lld rows", path,
+                (long long)rows[n_rows - 1], images_name, (long long)split_rows);
+        goto done;
+    }
+    out->total = rows ? n_rows : limit > 0 ? limit : split_rows;
     out->features = (int)image_dims[1];
     out->classes = (int)classes;
     nn_shard_range_units(out->total, unit, size, rank, &out->start, &out->count);
@@ -154,21 +213,26 @@ NnStatus nn_dataset_read(MPI_Comm comm, const char *path, const char *split, int
         nn_fail(err, "cannot set up collective HDF5 reads");
         goto done;
     }
-    if (read_rows(images, dxpl, out, 0, out->features) < 0) {
-        nn_fail(err, "%s: cannot read rows %lld..%lld of %s", path, (long long)out->start,
-                (long long)(out->start + out->count), images_name);
-        goto done;
-    }
-    if (read_rows(labels, dxpl, out, out->features, 1) < 0) {
-        nn_fail(err, "%s: cannot read rows %lld..%lld of %s", path, (long long)out->start,
-                (long long)(out->start + out->count), labels_name);
-        goto done;
+    const char *names[2] = {images_name, labels_name};
+    hid_t dsets[2] = {images, labels};
+    for (int d = 0; d < 2; d++) {
+        int column = d == 0 ? 0 : out->features, width = d == 0 ? out->features : 1;
+        if (read_rows(dsets[d], dxpl, out, rows, column, width) < 0) {
+            if (rows)
+                nn_fail(err, "%s: cannot read %lld selected rows of %s", path,
+                        (long long)out->count, names[d]);
+            else
+                nn_fail(err, "%s: cannot read rows %lld..%lld of %s", path,
+                        (long long)out->start, (long long)(out->start + out->count), names[d]);
+            goto done;
+        }
     }
     for (int64_t i = 0; i < out->count; i++) {
         int label = out->records[i * nn_samples_record_size(out) + out->features];
         if (label >= out->classes) {
+            int64_t row = rows ? rows[out->start + i] : out->start + i;
             nn_fail(err, "%s: dataset %s row %lld holds label %d, expected 0..%d", path,
-                    labels_name, (long long)(out->start + i), label, out->classes - 1);
+                    labels_name, (long long)row, label, out->classes - 1);
             goto done;
         }
     }
@@ -196,12 +260,53 @@ NnStatus nn_dataset_probe(const char *path, NnDataShape *shape, char err[NN_ERR_
     hid_t images = status == NN_OK ? open_uint8(file, path, "/train/images", 2, dims, err) : -1;
     if (status == NN_OK && images < 0) status = NN_ERR;
     if (images >= 0) H5Dclose(images);
+    shape->validation_rows = -1;
+    hsize_t validation_dims[2];
+    if (status == NN_OK && nn_h5_exists(file, "/validation/images")) {
+        images = open_uint8(file, path, "/validation/images", 2, validation_dims, err);
+        if (images < 0) status = NN_ERR;
+        else H5Dclose(images);
+        shape->validation_rows = (int64_t)validation_dims[0];
+    }
     H5Fclose(file);
     if (status != NN_OK) return status;
     shape->train_rows = (int64_t)dims[0];
     shape->features = (int64_t)dims[1];
     shape->classes = (int)classes;
     return NN_OK;
+}
+
+NnStatus nn_dataset_read(MPI_Comm comm, const char *path, const char *split, int64_t limit,
+                         int64_t unit, NnSamples *out, char err[NN_ERR_LEN])
+{
+    return read_split(comm, path, split, limit, NULL, 0, unit, out, err);
+}
+
+NnStatus nn_dataset_read_rows(MPI_Comm comm, const char *path, const char *split,
+                              const int32_t *rows, int64_t n_rows, int64_t unit, NnSamples *out,
+                              char err[NN_ERR_LEN])
+{
+    static const int32_t no_rows[1];
+    NN_ASSERT(n_rows >= 0 && (rows || n_rows == 0));
+    for (int64_t i = 0; i < n_rows; i++)
+        NN_ASSERT(rows[i] >= 0 && (i == 0 || rows[i] > rows[i - 1]));
+    return read_split(comm, path, split, 0, rows ? rows : no_rows, n_rows, unit, out, err);
+}
+
+NnStatus nn_dataset_has_split(MPI_Comm comm, const char *path, const char *split, int *has,
+                              char err[NN_ERR_LEN])
+{
+    hid_t fapl, file;
+    char group[64];
+    snprintf(group, sizeof group, "/%s", split);
+    NnStatus status = open_file(comm, path, &fapl, &file, err);
+    *has = status == NN_OK && nn_h5_exists(file, group);
+    if (file >= 0) H5Fclose(file);
+    if (fapl >= 0) H5Pclose(fapl);
+    status = nn_comm_agree(comm, status, err);
+    /* Every rank read the same file; a rank's answer stands for all (rank 0's, to be sure). */
+    NN_MPI_CHECK(MPI_Bcast(has, 1, MPI_INT, 0, comm));
+    return status;
 }
 
 void nn_samples_free(NnSamples *samples)

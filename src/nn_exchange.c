@@ -46,15 +46,17 @@ static void share_shard(NnExchange *ex, int64_t rec)
     NN_MPI_CHECK(MPI_Group_free(&group));
 }
 
-NnStatus nn_exchange_init(NnExchange *ex, MPI_Comm comm, const NnSamples *shard, int64_t batch,
-                          int64_t chunk, int64_t seed, char err[NN_ERR_LEN])
+NnStatus nn_exchange_init(NnExchange *ex, MPI_Comm comm, const NnSamples *shard,
+                          const int32_t *rows, int64_t n_rows, int64_t batch, int64_t chunk,
+                          int64_t seed, char err[NN_ERR_LEN])
 {
     memset(ex, 0, sizeof *ex);
     ex->comm = comm;
     NN_MPI_CHECK(MPI_Comm_rank(comm, &ex->rank));
     NN_MPI_CHECK(MPI_Comm_size(comm, &ex->size));
     ex->shard = shard;
-    ex->layout = (NnBatchLayout){.n = shard->total, .batch = batch, .chunk = chunk,
+    NN_ASSERT(n_rows >= 1 && n_rows <= shard->total && (rows || n_rows == shard->total));
+    ex->layout = (NnBatchLayout){.n = n_rows, .batch = batch, .chunk = chunk,
                                  .parts = ex->size};
     ex->seed = seed;
     ex->epoch = -1;
@@ -63,28 +65,32 @@ NnStatus nn_exchange_init(NnExchange *ex, MPI_Comm comm, const NnSamples *shard,
     int64_t start;
     nn_sampler_part(&ex->layout, 0, ex->rank, &start, &ex->part); /* a full batch's part */
 
-    ex->order = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
+    ex->order = malloc(sizeof(int32_t) * (size_t)n_rows);
+    if (rows) ex->rows = malloc(sizeof(int32_t) * (size_t)n_rows);
     ex->use_record = malloc(sizeof *ex->use_record * (size_t)(ex->used ? ex->used : 1));
-    ex->owner_of = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
-    ex->user_at = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
+    ex->owner_of = malloc(sizeof(int32_t) * (size_t)n);
+    ex->user_at = malloc(sizeof(int32_t) * (size_t)n_rows);
     ex->held = calloc((size_t)ex->size, sizeof *ex->held);
     ex->first_row = malloc(sizeof(int64_t) * (size_t)ex->size);
     ex->send_counts = calloc((size_t)ex->size * 4, sizeof(int));
     NnStatus status = NN_OK;
-    if (!ex->order || !ex->use_record || !ex->owner_of || !ex->user_at || !ex->held ||
-        !ex->first_row || !ex->send_counts)
+    if (!ex->order || (rows && !ex->rows) || !ex->use_record || !ex->owner_of || !ex->user_at ||
+        !ex->held || !ex->first_row || !ex->send_counts)
         status = nn_fail(err, "out of memory for the sample exchange (%lld samples)",
                          (long long)n);
     status = nn_comm_agree(comm, status, err);
     if (status == NN_OK) {
+        if (rows) {
+            for (int64_t i = 0; i < n_rows; i++)
+                NN_ASSERT(rows[i] >= 0 && rows[i] < n && (i == 0 || rows[i] > rows[i - 1]));
+            memcpy(ex->rows, rows, sizeof(int32_t) * (size_t)n_rows);
+        }
         for (int r = 0; r < ex->size; r++) {
             int64_t count;
             nn_shard_range(n, ex->size, r, &ex->first_row[r], &count);
         }
-        for (int64_t i = 0; i < n; i++) {
-            ex->owner_of[i] = nn_shard_owner(n, ex->size, i);
-            ex->user_at[i] = nn_sampler_user(&ex->layout, i);
-        }
+        for (int64_t i = 0; i < n; i++) ex->owner_of[i] = nn_shard_owner(n, ex->size, i);
+        for (int64_t p = 0; p < n_rows; p++) ex->user_at[p] = nn_sampler_user(&ex->layout, p);
         ex->send_displs = ex->send_counts + ex->size;
         ex->recv_counts = ex->send_counts + 2 * ex->size;
         ex->recv_displs = ex->send_counts + 3 * ex->size;
@@ -116,9 +122,11 @@ static const uint8_t *held_record(const NnExchange *ex, int owner, int64_t item,
 
 void nn_exchange_epoch(NnExchange *ex, int64_t epoch)
 {
-    int64_t n = ex->shard->total, rec = nn_samples_record_size(ex->shard);
+    int64_t n = ex->layout.n, rec = nn_samples_record_size(ex->shard);
     int P = ex->size, me = ex->rank;
     nn_sampler_permutation(ex->seed, epoch, n, ex->order);
+    if (ex->rows) /* positions of the list of rows in use to rows */
+        for (int64_t p = 0; p < n; p++) ex->order[p] = ex->rows[ex->order[p]];
 
     /* Only samples whose owner and user are on different nodes travel. */
     memset(ex->send_counts, 0, sizeof(int) * (size_t)P * 4);
@@ -209,6 +217,7 @@ void nn_exchange_free(NnExchange *ex)
         NN_MPI_CHECK(MPI_Type_free(&ex->record_type));
     }
     free(ex->order);
+    free(ex->rows);
     free(ex->send);
     free(ex->recv);
     free(ex->use_record);

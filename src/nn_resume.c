@@ -13,9 +13,9 @@ static void warn(const char *fmt, const char *a, const char *b)
 void nn_resume_fixed_settings(const NnConfig *cfg, const NnDataShape *shape,
                               char out[NN_FIXED_SETTINGS_LEN])
 {
-    static const char *const KEYS[][2] = {{"model", "hidden"},   {"model", "activation"},
-                                          {"model", "loss"},     {"train", "seed"},
-                                          {"train", "batch_size"}};
+    static const char *const KEYS[][2] = {
+        {"model", "hidden"}, {"model", "activation"}, {"model", "loss"},
+        {"train", "seed"},   {"train", "batch_size"}, {"data", "validation"}};
     size_t used = 0;
     char value[NN_PATH_LEN], err[NN_ERR_LEN];
     for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) {
@@ -25,14 +25,43 @@ void nn_resume_fixed_settings(const NnConfig *cfg, const NnDataShape *shape,
                                  KEYS[i][0], KEYS[i][1], value);
     }
     int64_t train = cfg->train_samples > 0 ? cfg->train_samples : shape->train_rows;
+    int64_t validation = shape->validation_rows >= 0 ? shape->validation_rows : cfg->validation;
+    if (shape->validation_rows < 0) train -= cfg->validation;
     snprintf(out + used, NN_FIXED_SETTINGS_LEN - used,
-             "training samples = %lld\nfeatures per sample = %lld\nclasses = %d\n",
-             (long long)train, (long long)shape->features, shape->classes);
+             "training samples = %lld\nvalidation samples = %lld\nfeatures per sample = %lld\n"
+             "classes = %d\n",
+             (long long)train, (long long)validation, (long long)shape->features,
+             shape->classes);
 }
 
-NnStatus nn_resume_compare(const char *path, const char *stored, const char *ours,
+/* ours without the lines whose key stored lacks and whose value is 0: settings added since
+ * an older checkpoint was written (such as [data] validation), at the value that changes
+ * nothing. */
+static void drop_new_defaults(const char *stored, const char *ours, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (const char *line = ours; *line;) {
+        size_t len = strcspn(line, "\n"), key = strcspn(line, "=");
+        int found = 0;
+        for (const char *s = stored; *s && !found; s += strcspn(s, "\n"), s += *s == '\n')
+            found = key < len && strncmp(s, line, key + 1) == 0;
+        int zero = key + 2 < len && len - key - 2 == 1 && line[key + 2] == '0';
+        if ((found || !zero) && used + len + 2 < size) {
+            memcpy(out + used, line, len);
+            used += len;
+            out[used++] = '\n';
+            out[used] = '\0';
+        }
+        line += len + (line[len] == '\n');
+    }
+}
+
+NnStatus nn_resume_compare(const char *path, const char *stored, const char *ours_in,
                            char err[NN_ERR_LEN])
 {
+    char ours[NN_FIXED_SETTINGS_LEN];
+    drop_new_defaults(stored, ours_in, ours, sizeof ours);
     if (strcmp(stored, ours) == 0) return NN_OK;
     const char *a = stored, *b = ours;
     for (;;) {

@@ -143,11 +143,12 @@ static void announce(Run *run)
     for (int l = 0; l < t->model.n_layers && used < sizeof arch; l++)
         used += (size_t)snprintf(arch + used, sizeof arch - used, "-%d", t->model.layers[l].out);
     nn_runlog_note(&run->log,
-                   "nn-mpi %s: %d ranks, model %s %s/%s (%zu parameters), %lld train and %lld "
-                   "test samples, batch %d (%lld steps per epoch)",
+                   "nn-mpi %s: %d ranks, model %s %s/%s (%zu parameters), %lld train, %lld "
+                   "validation and %lld test samples, batch %d (%lld steps per epoch)",
                    NN_VERSION, t->size, arch, nn_activation_name(cfg->activation),
-                   nn_loss_name(cfg->loss), t->model.n_params, (long long)t->train.total,
-                   (long long)t->test.total, cfg->batch_size, (long long)t->steps_per_epoch);
+                   nn_loss_name(cfg->loss), t->model.n_params, (long long)t->n_train,
+                   (long long)t->validation.total, (long long)t->test.total, cfg->batch_size,
+                   (long long)t->steps_per_epoch);
     if (run->rundir.path[0])
         nn_runlog_note(&run->log, "run %s in %s", run->rundir.run_id, run->rundir.path);
     const NnTrainState *s = &run->state;
@@ -354,7 +355,9 @@ static NnStatus finish_epoch(Run *run, int64_t epoch, double train_time, int64_t
     s->step_in_epoch = 0;
     s->epoch_loss_sum = 0.0;
     s->epoch_samples = 0;
-    s->validation_loss = s->validation_accuracy = NAN;
+    NnEvalResult validation = nn_trainer_evaluate(t, NN_SPLIT_VALIDATION);
+    s->validation_loss = validation.mean_loss;
+    s->validation_accuracy = validation.accuracy;
 
     /* Rank 0 decides from its (reduced) values, so that every rank decides alike. */
     int decision[2] = {0, 0}; /* a new best; stop early */
@@ -367,8 +370,11 @@ static NnStatus finish_epoch(Run *run, int64_t epoch, double train_time, int64_t
     *early = decision[1];
     int last = epoch + 1 == cfg->epochs || *early;
     s->test_loss = s->test_accuracy = NAN;
-    if (cfg->log_test == NN_LOG_TEST_EVERY_EPOCH || last)
-        nn_trainer_evaluate(t, &s->test_loss, &s->test_accuracy);
+    if (cfg->log_test == NN_LOG_TEST_EVERY_EPOCH || last) {
+        NnEvalResult test = nn_trainer_evaluate(t, NN_SPLIT_TEST);
+        s->test_loss = test.mean_loss;
+        s->test_accuracy = test.accuracy;
+    }
     s->stopped_early = *early;
     if (is_root(run)) {
         NnEpochReport report = {.epoch = epoch,
@@ -426,21 +432,15 @@ static NnStatus build(Run *run, NnTrainer *trainer, char err[NN_ERR_LEN])
 {
     const NnRunOptions *opt = run->opt;
     const NnConfig *cfg = run->cfg;
-    NnSamples train, test;
-    if (nn_dataset_read(opt->comm, cfg->data_path, "train", cfg->train_samples, 1, &train, err) !=
-        NN_OK)
+    NnSplits splits;
+    if (nn_splits_read(opt->comm, cfg, nn_trainer_test_unit(cfg), &splits, err) != NN_OK)
         return NN_ERR;
-    if (nn_dataset_read(opt->comm, cfg->data_path, "test", cfg->test_samples,
-                        nn_trainer_test_unit(cfg), &test, err) != NN_OK) {
-        nn_samples_free(&train);
-        return NN_ERR;
-    }
-    if (nn_trainer_init(trainer, opt->comm, cfg, &train, &test, err) != NN_OK) return NN_ERR;
+    if (nn_trainer_init(trainer, opt->comm, cfg, &splits, err) != NN_OK) return NN_ERR;
     int resumed = run->start.resumed;
     NN_MPI_CHECK(MPI_Bcast(&resumed, 1, MPI_INT, 0, opt->comm));
     run->state = (NnTrainState){.seed = cfg->seed,
                                 .batch_size = cfg->batch_size,
-                                .train_samples = trainer->train.total,
+                                .train_samples = trainer->n_train,
                                 .train_loss = NAN,
                                 .test_loss = NAN,
                                 .test_accuracy = NAN,
@@ -451,7 +451,7 @@ static NnStatus build(Run *run, NnTrainer *trainer, char err[NN_ERR_LEN])
     snprintf(run->state.run_id, sizeof run->state.run_id, "%s", run->rundir.run_id);
     NnStatus status = NN_OK;
     if ((cfg->checkpoint_keep_best || cfg->early_stopping_patience > 0) &&
-        1)
+        trainer->validation.total == 0)
         status = nn_refuse(err, "[checkpoint] keep_best and [train] early_stopping_patience "
                                 "need a validation split: set [data] validation, or give the "
                                 "dataset a /validation group");

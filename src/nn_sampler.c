@@ -24,6 +24,25 @@ void nn_sampler_permutation(int64_t seed, int64_t epoch, int64_t n, int32_t *per
     }
 }
 
+void nn_sampler_validation_split(int64_t seed, int64_t n, int64_t v, int32_t *validation,
+                                 int32_t *train)
+{
+    NN_ASSERT(v >= 0 && v <= n && n <= INT32_MAX);
+    NnRng rng;
+    nn_rng_seed(&rng, (uint64_t)seed, NN_STREAM_VALIDATION, 0);
+    /* Selection sampling (Knuth's algorithm S): row i joins the validation rows with
+     * probability (rows still wanted) / (rows left), which gives a uniform subset, already
+     * sorted, in one pass and without scratch memory. */
+    int64_t picked = 0, kept = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (picked < v && (int64_t)nn_rng_below(&rng, (uint64_t)(n - i)) < v - picked)
+            validation[picked++] = (int32_t)i;
+        else
+            train[kept++] = (int32_t)i;
+    }
+    NN_ASSERT(picked == v && kept == n - v);
+}
+
 /* The size of the batch that holds position `first` (a multiple of the batch size). */
 static int64_t batch_size_at(const NnBatchLayout *l, int64_t first)
 {

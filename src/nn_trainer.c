@@ -38,37 +38,57 @@ static NnStatus share_storage(NnTrainer *t, char err[NN_ERR_LEN])
     return NN_OK;
 }
 
-NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSamples *train,
-                         NnSamples *test, char err[NN_ERR_LEN])
+/* Evaluated split s must match the training split's shape. */
+static NnStatus check_split(const NnSamples *train, const NnSamples *s, const char *name,
+                            char err[NN_ERR_LEN])
+{
+    if (s->total > 0 && (s->features != train->features || s->classes != train->classes))
+        return nn_fail(err, "train samples have %d features and %d classes, %s samples %d "
+                            "and %d",
+                       train->features, train->classes, name, s->features, s->classes);
+    return NN_OK;
+}
+
+NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSplits *splits,
+                         char err[NN_ERR_LEN])
 {
     memset(t, 0, sizeof *t);
     t->comm = comm;
     t->cfg = cfg;
     NN_MPI_CHECK(MPI_Comm_rank(comm, &t->rank));
     NN_MPI_CHECK(MPI_Comm_size(comm, &t->size));
-    t->train = *train;
-    t->test = *test;
-    memset(train, 0, sizeof *train);
-    memset(test, 0, sizeof *test);
+    t->train = splits->train;
+    t->validation = splits->validation;
+    t->test = splits->test;
+    t->n_train = splits->n_train_rows;
+    int32_t *train_rows = splits->train_rows; /* freed here: the exchange keeps a copy */
+    memset(splits, 0, sizeof *splits);
 
     NnStatus status = NN_OK;
-    if (t->train.features != t->test.features || t->train.classes != t->test.classes)
+    if (t->test.features != t->train.features || t->test.classes != t->train.classes)
         status = nn_fail(err, "train samples have %d features and %d classes, test samples %d "
                               "and %d",
                          t->train.features, t->train.classes, t->test.features,
                          t->test.classes);
-    else if (t->train.total == 0)
+    else if (check_split(&t->train, &t->validation, "validation", err) != NN_OK)
+        status = NN_ERR;
+    else if (t->n_train == 0)
         status = nn_fail(err, "the training split is empty");
-    /* Reproducible evaluation needs test shards made of whole chunks. */
+    NN_ASSERT(t->n_train <= t->train.total && (train_rows || t->n_train == t->train.total));
+    /* Reproducible evaluation needs shards made of whole chunks. */
     NN_ASSERT(t->test.count == 0 || t->test.start % nn_trainer_test_unit(cfg) == 0);
+    NN_ASSERT(t->validation.count == 0 ||
+              t->validation.start % nn_trainer_test_unit(cfg) == 0);
     if (status == NN_OK) {
-        t->steps_per_epoch = nn_sampler_steps(t->train.total, cfg->batch_size);
+        t->steps_per_epoch = nn_sampler_steps(t->n_train, cfg->batch_size);
         t->chunk = cfg->reproducible ? cfg->chunk_size : 1;
         int64_t chunks = (cfg->batch_size + t->chunk - 1) / t->chunk;
         int64_t local_cap = (chunks + t->size - 1) / t->size * t->chunk; /* a rank's part */
         int rows_cap = (int)(local_cap > NN_EVAL_ROWS ? local_cap : NN_EVAL_ROWS);
         t->step_limit = nn_fixed_limit(chunks);
-        t->eval_limit = nn_fixed_limit((t->test.total + t->chunk - 1) / t->chunk);
+        t->eval_limit[NN_SPLIT_TEST] = nn_fixed_limit((t->test.total + t->chunk - 1) / t->chunk);
+        t->eval_limit[NN_SPLIT_VALIDATION] =
+            nn_fixed_limit((t->validation.total + t->chunk - 1) / t->chunk);
         status = nn_model_init(&t->model, t->train.features, &cfg->hidden, t->train.classes,
                                cfg->activation, cfg->loss, rows_cap, err);
     }
@@ -79,8 +99,9 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSam
     status = nn_comm_agree(comm, status, err);
     if (status == NN_OK) status = share_storage(t, err);
     if (status == NN_OK)
-        status = nn_exchange_init(&t->exchange, comm, &t->train, cfg->batch_size, t->chunk,
-                                  cfg->seed, err);
+        status = nn_exchange_init(&t->exchange, comm, &t->train, train_rows, t->n_train,
+                                  cfg->batch_size, t->chunk, cfg->seed, err);
+    free(train_rows);
     if (status == NN_OK) { /* the exchange holds the training records now */
         free(t->train.records);
         t->train.records = NULL;
@@ -176,15 +197,16 @@ NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned vote
     return r;
 }
 
-void nn_trainer_evaluate(NnTrainer *t, double *mean_loss, double *accuracy)
+NnEvalResult nn_trainer_evaluate(NnTrainer *t, NnSplit which)
 {
     NnModel *m = &t->model;
-    const NnSamples *s = &t->test;
+    const NnSamples *s = which == NN_SPLIT_VALIDATION ? &t->validation : &t->test;
+    double limit = t->eval_limit[which];
     int64_t rec = nn_samples_record_size(s);
     /* Reproducible mode: chunks of the (chunk-aligned) shard and exact loss sums. */
     int64_t rows_per_call = t->cfg->reproducible ? t->chunk : m->rows_cap;
-    int64_t exact[3] = {0, 0, 0}; /* loss sum (fixed point), correct count, rejected */
-    double sums[2] = {0.0, 0.0};  /* plain mode: loss sum, correct count */
+    int64_t exact[4] = {0, 0, 0, 0};  /* loss sum (fixed point), correct, rejected, samples */
+    double sums[3] = {0.0, 0.0, 0.0}; /* plain mode: loss sum, correct, samples */
     for (int64_t first = 0; first < s->count; first += rows_per_call) {
         int rows = (int)(s->count - first < rows_per_call ? s->count - first : rows_per_call);
         for (int i = 0; i < rows; i++)
@@ -193,19 +215,24 @@ void nn_trainer_evaluate(NnTrainer *t, double *mean_loss, double *accuracy)
         int64_t correct = 0;
         double loss = nn_model_forward(m, m->input, m->labels, rows, &correct);
         exact[1] += correct;
-        exact[2] += nn_fixed_add_double(&exact[0], loss, t->eval_limit);
+        exact[2] += nn_fixed_add_double(&exact[0], loss, limit);
+        exact[3] += rows;
         sums[0] += loss;
         sums[1] += (double)correct;
+        sums[2] += rows;
     }
     if (t->cfg->reproducible) {
-        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, exact, 3, MPI_INT64_T, MPI_SUM, t->comm));
+        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, exact, 4, MPI_INT64_T, MPI_SUM, t->comm));
         sums[0] = exact[2] ? NAN : nn_fixed_to_double(exact[0]);
         sums[1] = (double)exact[1];
+        sums[2] = (double)exact[3];
     } else {
-        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, t->comm));
+        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, sums, 3, MPI_DOUBLE, MPI_SUM, t->comm));
     }
-    *mean_loss = s->total ? sums[0] / (double)s->total : NAN;
-    *accuracy = s->total ? sums[1] / (double)s->total : NAN;
+    NnEvalResult r = {.samples = (int64_t)sums[2]};
+    r.mean_loss = r.samples ? sums[0] / sums[2] : NAN;
+    r.accuracy = r.samples ? sums[1] / sums[2] : NAN;
+    return r;
 }
 
 void nn_trainer_free(NnTrainer *t)
@@ -215,5 +242,6 @@ void nn_trainer_free(NnTrainer *t)
     nn_model_free(&t->model);
     nn_reduce_free(&t->sums);
     nn_samples_free(&t->train);
+    nn_samples_free(&t->validation);
     nn_samples_free(&t->test);
 }

@@ -11,6 +11,7 @@ static const char *EVERY_KEY =
     "path = /tmp/other.h5\n"
     "train_samples = 1000\n"
     "test_samples = 500\n"
+    "validation = 250\n"
     "\n"
     "[model]\n"
     "hidden = 300, 100 ,50\n"
@@ -57,6 +58,7 @@ static const char *EVERY_KEY_CANONICAL =
     "path = /tmp/other.h5\n"
     "train_samples = 1000\n"
     "test_samples = 500\n"
+    "validation = 250\n"
     "\n[model]\n"
     "hidden = 300, 100, 50\n"
     "activation = tanh\n"
@@ -106,7 +108,7 @@ static void test_every_key(void)
     CHECK(nn_config_parse(EVERY_KEY, "every.ini", &cfg, err) == NN_OK);
     CHECK(strcmp(err, "") == 0);
     CHECK(strcmp(cfg.data_path, "/tmp/other.h5") == 0);
-    CHECK(cfg.train_samples == 1000 && cfg.test_samples == 500);
+    CHECK(cfg.train_samples == 1000 && cfg.test_samples == 500 && cfg.validation == 250);
     CHECK(cfg.hidden.count == 3 && cfg.hidden.values[0] == 300 && cfg.hidden.values[1] == 100 &&
           cfg.hidden.values[2] == 50);
     CHECK(cfg.activation == NN_ACT_TANH && cfg.loss == NN_LOSS_MSE && cfg.init == NN_INIT_XAVIER);
@@ -147,7 +149,7 @@ static void test_defaults(void)
     NnConfig cfg;
     nn_config_defaults(&cfg);
     CHECK(strcmp(cfg.data_path, "data/mnist.h5") == 0);
-    CHECK(cfg.train_samples == 0 && cfg.test_samples == 0);
+    CHECK(cfg.train_samples == 0 && cfg.test_samples == 0 && cfg.validation == 0);
     CHECK(cfg.hidden.count == 1 && cfg.hidden.values[0] == 128);
     CHECK(cfg.activation == NN_ACT_RELU && cfg.loss == NN_LOSS_CROSS_ENTROPY);
     CHECK(cfg.init == NN_INIT_AUTO && cfg.epochs == 10 && cfg.batch_size == 64);
@@ -207,6 +209,10 @@ static const BadConfig BAD[] = {
     {"[model]\nhidden = 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1\n",
      "bad.ini:2: [model] hidden = 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1: at most 16 entries"},
     {"[data]\npath =\n", "bad.ini:2: [data] path = : must not be empty"},
+    {"[data]\nvalidation = -1\n", "bad.ini:2: [data] validation = -1: must be >= 0"},
+    {"[data]\nvalidation = 2000000000000\n",
+     "bad.ini:2: [data] validation = 2000000000000: must be <= 1000000000000"},
+    {"[data]\nvalidation = 0.2\n", "bad.ini:2: [data] validation = 0.2: expected an integer"},
     {"[train]\nepochs = 2\nepochs = 3\n", "bad.ini:3: [train] epochs is set twice"},
     {"[run]\ndir = a\n[checkpoint]\ndir = b\n", "bad.ini:4: [checkpoint] dir is set twice"},
     {"[train]\nthis line has no equals sign\n",
@@ -249,6 +255,7 @@ static void test_set(void)
     CHECK(nn_config_set(&cfg, "train.batch_size=256", err) == NN_OK && cfg.batch_size == 256);
     CHECK(nn_config_set(&cfg, "model.hidden=64,32", err) == NN_OK && cfg.hidden.count == 2);
     CHECK(nn_config_set(&cfg, "log.metrics=", err) == NN_OK && cfg.metrics_path[0] == '\0');
+    CHECK(nn_config_set(&cfg, "data.validation=5000", err) == NN_OK && cfg.validation == 5000);
     CHECK(nn_config_set(&cfg, "data.path=x.y.h5", err) == NN_OK &&
           strcmp(cfg.data_path, "x.y.h5") == 0);
     CHECK(nn_config_set(&cfg, "train.batch_size=0", err) == NN_ERR);

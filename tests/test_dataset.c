@@ -1,6 +1,7 @@
 /* The HDF5 dataset: rank 0 writes small files with nn_dataset_write, then every rank reads
  * its shard with one collective read (run with -np 1..4; with 3 test rows at -np 4 one rank
- * has no rows and still joins the read). Also the reader's errors. */
+ * has no rows and still joins the read). Reads of selected rows (a validation split) give
+ * exactly a plain read's rows. Also the reader's errors. */
 #include <hdf5.h>
 #include <mpi.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include "nn_test_data.h"
 #include "nnmpi/nn_dataset.h"
 #include "nnmpi/nn_h5.h"
+#include "nnmpi/nn_sampler.h"
 
 enum { ROWS = 4, COLS = 3, FEATURES = ROWS * COLS };
 
@@ -63,6 +65,58 @@ static void check_shard(const NnSamples *s, uint64_t seed, int64_t total, int64_
     CHECK(rows == total); /* every row read by exactly one rank */
 }
 
+/* Reads this rank's part of the sorted rows list[0..n) of the train split and compares it
+ * with `all`, the whole split read plainly by this rank alone. */
+static void check_rows(const char *path, const NnSamples *all, const int32_t *list, int64_t n,
+                       int64_t unit)
+{
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    NnSamples s;
+    char err[NN_ERR_LEN];
+    CHECK(nn_dataset_read_rows(MPI_COMM_WORLD, path, "train", list, n, unit, &s, err) == NN_OK);
+    int64_t start, count;
+    nn_shard_range_units(n, unit, size, rank, &start, &count);
+    CHECK(s.total == n && s.start == start && s.count == count);
+    CHECK(s.features == all->features && s.classes == all->classes);
+    int64_t rec = nn_samples_record_size(all);
+    int same = 1;
+    for (int64_t i = 0; i < s.count; i++)
+        same &= memcmp(s.records + i * rec, all->records + list[s.start + i] * rec,
+                       (size_t)rec) == 0;
+    CHECK(same);
+    int64_t rows = s.count;
+    MPI_Allreduce(MPI_IN_PLACE, &rows, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+    CHECK(rows == n); /* every listed row read by exactly one rank */
+    nn_samples_free(&s);
+}
+
+static void test_selected_rows(const char *path)
+{
+    NnSamples all;
+    char err[NN_ERR_LEN];
+    CHECK(nn_dataset_read(MPI_COMM_SELF, path, "train", 0, 1, &all, err) == NN_OK);
+    CHECK(all.total == 50 && all.count == 50);
+    const int32_t runs[] = {0, 1, 2, 3, 10, 11, 20, 30, 31, 32, 48, 49}; /* first, last row */
+    int32_t every[50], val[17], rest[50 - 17];
+    for (int i = 0; i < 50; i++) every[i] = i;
+    nn_sampler_validation_split(4, 50, 17, val, rest);
+    for (int64_t unit = 1; unit <= 3; unit += 2) {
+        check_rows(path, &all, runs, 12, unit);
+        check_rows(path, &all, val, 17, unit);
+        check_rows(path, &all, rest, 50 - 17, unit);
+        check_rows(path, &all, every, 50, unit);
+        check_rows(path, &all, runs + 11, 1, unit); /* one row: most ranks have none */
+        check_rows(path, &all, runs, 0, unit);      /* no rows at all */
+    }
+    nn_samples_free(&all);
+    NnSamples s;
+    const int32_t beyond[] = {3, 50};
+    CHECK(nn_dataset_read_rows(MPI_COMM_WORLD, path, "train", beyond, 2, 1, &s, err) == NN_ERR);
+    CHECK_CONTAINS(err, "row 50 of /train/images requested but it has only 50 rows");
+}
+
 /* Rank 0 changes the file with plain HDF5 calls, to make it bad in one way. */
 static void damage(const char *path, const char *how)
 {
@@ -115,6 +169,25 @@ int main(int argc, char **argv)
     check_shard(&s, 1, 50, 8); /* whole units of 8 rows */
     CHECK(s.count == 0 || s.start % 8 == 0);
     nn_samples_free(&s);
+    test_selected_rows(path);
+
+    /* The optional /validation split: absent here, present once rank 0 adds the group. */
+    int has = -1;
+    CHECK(nn_dataset_has_split(MPI_COMM_WORLD, path, "validation", &has, err) == NN_OK);
+    CHECK(has == 0);
+    if (rank == 0) {
+        hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+        hid_t g = H5Gcreate2(f, "validation", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        CHECK(f >= 0 && g >= 0);
+        H5Gclose(g);
+        H5Fclose(f);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    CHECK(nn_dataset_has_split(MPI_COMM_WORLD, path, "validation", &has, err) == NN_OK);
+    CHECK(has == 1);
+    CHECK(nn_dataset_has_split(MPI_COMM_WORLD, "/nonexistent.h5", "validation", &has, err) ==
+          NN_ERR);
+    CHECK(strcmp(err, "rank 0: /nonexistent.h5: cannot open: No such file or directory") == 0);
 
     /* Errors: every rank fails alike, with the first failing rank's message. */
     CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 51, 1, &s, err) == NN_ERR);

@@ -1,6 +1,7 @@
 /* Nothing is allocated in the training loop: after a first epoch, further epochs (the
- * sample exchange, every step, evaluation) call no malloc, calloc, realloc or free of
- * nn-mpi's own, in plain and reproducible mode (run with several rank counts). The program
+ * sample exchange, every step, evaluation of the test and validation splits) call no
+ * malloc, calloc, realloc or free of nn-mpi's own, in plain and reproducible mode, with and
+ * without a validation split held out (run with several rank counts). The program
  * is linked with --wrap for those functions (tests/CMakeLists.txt), which counts the calls
  * made by nn-mpi's code; MPI's and BLAS's own allocations are not ours to count. */
 #include <mpi.h>
@@ -49,11 +50,12 @@ static void epoch(NnTrainer *t, const NnConfig *cfg, int64_t e)
         NnStepResult r = nn_trainer_step(t, s, (float)cfg->learning_rate, 0);
         CHECK(r.rejected == 0);
     }
-    double loss, accuracy;
-    nn_trainer_evaluate(t, &loss, &accuracy);
+    NnEvalResult test = nn_trainer_evaluate(t, NN_SPLIT_TEST);
+    NnEvalResult validation = nn_trainer_evaluate(t, NN_SPLIT_VALIDATION);
+    CHECK(test.samples == t->test.total && validation.samples == t->validation.total);
 }
 
-static void check_mode(int reproducible)
+static void check_mode(int reproducible, int64_t held_out)
 {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -64,18 +66,19 @@ static void check_mode(int reproducible)
     cfg.chunk_size = 3;
     cfg.hidden = (NnIntList){2, {9, 7}};
     cfg.batch_size = 10;
-    NnSamples train = nn_test_samples(21, 103, 12, 4, 1, rank, size);
-    NnSamples test = nn_test_samples(22, 17, 12, 4, nn_trainer_test_unit(&cfg), rank, size);
+    NnSplits splits = nn_test_splits(cfg.seed, 103, held_out, 17, 12, 4,
+                                     nn_trainer_test_unit(&cfg), rank, size);
     NnTrainer t;
     char err[NN_ERR_LEN];
-    CHECK(nn_trainer_init(&t, MPI_COMM_WORLD, &cfg, &train, &test, err) == NN_OK);
+    CHECK(nn_trainer_init(&t, MPI_COMM_WORLD, &cfg, &splits, err) == NN_OK);
     epoch(&t, &cfg, 0);
     long before = calls;
     for (int64_t e = 1; e < 4; e++) epoch(&t, &cfg, e);
     long during = calls - before;
     if (during != 0)
-        fprintf(stderr, "rank %d, reproducible = %d: %ld allocator calls in 3 epochs\n", rank,
-                reproducible, during);
+        fprintf(stderr, "rank %d, reproducible = %d, validation %lld: %ld allocator calls in 3 "
+                        "epochs\n",
+                rank, reproducible, (long long)held_out, during);
     CHECK(during == 0);
     nn_trainer_free(&t);
     CHECK(calls > before); /* the counting works: freeing the trainer was counted */
@@ -86,8 +89,10 @@ int main(int argc, char **argv)
     MPI_Init(&argc, &argv);
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    check_mode(0);
-    check_mode(1);
+    for (int reproducible = 0; reproducible <= 1; reproducible++) {
+        check_mode(reproducible, 0);
+        check_mode(reproducible, 20);
+    }
     MPI_Allreduce(MPI_IN_PLACE, &nn_test_failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     int status = rank == 0 ? nn_test_finish("test_no_alloc") : (nn_test_failures != 0);
     MPI_Finalize();

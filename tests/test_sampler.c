@@ -123,10 +123,76 @@ static void test_global_order(int64_t n, int64_t batch)
     }
 }
 
+/* The validation split is a pure function of (seed, n, v): no rank count enters it, so it
+ * is the same at every rank count by construction. Both lists are sorted, disjoint, of the
+ * right sizes and together cover [0, n). */
+static void check_split(int64_t seed, int64_t n, int64_t v)
+{
+    int32_t *val = malloc(sizeof(int32_t) * (size_t)(v + 1));
+    int32_t *train = malloc(sizeof(int32_t) * (size_t)(n - v + 1));
+    char *seen = calloc((size_t)n + 1, 1);
+    nn_sampler_validation_split(seed, n, v, val, train);
+    int sorted = 1, in_range = 1, once = 1;
+    for (int64_t i = 0; i < v; i++) {
+        sorted &= i == 0 || val[i] > val[i - 1];
+        in_range &= val[i] >= 0 && val[i] < n;
+        if (val[i] >= 0 && val[i] < n) once &= seen[val[i]]++ == 0;
+    }
+    for (int64_t i = 0; i < n - v; i++) {
+        sorted &= i == 0 || train[i] > train[i - 1];
+        in_range &= train[i] >= 0 && train[i] < n;
+        if (train[i] >= 0 && train[i] < n) once &= seen[train[i]]++ == 0;
+    }
+    CHECK(sorted && in_range && once); /* disjoint: no row twice */
+    int64_t covered = 0;
+    for (int64_t i = 0; i < n; i++) covered += seen[i] == 1;
+    CHECK(covered == n); /* n - v + v rows, each once: every row in one list */
+    /* The same call gives the same lists. */
+    int32_t *val2 = malloc(sizeof(int32_t) * (size_t)(v + 1));
+    int32_t *train2 = malloc(sizeof(int32_t) * (size_t)(n - v + 1));
+    nn_sampler_validation_split(seed, n, v, val2, train2);
+    CHECK(memcmp(val, val2, sizeof(int32_t) * (size_t)v) == 0);
+    CHECK(memcmp(train, train2, sizeof(int32_t) * (size_t)(n - v)) == 0);
+    free(val), free(train), free(seen), free(val2), free(train2);
+}
+
+static void test_validation_split(void)
+{
+    const int64_t cases[][2] = {{1, 0}, {1, 1}, {2, 1}, {10, 3}, {10, 9}, {10, 10},
+                                {1000, 1},  {1000, 500}, {1000, 999}, {60000, 10000}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (int64_t seed = 1; seed <= 3; seed++) check_split(seed, cases[c][0], cases[c][1]);
+
+    /* v = 0: every row for training, in order. */
+    int32_t none[1], all[100];
+    nn_sampler_validation_split(5, 100, 0, none, all);
+    int identity = 1;
+    for (int i = 0; i < 100; i++) identity &= all[i] == i;
+    CHECK(identity);
+
+    /* Another seed, another choice; not simply the first or last rows. */
+    enum { N = 1000, V = 100 };
+    int32_t a[V], b[V], rest[N - V];
+    nn_sampler_validation_split(7, N, V, a, rest);
+    nn_sampler_validation_split(8, N, V, b, rest);
+    CHECK(memcmp(a, b, sizeof a) != 0);
+    CHECK(a[0] < N / 10 && a[V - 1] >= N - N / 10); /* spread over all rows */
+
+    /* Uniform: over many seeds every row is chosen about v/n of the time. */
+    int counts[10] = {0};
+    int32_t pick[3], left[7];
+    for (int64_t seed = 0; seed < 10000; seed++) {
+        nn_sampler_validation_split(seed, 10, 3, pick, left);
+        for (int i = 0; i < 3; i++) counts[pick[i]]++;
+    }
+    for (int r = 0; r < 10; r++) CHECK(counts[r] > 2700 && counts[r] < 3300); /* 3000 each */
+}
+
 int main(void)
 {
     test_shard_ranges();
     test_permutation();
+    test_validation_split();
     test_global_order(100, 10);  /* even */
     test_global_order(103, 10);  /* a smaller last batch */
     test_global_order(25, 7);    /* batch not divisible by 2..8 */

@@ -42,6 +42,8 @@ typedef struct {
     char data_path[NN_PATH_LEN];
     int64_t train_samples; /* use the first N training rows; 0 = all */
     int64_t test_samples;  /* use the first N test rows; 0 = all */
+    int64_t validation;    /* training rows held out as the validation split; 0 = none (or the
+                              file's own /validation split, see nn_splits.h) */
     /* [model] */
     NnIntList hidden;
     NnActivation activation;

@@ -3,6 +3,7 @@
  *   /train/labels  uint8 (N)
  *   /test/images   uint8 (M, F)
  *   /test/labels   uint8 (M)
+ *   /validation/images, /validation/labels   optional, the same layout as /test
  * Root attributes: format = "nn-mpi dataset", format_version = 1, source (text),
  * classes (labels are 0 .. classes-1; 10 when absent). Each images dataset has an
  * image_shape attribute (rows, cols) with rows * cols = F. */
@@ -18,8 +19,9 @@
 #define NN_DATASET_FORMAT_VERSION 1
 #define NN_DEFAULT_CLASSES 10
 
-/* One rank's contiguous rows of one split, each stored as a record: F pixel bytes followed
- * by the label byte. */
+/* One rank's contiguous rows of one split (or of a list of its rows: then total, start and
+ * count count positions in the list), each stored as a record: F pixel bytes followed by
+ * the label byte. */
 typedef struct {
     int64_t total;    /* rows of the split in use (all ranks) */
     int64_t start;    /* this rank's first row */
@@ -53,7 +55,8 @@ NnStatus nn_dataset_read(MPI_Comm comm, const char *path, const char *split, int
 
 /* What a run needs to know of a dataset before it reads any rows. */
 typedef struct {
-    int64_t train_rows; /* rows of /train */
+    int64_t train_rows;      /* rows of /train */
+    int64_t validation_rows; /* rows of /validation; -1: the file has no such group */
     int64_t features;
     int classes;
 } NnDataShape;
@@ -61,6 +64,21 @@ typedef struct {
 /* One process, no MPI: checks that path is a regular nn-mpi dataset file and reads the
  * shape of its training split, without its rows. */
 NnStatus nn_dataset_probe(const char *path, NnDataShape *shape, char err[NN_ERR_LEN]);
+
+/* Collective over comm. Reads this rank's part of the rows rows[0..n_rows) of split "split"
+ * (ascending, no repeats): positions [out->start, out->start + out->count) of the list, from
+ * nn_shard_range_units(n_rows, unit, ranks, rank), so out->total = n_rows and record i holds
+ * row rows[out->start + i]. One collective read per dataset of the union of the part's runs
+ * of consecutive rows; a rank with no rows still takes part. The same checks as
+ * nn_dataset_read, and a row beyond the split is an error; the status is agreed. */
+NnStatus nn_dataset_read_rows(MPI_Comm comm, const char *path, const char *split,
+                              const int32_t *rows, int64_t n_rows, int64_t unit, NnSamples *out,
+                              char err[NN_ERR_LEN]);
+
+/* Collective over comm. *has = 1 when the file has the group /split (e.g. "validation"),
+ * else 0, the same on every rank. Fails, agreed, when the file cannot be opened. */
+NnStatus nn_dataset_has_split(MPI_Comm comm, const char *path, const char *split, int *has,
+                              char err[NN_ERR_LEN]);
 
 void nn_samples_free(NnSamples *samples);
 

@@ -30,7 +30,8 @@ void nn_resume_fixed_settings(const NnConfig *cfg, const NnDataShape *shape,
                               char out[NN_FIXED_SETTINGS_LEN]);
 
 /* NN_OK when stored equals ours; else NN_REFUSED, err naming the first differing line:
- * "PATH: [model] hidden is 64, 32 in the checkpoint but 32 in this run; ...". */
+ * "PATH: [model] hidden is 64, 32 in the checkpoint but 32 in this run; ...". Settings that
+ * an older checkpoint lacks count as equal when ours are 0 (as [data] validation). */
 NnStatus nn_resume_compare(const char *path, const char *stored, const char *ours,
                            char err[NN_ERR_LEN]);
 

@@ -15,6 +15,13 @@ int64_t nn_sampler_steps(int64_t n, int64_t batch);
 /* Fills perm[0..n) with the permutation of [0, n) for this epoch (Fisher-Yates). */
 void nn_sampler_permutation(int64_t seed, int64_t epoch, int64_t n, int32_t *perm);
 
+/* Splits the rows [0, n) into v validation rows and the n - v training rows, each list in
+ * ascending order: validation[0..v) and train[0..n-v). Every v-subset is equally likely; the
+ * choice depends only on (seed, n, v), on a stream of its own (NN_STREAM_VALIDATION), never
+ * on the rank count. 0 <= v <= n <= INT32_MAX; v = 0 gives every row to training. */
+void nn_sampler_validation_split(int64_t seed, int64_t n, int64_t v, int32_t *validation,
+                                 int32_t *train);
+
 /* How an epoch's batches are split across ranks. */
 typedef struct {
     int64_t n;     /* training samples */

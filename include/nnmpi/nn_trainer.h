@@ -8,7 +8,7 @@
  *   chunks, each with the same BLAS calls on any layout, and adds each chunk's gradient to
  *   an exact fixed-point sum (nn_fixed.h) that the ranks then add up as int64. The
  *   weights, optimizer state and logged losses are then the same bits for any number of
- *   ranks. Evaluation works the same way on chunk-aligned test shards.
+ *   ranks. Evaluation works the same way on chunk-aligned test and validation shards.
  * - plain: each rank computes its part with one set of BLAS calls and the parts are summed
  *   as floats; results agree across rank counts up to rounding, and are the same bits at
  *   the same rank count and ranks per node.
@@ -26,6 +26,7 @@
 #include "nnmpi/nn_model.h"
 #include "nnmpi/nn_optim.h"
 #include "nnmpi/nn_reduce.h"
+#include "nnmpi/nn_splits.h"
 
 /* Rows per forward call in evaluation (at least). */
 #define NN_EVAL_ROWS 256
@@ -34,8 +35,10 @@ typedef struct {
     MPI_Comm comm;
     int rank, size;
     const NnConfig *cfg; /* not owned; must outlive the trainer */
-    NnSamples train;     /* owned */
-    NnSamples test;      /* owned; chunk-aligned shards in reproducible mode */
+    NnSamples train;      /* owned; its records move into the exchange */
+    NnSamples validation; /* owned; chunk-aligned shards in reproducible mode; may be empty */
+    NnSamples test;       /* owned; chunk-aligned shards in reproducible mode */
+    int64_t n_train;      /* training rows an epoch visits: train.total minus held-out rows */
     NnModel model;
     NnSgd sgd;
     NnExchange exchange;
@@ -44,19 +47,21 @@ typedef struct {
     NnReduce sums;      /* gradient rows (float, or fixed-point int64 in reproducible mode)
                            and the parameters and velocity the node's ranks share */
     double step_limit;  /* largest term of an exact sum over one batch's chunks */
-    double eval_limit;  /* the same over the test split's chunks */
+    double eval_limit[2]; /* the same over each evaluated split's chunks, by NnSplit */
     double exchange_seconds;  /* wall time in the sample exchange, summed (caller resets) */
     double allreduce_seconds; /* wall time in the steps' allreduce, summed (caller resets) */
 } NnTrainer;
 
-/* The rows per test-shard unit that nn_trainer_init expects: nn_dataset_read the test split
- * with this unit. */
+/* The rows per unit of the test and validation shards that nn_trainer_init expects: pass it
+ * to nn_splits_read. */
 int64_t nn_trainer_test_unit(const NnConfig *cfg);
 
-/* Takes ownership of train and test (this rank's shards) and builds the model from cfg,
- * with the seed's initial weights on every rank. The status is agreed across ranks. */
-NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSamples *train,
-                         NnSamples *test, char err[NN_ERR_LEN]);
+/* Takes ownership of everything in splits (this rank's shards, the training rows; splits
+ * is left zeroed, also on failure) and builds the model from cfg, with the seed's initial
+ * weights on every rank. An epoch visits splits->n_train_rows rows, so steps_per_epoch
+ * follows them. The status is agreed across ranks. */
+NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSplits *splits,
+                         char err[NN_ERR_LEN]);
 
 /* Rank 0's parameters and optimizer state (after it has loaded a checkpoint into them) to
  * every rank. */
@@ -82,9 +87,15 @@ typedef struct {
  * votes, then the SGD update with learning rate lr. */
 NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned votes);
 
-/* Evaluates the test split, each sample once on the rank that holds it (one MPI_Allreduce).
- * With an empty test split both results are NaN. */
-void nn_trainer_evaluate(NnTrainer *t, double *mean_loss, double *accuracy);
+typedef struct {
+    double mean_loss; /* over the split; NaN when it is empty */
+    double accuracy;  /* fraction classified correctly; NaN when the split is empty */
+    int64_t samples;  /* samples evaluated, summed over the ranks: the split's size */
+} NnEvalResult;
+
+/* Evaluates the test or validation split, each sample once on the rank that holds it (one
+ * MPI_Allreduce). In reproducible mode the results are the same bits at any rank count. */
+NnEvalResult nn_trainer_evaluate(NnTrainer *t, NnSplit which);
 
 void nn_trainer_free(NnTrainer *t);
 

@@ -1,0 +1,83 @@
+#include "nnmpi/nn_splits.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnmpi/nn_comm.h"
+#include "nnmpi/nn_sampler.h"
+
+/* The rank-independent checks of [data] validation against the file, agreed. */
+static NnStatus check_validation_key(MPI_Comm comm, const NnConfig *cfg, int in_file,
+                                     int64_t n, char err[NN_ERR_LEN])
+{
+    NnStatus status = NN_OK;
+    if (in_file && cfg->validation > 0)
+        status = nn_fail(err,
+                         "%s: the file has its own /validation split, so [data] validation "
+                         "must be 0 (it is %lld)",
+                         cfg->data_path, (long long)cfg->validation);
+    else if (!in_file && cfg->validation > 0 && cfg->validation >= n)
+        status = nn_fail(err,
+                         "%s: [data] validation = %lld: must be less than the %lld training "
+                         "rows in use",
+                         cfg->data_path, (long long)cfg->validation, (long long)n);
+    return nn_comm_agree(comm, status, err);
+}
+
+/* Holds V rows out of the training split and reads them as the validation split. */
+static NnStatus hold_out(MPI_Comm comm, const NnConfig *cfg, int64_t unit, NnSplits *out,
+                         char err[NN_ERR_LEN])
+{
+    int64_t n = out->train.total, v = cfg->validation;
+    int32_t *val_rows = malloc(sizeof(int32_t) * (size_t)v);
+    out->train_rows = malloc(sizeof(int32_t) * (size_t)(n - v));
+    NnStatus status = NN_OK;
+    if (!val_rows || !out->train_rows)
+        status = nn_fail(err, "out of memory for the lists of %lld training rows",
+                         (long long)n);
+    status = nn_comm_agree(comm, status, err);
+    if (status == NN_OK) {
+        nn_sampler_validation_split(cfg->seed, n, v, val_rows, out->train_rows);
+        out->n_train_rows = n - v;
+        status = nn_dataset_read_rows(comm, cfg->data_path, "train", val_rows, v, unit,
+                                      &out->validation, err);
+    }
+    free(val_rows);
+    return status;
+}
+
+NnStatus nn_splits_read(MPI_Comm comm, const NnConfig *cfg, int64_t unit, NnSplits *out,
+                        char err[NN_ERR_LEN])
+{
+    memset(out, 0, sizeof *out);
+    const char *path = cfg->data_path;
+    int in_file = 0;
+    NnStatus status = nn_dataset_read(comm, path, "train", cfg->train_samples, 1, &out->train,
+                                      err);
+    if (status == NN_OK)
+        status = nn_dataset_read(comm, path, "test", cfg->test_samples, unit, &out->test, err);
+    if (status == NN_OK) status = nn_dataset_has_split(comm, path, "validation", &in_file, err);
+    if (status == NN_OK) status = check_validation_key(comm, cfg, in_file, out->train.total, err);
+    if (status == NN_OK && in_file) {
+        out->validation_in_file = 1;
+        out->n_train_rows = out->train.total;
+        status = nn_dataset_read(comm, path, "validation", 0, unit, &out->validation, err);
+    } else if (status == NN_OK && cfg->validation > 0) {
+        status = hold_out(comm, cfg, unit, out, err);
+    } else if (status == NN_OK) {
+        out->n_train_rows = out->train.total;
+        out->validation = (NnSamples){.features = out->train.features,
+                                      .classes = out->train.classes};
+    }
+    if (status != NN_OK) nn_splits_free(out);
+    return status;
+}
+
+void nn_splits_free(NnSplits *splits)
+{
+    nn_samples_free(&splits->train);
+    nn_samples_free(&splits->validation);
+    nn_samples_free(&splits->test);
+    free(splits->train_rows);
+    memset(splits, 0, sizeof *splits);
+}
