@@ -5,7 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nnmpi/nn_atomic_file.h"
 #include "nnmpi/nn_comm.h"
 #include "nnmpi/nn_h5.h"
 #include "nnmpi/nn_shard.h"
@@ -262,23 +261,23 @@ NnStatus nn_dataset_write(const char *path, const NnIdxArray *train_images,
     if (max_label(test_labels) > top) top = max_label(test_labels);
     int64_t classes = top + 1 < 2 ? 2 : top + 1;
 
-    char temp[4096];
-    nn_atomic_temp_name(path, temp, sizeof temp);
-    hid_t file = H5Fcreate(temp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (file < 0) return nn_fail(err, "%s: cannot create HDF5 file", temp);
-    NnStatus status = nn_h5_attr_write_text(file, "format", "nn-mpi dataset", err);
-    if (status == NN_OK)
-        status = nn_h5_attr_write_i64(file, "format_version", NN_DATASET_FORMAT_VERSION, err);
-    if (status == NN_OK) status = nn_h5_attr_write_text(file, "source", source, err);
-    if (status == NN_OK) status = nn_h5_attr_write_i64(file, "classes", classes, err);
-    for (int s = 0; s < 2 && status == NN_OK; s++)
-        status = write_split(file, names[s], splits[s][0], splits[s][1], path, err);
-    if (status == NN_OK && H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
-        status = nn_fail(err, "%s: cannot flush", temp);
-    if (H5Fclose(file) < 0 && status == NN_OK) status = nn_fail(err, "%s: cannot close", temp);
+    /* Built in memory and written out whole by nn_h5_save_memory_file (nn_h5.h). */
+    hid_t file = nn_h5_create_memory_file(path, err);
+    if (file < 0) return NN_ERR;
+    NnStatus status = NN_ERR;
+    if (nn_h5_attr_write_text(file, "format", "nn-mpi dataset", err) != NN_OK ||
+        nn_h5_attr_write_i64(file, "format_version", NN_DATASET_FORMAT_VERSION, err) != NN_OK ||
+        nn_h5_attr_write_text(file, "source", source, err) != NN_OK ||
+        nn_h5_attr_write_i64(file, "classes", classes, err) != NN_OK)
+        goto done;
+    for (int s = 0; s < 2; s++)
+        if (write_split(file, names[s], splits[s][0], splits[s][1], path, err) != NN_OK)
+            goto done;
+    status = NN_OK;
+done:
     if (status != NN_OK) {
-        unlink(temp);
+        H5Fclose(file);
         return status;
     }
-    return nn_atomic_commit(temp, path, err);
+    return nn_h5_save_memory_file(file, path, 0, err);
 }

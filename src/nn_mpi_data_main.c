@@ -4,10 +4,12 @@
  *   nn-mpi-data [--source NAME] TRAIN_IMAGES TRAIN_LABELS TEST_IMAGES TEST_LABELS OUT.h5
  * Exit status: 0 written; 1 bad input or write failure (OUT.h5 untouched); 2 bad usage. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "nnmpi/nn_dataset.h"
+#include "nnmpi/nn_fault.h"
 #include "nnmpi/nn_h5.h"
 #include "nnmpi/nn_idx.h"
 
@@ -32,6 +34,11 @@ static void find_in_dir(const char *dir, const char *name, char *path, size_t si
 
 int main(int argc, char **argv)
 {
+    char err[NN_ERR_LEN];
+    if (nn_fault_configure(getenv(NN_FAULT_ENV), err) != NN_OK) {
+        fprintf(stderr, "nn-mpi-data: %s\n", err);
+        return 2;
+    }
     const char *source = NULL, *positional[5];
     int n = 0;
     for (int i = 1; i < argc; i++) {
@@ -61,7 +68,6 @@ int main(int argc, char **argv)
     }
     const char *out = positional[n - 1];
     NnIdxArray arrays[4] = {{0}};
-    char err[NN_ERR_LEN];
     NnStatus status = NN_OK;
     for (int f = 0; f < 4 && status == NN_OK; f++)
         status = f % 2 == 0 ? nn_idx_read_images(paths[f], &arrays[f], err)
