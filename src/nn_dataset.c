@@ -119,9 +119,9 @@ NnStatus nn_dataset_read(MPI_Comm comm, const char *path, const char *split, int
                 (unsigned long long)image_dims[0]);
         goto done;
     }
-    if (image_dims[1] < 1 || image_dims[1] > (1u << 24)) {
-        nn_fail(err, "%s: dataset %s has %llu columns, expected 1 .. 16777216", path,
-                images_name, (unsigned long long)image_dims[1]);
+    if (image_dims[1] < 1 || image_dims[1] > NN_DATASET_MAX_FEATURES) {
+        nn_fail(err, "%s: dataset %s has %llu columns, expected 1 .. %lld", path, images_name,
+                (unsigned long long)image_dims[1], (long long)NN_DATASET_MAX_FEATURES);
         goto done;
     }
     int64_t rows = (int64_t)image_dims[0];
@@ -130,9 +130,9 @@ NnStatus nn_dataset_read(MPI_Comm comm, const char *path, const char *split, int
                 (long long)limit, split, images_name, (long long)rows);
         goto done;
     }
-    if (rows > INT32_MAX) {
-        nn_fail(err, "%s: dataset %s has %lld rows, at most %d supported", path, images_name,
-                (long long)rows, INT32_MAX);
+    if (rows > NN_DATASET_MAX_ROWS) {
+        nn_fail(err, "%s: dataset %s has %lld rows, at most %lld supported", path, images_name,
+                (long long)rows, (long long)NN_DATASET_MAX_ROWS);
         goto done;
     }
     out->total = limit > 0 ? limit : rows;
@@ -218,7 +218,7 @@ static NnStatus write_split(hid_t file, const char *split, const NnIdxArray *ima
 {
     hid_t group = H5Gcreate2(file, split, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (group < 0) return nn_fail(err, "%s: cannot create group /%s", path, split);
-    int features = images->rows * images->cols;
+    int features = images->rows * images->cols; /* checked by nn_dataset_write */
     NnStatus status =
         write_uint8(group, "images", images->count, features, images->data, path, err);
     if (status == NN_OK)
@@ -249,10 +249,20 @@ NnStatus nn_dataset_write(const char *path, const NnIdxArray *train_images,
 {
     const NnIdxArray *splits[2][2] = {{train_images, train_labels}, {test_images, test_labels}};
     const char *names[2] = {"train", "test"};
-    for (int s = 0; s < 2; s++)
-        if (splits[s][0]->count != splits[s][1]->count)
+    for (int s = 0; s < 2; s++) {
+        const NnIdxArray *images = splits[s][0];
+        if (images->count != splits[s][1]->count)
             return nn_fail(err, "%s split: %lld images but %lld labels", names[s],
-                           (long long)splits[s][0]->count, (long long)splits[s][1]->count);
+                           (long long)images->count, (long long)splits[s][1]->count);
+        int64_t features = (int64_t)images->rows * images->cols;
+        if (images->count < 1 || images->count > NN_DATASET_MAX_ROWS || images->rows < 1 ||
+            images->cols < 1 || features > NN_DATASET_MAX_FEATURES)
+            return nn_fail(err,
+                           "%s split: %lld images of %d x %d pixels; a dataset holds 1 .. %lld "
+                           "rows of 1 .. %lld pixels",
+                           names[s], (long long)images->count, images->rows, images->cols,
+                           (long long)NN_DATASET_MAX_ROWS, (long long)NN_DATASET_MAX_FEATURES);
+    }
     if (train_images->rows != test_images->rows || train_images->cols != test_images->cols)
         return nn_fail(err, "train images are %dx%d but test images are %dx%d",
                        train_images->rows, train_images->cols, test_images->rows,

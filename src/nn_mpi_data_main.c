@@ -68,10 +68,11 @@ int main(int argc, char **argv)
     }
     const char *out = positional[n - 1];
     NnIdxArray arrays[4] = {{0}};
+    const NnIdxLimits limits = {NN_DATASET_MAX_ROWS, NN_DATASET_MAX_FEATURES};
     NnStatus status = NN_OK;
     for (int f = 0; f < 4 && status == NN_OK; f++)
-        status = f % 2 == 0 ? nn_idx_read_images(paths[f], &arrays[f], err)
-                            : nn_idx_read_labels(paths[f], &arrays[f], err);
+        status = f % 2 == 0 ? nn_idx_read_images(paths[f], &limits, &arrays[f], err)
+                            : nn_idx_read_labels(paths[f], &limits, &arrays[f], err);
     char default_source[4200];
     snprintf(default_source, sizeof default_source, "IDX files from %s",
              n == 2 ? positional[0] : "the command line");
