@@ -21,13 +21,14 @@ static const Point POINTS[NN_FAULT_COUNT] = {
     [NN_FAULT_STALL_CHECKPOINT] = {"stall_checkpoint", KEYED, 1},
 };
 
-/* The configured faults. Global because a test hook must be reachable from any depth of
- * library code without a parameter threaded through every call; set once by main(). */
 typedef struct {
     int on;
     int64_t args[NN_FAULT_MAX_ARGS];
     int64_t events; /* COUNTED: events seen so far */
 } Active;
+
+/* The configured faults. Global because a test hook must be reachable from any depth of
+ * library code without a parameter threaded through every call; set once by main(). */
 static Active active[NN_FAULT_COUNT];
 
 static NnStatus bad_item(const char *item, size_t len, const char *what, char err[NN_ERR_LEN])

@@ -2,7 +2,8 @@
  * nn-mpi dataset file (see nn_dataset.h).
  *   nn-mpi-data [--source NAME] DIR OUT.h5
  *   nn-mpi-data [--source NAME] TRAIN_IMAGES TRAIN_LABELS TEST_IMAGES TEST_LABELS OUT.h5
- * Exit status: 0 written; 1 bad input or write failure (OUT.h5 untouched); 2 bad usage. */
+ * Exit status: 0 written; 1 bad input or write failure (OUT.h5 untouched); 2 bad usage (or
+ * a bad NN_MPI_TEST_FAULT, nn_fault.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
