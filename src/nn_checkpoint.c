@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "nnmpi/nn_atomic_file.h"
+#include "nnmpi/nn_fault.h"
 #include "nnmpi/nn_h5.h"
 #include "nnmpi/nn_hash.h"
 
@@ -116,84 +117,74 @@ static NnStatus all_layers(hid_t group, const NnModel *m, float *base, int veloc
     return NN_OK;
 }
 
-/* Test-only fault hook: with NN_MPI_TEST_STALL_CHECKPOINT_AT_STEP=N in the environment, the
- * write of the checkpoint for global step N stops halfway, flushed but never renamed, and
- * waits to be killed. Tests use it to show that a crash mid-write loses nothing. */
-static void test_stall_hook(hid_t file, int64_t global_step)
-{
-    const char *at = getenv("NN_MPI_TEST_STALL_CHECKPOINT_AT_STEP");
-    if (!at || strtoll(at, NULL, 10) != global_step) return;
-    H5Fflush(file, H5F_SCOPE_GLOBAL);
-    for (;;) pause();
-}
-
 NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnSgd *opt,
                              const NnTrainState *state, const char *config_text,
                              const char *fixed_settings, char err[NN_ERR_LEN])
 {
-    char temp[4096];
-    nn_atomic_temp_name(path, temp, sizeof temp);
-    hid_t file = H5Fcreate(temp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (file < 0) return nn_fail(err, "%s: cannot create checkpoint file", temp);
-    hid_t groups[3];
+    /* Built in memory and written out whole by nn_h5_save_memory_file (nn_h5.h). */
+    hid_t file = nn_h5_create_memory_file(path, err);
+    if (file < 0) return NN_ERR;
+    hid_t groups[3] = {-1, -1, -1};
     const char *names[3] = {"model", "optimizer", "train"};
-    NnStatus status = NN_OK;
+    NnStatus status = NN_ERR;
     for (int i = 0; i < 3; i++) {
         groups[i] = H5Gcreate2(file, names[i], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        if (groups[i] < 0 && status == NN_OK)
-            status = nn_fail(err, "%s: cannot create group /%s", temp, names[i]);
+        if (groups[i] < 0) {
+            nn_fail(err, "%s: cannot create group /%s", path, names[i]);
+            goto done;
+        }
     }
     hid_t model = groups[0], optim = groups[1], train = groups[2];
     int64_t sizes[NN_MAX_LAYERS + 1];
     int n_sizes = model_sizes(m, sizes);
-    char hex[17], fixed_hex[17];
+    char hex[17], fixed_hex[17], params_hex[17];
     nn_hash_hex(checksum(m, opt->velocity, state, config_text, fixed_settings, state->run_id,
                          NN_CHECKPOINT_FORMAT_VERSION),
                 hex);
     nn_hash_hex(nn_hash_finish(hash_text(NN_HASH_START, fixed_settings)), fixed_hex);
-    if (status == NN_OK) status = nn_h5_attr_write_text(file, "format", FORMAT_NAME, err);
-    if (status == NN_OK)
-        status = nn_h5_attr_write_i64(file, "format_version", NN_CHECKPOINT_FORMAT_VERSION, err);
-    if (status == NN_OK) status = nn_h5_attr_write_text(file, "nn_mpi_version", NN_VERSION, err);
-    if (status == NN_OK) status = nn_h5_attr_write_i64(file, "nranks", state->nranks, err);
-    if (status == NN_OK) status = nn_h5_attr_write_text(file, "run_id", state->run_id, err);
-    if (status == NN_OK) status = nn_h5_attr_write_text(file, "config", config_text, err);
-    if (status == NN_OK)
-        status = nn_h5_attr_write_text(file, "fixed_settings", fixed_settings, err);
-    if (status == NN_OK)
-        status = nn_h5_attr_write_text(file, "fixed_settings_hash", fixed_hex, err);
-    if (status == NN_OK) status = nn_h5_attr_write_text(file, "checksum", hex, err);
-    char params_hex[17];
     nn_hash_hex(nn_model_params_hash(m), params_hex);
-    if (status == NN_OK) status = nn_h5_attr_write_text(file, "params_hash", params_hex, err);
-    if (status == NN_OK)
-        status = nn_h5_attr_write_i64s(model, "layer_sizes", sizes, n_sizes, err);
-    if (status == NN_OK)
-        status = nn_h5_attr_write_text(model, "activation", nn_activation_name(m->activation), err);
-    if (status == NN_OK) status = nn_h5_attr_write_text(model, "loss", nn_loss_name(m->loss), err);
-    if (status == NN_OK) status = all_layers(model, m, m->params, 0, 1, err);
-    if (status == NN_OK) test_stall_hook(file, state->global_step);
-    if (status == NN_OK) status = nn_h5_attr_write_text(optim, "type", "sgd", err);
-    if (status == NN_OK) status = nn_h5_attr_write_f64(optim, "momentum", opt->momentum, err);
-    if (status == NN_OK)
-        status = nn_h5_attr_write_f64(optim, "weight_decay", opt->weight_decay, err);
-    if (status == NN_OK) status = all_layers(optim, m, opt->velocity, 1, 1, err);
-    for (size_t i = 0; i < N_STATE_FIELDS && status == NN_OK; i++) {
+    if (nn_h5_attr_write_text(file, "format", FORMAT_NAME, err) != NN_OK ||
+        nn_h5_attr_write_i64(file, "format_version", NN_CHECKPOINT_FORMAT_VERSION, err) != NN_OK ||
+        nn_h5_attr_write_text(file, "nn_mpi_version", NN_VERSION, err) != NN_OK ||
+        nn_h5_attr_write_i64(file, "nranks", state->nranks, err) != NN_OK ||
+        nn_h5_attr_write_text(file, "run_id", state->run_id, err) != NN_OK ||
+        nn_h5_attr_write_text(file, "config", config_text, err) != NN_OK ||
+        nn_h5_attr_write_text(file, "fixed_settings", fixed_settings, err) != NN_OK ||
+        nn_h5_attr_write_text(file, "fixed_settings_hash", fixed_hex, err) != NN_OK ||
+        nn_h5_attr_write_text(file, "checksum", hex, err) != NN_OK ||
+        nn_h5_attr_write_text(file, "params_hash", params_hex, err) != NN_OK)
+        goto done;
+    if (nn_h5_attr_write_i64s(model, "layer_sizes", sizes, n_sizes, err) != NN_OK ||
+        nn_h5_attr_write_text(model, "activation", nn_activation_name(m->activation), err) !=
+            NN_OK ||
+        nn_h5_attr_write_text(model, "loss", nn_loss_name(m->loss), err) != NN_OK ||
+        all_layers(model, m, m->params, 0, 1, err) != NN_OK)
+        goto done;
+    if (nn_h5_attr_write_text(optim, "type", "sgd", err) != NN_OK ||
+        nn_h5_attr_write_f64(optim, "momentum", opt->momentum, err) != NN_OK ||
+        nn_h5_attr_write_f64(optim, "weight_decay", opt->weight_decay, err) != NN_OK ||
+        all_layers(optim, m, opt->velocity, 1, 1, err) != NN_OK)
+        goto done;
+    for (size_t i = 0; i < N_STATE_FIELDS; i++) {
         const StateField *f = &STATE_FIELDS[i];
         const char *field = (const char *)state + f->offset;
-        status = f->is_real ? nn_h5_attr_write_f64(train, f->name, *(const double *)field, err)
-                            : nn_h5_attr_write_i64(train, f->name, *(const int64_t *)field, err);
+        if ((f->is_real ? nn_h5_attr_write_f64(train, f->name, *(const double *)field, err)
+                        : nn_h5_attr_write_i64(train, f->name, *(const int64_t *)field, err)) !=
+            NN_OK)
+            goto done;
     }
-    if (status == NN_OK && H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
-        status = nn_fail(err, "%s: cannot flush", temp);
+    status = NN_OK;
+done:
     for (int i = 0; i < 3; i++)
         if (groups[i] >= 0) H5Gclose(groups[i]);
-    if (H5Fclose(file) < 0 && status == NN_OK) status = nn_fail(err, "%s: cannot close", temp);
     if (status != NN_OK) {
-        unlink(temp);
+        H5Fclose(file);
         return status;
     }
-    return nn_atomic_commit(temp, path, err);
+    /* Test fault stall_checkpoint@STEP (nn_fault.h): the write stops halfway, the temporary
+     * file never renamed, as if the process died there; tests kill it. */
+    int stall = nn_fault_hit(NN_FAULT_STALL_CHECKPOINT, &state->global_step);
+    return nn_h5_save_memory_file(file, path, stall, err);
 }
 
 static int name_index(const char *(*name_of)(int), int count, const char *name)

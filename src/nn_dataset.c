@@ -177,9 +177,9 @@ static NnStatus read_split(MPI_Comm comm, const char *path, const char *split, i
                 (unsigned long long)image_dims[0]);
         goto done;
     }
-    if (image_dims[1] < 1 || image_dims[1] > (1u << 24)) {
-        nn_fail(err, "%s: dataset %s has %llu columns, expected 1 .. 16777216", path,
-                images_name, (unsigned long long)image_dims[1]);
+    if (image_dims[1] < 1 || image_dims[1] > NN_DATASET_MAX_FEATURES) {
+        nn_fail(err, "%s: dataset %s has %llu columns, expected 1 .. %lld", path, images_name,
+                (unsigned long long)image_dims[1], (long long)NN_DATASET_MAX_FEATURES);
         goto done;
     }
     int64_t split_rows = (int64_t)image_dims[0];
@@ -188,9 +188,9 @@ static NnStatus read_split(MPI_Comm comm, const char *path, const char *split, i
                 (long long)limit, split, images_name, (long long)split_rows);
         goto done;
     }
-    if (split_rows > INT32_MAX) {
-        nn_fail(err, "%s: dataset %s has %lld rows, at most %d supported", path, images_name,
-                (long long)split_rows, INT32_MAX);
+    if (split_rows > NN_DATASET_MAX_ROWS) {
+        nn_fail(err, "%s: dataset %s has %lld rows, at most %lld supported", path, images_name,
+                (long long)split_rows, (long long)NN_DATASET_MAX_ROWS);
         goto done;
     }
     if (rows && n_rows > 0 && rows[n_rows - 1] >= split_rows) {
@@ -347,7 +347,7 @@ static NnStatus write_split(hid_t file, const char *split, const NnIdxArray *ima
 {
     hid_t group = H5Gcreate2(file, split, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (group < 0) return nn_fail(err, "%s: cannot create group /%s", path, split);
-    int features = images->rows * images->cols;
+    int features = images->rows * images->cols; /* checked by nn_dataset_write */
     NnStatus status =
         write_uint8(group, "images", images->count, features, images->data, path, err);
     if (status == NN_OK)
@@ -378,10 +378,20 @@ NnStatus nn_dataset_write(const char *path, const NnIdxArray *train_images,
 {
     const NnIdxArray *splits[2][2] = {{train_images, train_labels}, {test_images, test_labels}};
     const char *names[2] = {"train", "test"};
-    for (int s = 0; s < 2; s++)
-        if (splits[s][0]->count != splits[s][1]->count)
+    for (int s = 0; s < 2; s++) {
+        const NnIdxArray *images = splits[s][0];
+        if (images->count != splits[s][1]->count)
             return nn_fail(err, "%s split: %lld images but %lld labels", names[s],
-                           (long long)splits[s][0]->count, (long long)splits[s][1]->count);
+                           (long long)images->count, (long long)splits[s][1]->count);
+        int64_t features = (int64_t)images->rows * images->cols;
+        if (images->count < 1 || images->count > NN_DATASET_MAX_ROWS || images->rows < 1 ||
+            images->cols < 1 || features > NN_DATASET_MAX_FEATURES)
+            return nn_fail(err,
+                           "%s split: %lld images of %d x %d pixels; a dataset holds 1 .. %lld "
+                           "rows of 1 .. %lld pixels",
+                           names[s], (long long)images->count, images->rows, images->cols,
+                           (long long)NN_DATASET_MAX_ROWS, (long long)NN_DATASET_MAX_FEATURES);
+    }
     if (train_images->rows != test_images->rows || train_images->cols != test_images->cols)
         return nn_fail(err, "train images are %dx%d but test images are %dx%d",
                        train_images->rows, train_images->cols, test_images->rows,
@@ -390,23 +400,23 @@ NnStatus nn_dataset_write(const char *path, const NnIdxArray *train_images,
     if (max_label(test_labels) > top) top = max_label(test_labels);
     int64_t classes = top + 1 < 2 ? 2 : top + 1;
 
-    char temp[4096];
-    nn_atomic_temp_name(path, temp, sizeof temp);
-    hid_t file = H5Fcreate(temp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (file < 0) return nn_fail(err, "%s: cannot create HDF5 file", temp);
-    NnStatus status = nn_h5_attr_write_text(file, "format", "nn-mpi dataset", err);
-    if (status == NN_OK)
-        status = nn_h5_attr_write_i64(file, "format_version", NN_DATASET_FORMAT_VERSION, err);
-    if (status == NN_OK) status = nn_h5_attr_write_text(file, "source", source, err);
-    if (status == NN_OK) status = nn_h5_attr_write_i64(file, "classes", classes, err);
-    for (int s = 0; s < 2 && status == NN_OK; s++)
-        status = write_split(file, names[s], splits[s][0], splits[s][1], path, err);
-    if (status == NN_OK && H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
-        status = nn_fail(err, "%s: cannot flush", temp);
-    if (H5Fclose(file) < 0 && status == NN_OK) status = nn_fail(err, "%s: cannot close", temp);
+    /* Built in memory and written out whole by nn_h5_save_memory_file (nn_h5.h). */
+    hid_t file = nn_h5_create_memory_file(path, err);
+    if (file < 0) return NN_ERR;
+    NnStatus status = NN_ERR;
+    if (nn_h5_attr_write_text(file, "format", "nn-mpi dataset", err) != NN_OK ||
+        nn_h5_attr_write_i64(file, "format_version", NN_DATASET_FORMAT_VERSION, err) != NN_OK ||
+        nn_h5_attr_write_text(file, "source", source, err) != NN_OK ||
+        nn_h5_attr_write_i64(file, "classes", classes, err) != NN_OK)
+        goto done;
+    for (int s = 0; s < 2; s++)
+        if (write_split(file, names[s], splits[s][0], splits[s][1], path, err) != NN_OK)
+            goto done;
+    status = NN_OK;
+done:
     if (status != NN_OK) {
-        unlink(temp);
+        H5Fclose(file);
         return status;
     }
-    return nn_atomic_commit(temp, path, err);
+    return nn_h5_save_memory_file(file, path, 0, err);
 }

@@ -2,6 +2,11 @@
 
 #include <string.h>
 
+#include "nnmpi/nn_atomic_file.h"
+
+/* The in-memory file grows by this much at a time. */
+#define MEMORY_FILE_INCREMENT ((size_t)1 << 20)
+
 void nn_h5_silence(void)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -13,6 +18,50 @@ void nn_h5_describe(hid_t obj, char *out, size_t size)
     if (H5Fget_name(obj, file, sizeof file) < 0) strcpy(file, "?");
     if (H5Iget_name(obj, path, sizeof path) < 0) strcpy(path, "?");
     snprintf(out, size, "%s: %s", file, path);
+}
+
+hid_t nn_h5_create_memory_file(const char *path, char err[NN_ERR_LEN])
+{
+    /* HDF5 first tries to open an existing file of the name (and would read it whole), so
+     * the name is one that no file has: "PATH (in memory)". It shows in messages. */
+    char name[4200];
+    snprintf(name, sizeof name, "%s (in memory)", path);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = -1;
+    /* STRONG: closing the file closes whatever a failed writer left open in it. */
+    if (fapl >= 0 && H5Pset_fapl_core(fapl, MEMORY_FILE_INCREMENT, 0) >= 0 &&
+        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0)
+        file = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (fapl >= 0) H5Pclose(fapl);
+    if (file < 0) nn_fail(err, "%s: cannot create the HDF5 file in memory", path);
+    return file;
+}
+
+NnStatus nn_h5_save_memory_file(hid_t file, const char *path, int stall_halfway,
+                                char err[NN_ERR_LEN])
+{
+    NnStatus status = NN_ERR;
+    void *image = NULL;
+    ssize_t size = H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 ? -1 : H5Fget_file_image(file, NULL, 0);
+    if (size < 0) {
+        nn_fail(err, "%s: cannot finish the HDF5 file in memory", path);
+        goto done;
+    }
+    image = malloc(size ? (size_t)size : 1);
+    if (!image) {
+        nn_fail(err, "%s: out of memory for the file's %lld bytes", path, (long long)size);
+        goto done;
+    }
+    if (H5Fget_file_image(file, image, (size_t)size) != size) {
+        nn_fail(err, "%s: cannot copy the HDF5 file out of memory", path);
+        goto done;
+    }
+    status = NN_OK;
+done:
+    if (H5Fclose(file) < 0 && status == NN_OK)
+        status = nn_fail(err, "%s: cannot close the HDF5 file in memory", path);
+    if (status == NN_OK) status = nn_atomic_write(path, image, (size_t)size, stall_halfway, err);
+    free(image);
+    return status;
 }
 
 /* Fails with "FILE: OBJECT: attribute NAME: what". */

@@ -1,7 +1,10 @@
 #include "nnmpi/nn_idx.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /* Reads exactly n bytes; returns how many it got (fewer at end of data) or -1 on error. */
@@ -25,12 +28,37 @@ static const char *gz_problem(gzFile f)
     return code == Z_ERRNO ? strerror(errno) : msg;
 }
 
-static NnStatus read_idx(const char *path, int dims, const char *what, NnIdxArray *out,
-                         char err[NN_ERR_LEN])
+/* Opens path for reading through zlib (raw or gzipped) if it is a regular file. The open
+ * does not block (O_NONBLOCK), so a FIFO or device is refused instead of hanging. */
+static gzFile open_regular(const char *path, char err[NN_ERR_LEN])
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        nn_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    const char *problem = NULL;
+    if (fstat(fd, &st) != 0)
+        problem = strerror(errno);
+    else if (!S_ISREG(st.st_mode))
+        problem = "not a regular file";
+    else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+        problem = strerror(errno);
+    gzFile f = problem ? NULL : gzdopen(fd, "rb"); /* on success f owns fd */
+    if (!f) {
+        nn_fail(err, "%s: %s", path, problem ? problem : "cannot open: out of memory");
+        close(fd);
+    }
+    return f;
+}
+
+static NnStatus read_idx(const char *path, int dims, const char *what,
+                         const NnIdxLimits *limits, NnIdxArray *out, char err[NN_ERR_LEN])
 {
     memset(out, 0, sizeof *out);
-    gzFile f = gzopen(path, "rb");
-    if (!f) return nn_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    gzFile f = open_regular(path, err);
+    if (!f) return NN_ERR;
     NnStatus status = NN_ERR;
     uint8_t header[16];
     int64_t header_len = 4 + 4 * dims;
@@ -62,13 +90,28 @@ static NnStatus read_idx(const char *path, int dims, const char *what, NnIdxArra
         const uint8_t *p = header + 4 + 4 * d;
         size[d] = (int64_t)p[0] << 24 | (int64_t)p[1] << 16 | (int64_t)p[2] << 8 | p[3];
     }
-    if (size[0] > INT32_MAX || size[1] > 65536 || size[2] > 65536 || size[1] == 0 ||
-        size[2] == 0) {
+    if (size[1] > 65536 || size[2] > 65536 || size[1] == 0 || size[2] == 0) {
         nn_fail(err, "%s: implausible dimensions %lld x %lld x %lld", path, (long long)size[0],
                 (long long)size[1], (long long)size[2]);
         goto done;
     }
-    int64_t total = size[0] * size[1] * size[2];
+    if (size[0] > limits->max_count) {
+        nn_fail(err, "%s: %lld %s, more than the limit of %lld", path, (long long)size[0], what,
+                (long long)limits->max_count);
+        goto done;
+    }
+    int64_t item = size[1] * size[2]; /* each at most 2^16 */
+    if (item > limits->max_item_bytes || size[0] > INT64_MAX / item) {
+        nn_fail(err, "%s: %s of %lld x %lld = %lld bytes each, more than the limit of %lld", path,
+                what, (long long)size[1], (long long)size[2], (long long)item,
+                (long long)limits->max_item_bytes);
+        goto done;
+    }
+    if (size[0] == 0) {
+        nn_fail(err, "%s: holds no %s (count 0)", path, what);
+        goto done;
+    }
+    int64_t total = size[0] * item;
     /* Grow the buffer as data arrives, so a corrupt count cannot demand a huge allocation. */
     int64_t cap = total < (1 << 20) ? total : (1 << 20);
     uint8_t *data = malloc(cap ? (size_t)cap : 1);
@@ -114,14 +157,16 @@ done:
     return status;
 }
 
-NnStatus nn_idx_read_images(const char *path, NnIdxArray *out, char err[NN_ERR_LEN])
+NnStatus nn_idx_read_images(const char *path, const NnIdxLimits *limits, NnIdxArray *out,
+                            char err[NN_ERR_LEN])
 {
-    return read_idx(path, 3, "images", out, err);
+    return read_idx(path, 3, "images", limits, out, err);
 }
 
-NnStatus nn_idx_read_labels(const char *path, NnIdxArray *out, char err[NN_ERR_LEN])
+NnStatus nn_idx_read_labels(const char *path, const NnIdxLimits *limits, NnIdxArray *out,
+                            char err[NN_ERR_LEN])
 {
-    return read_idx(path, 1, "labels", out, err);
+    return read_idx(path, 1, "labels", limits, out, err);
 }
 
 void nn_idx_free(NnIdxArray *array)

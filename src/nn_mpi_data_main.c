@@ -2,12 +2,15 @@
  * nn-mpi dataset file (see nn_dataset.h).
  *   nn-mpi-data [--source NAME] DIR OUT.h5
  *   nn-mpi-data [--source NAME] TRAIN_IMAGES TRAIN_LABELS TEST_IMAGES TEST_LABELS OUT.h5
- * Exit status: 0 written; 1 bad input or write failure (OUT.h5 untouched); 2 bad usage. */
+ * Exit status: 0 written; 1 bad input or write failure (OUT.h5 untouched); 2 bad usage (or
+ * a bad NN_MPI_TEST_FAULT, nn_fault.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "nnmpi/nn_dataset.h"
+#include "nnmpi/nn_fault.h"
 #include "nnmpi/nn_h5.h"
 #include "nnmpi/nn_idx.h"
 
@@ -32,6 +35,11 @@ static void find_in_dir(const char *dir, const char *name, char *path, size_t si
 
 int main(int argc, char **argv)
 {
+    char err[NN_ERR_LEN];
+    if (nn_fault_configure(getenv(NN_FAULT_ENV), err) != NN_OK) {
+        fprintf(stderr, "nn-mpi-data: %s\n", err);
+        return 2;
+    }
     const char *source = NULL, *positional[5];
     int n = 0;
     for (int i = 1; i < argc; i++) {
@@ -61,11 +69,11 @@ int main(int argc, char **argv)
     }
     const char *out = positional[n - 1];
     NnIdxArray arrays[4] = {{0}};
-    char err[NN_ERR_LEN];
+    const NnIdxLimits limits = {NN_DATASET_MAX_ROWS, NN_DATASET_MAX_FEATURES};
     NnStatus status = NN_OK;
     for (int f = 0; f < 4 && status == NN_OK; f++)
-        status = f % 2 == 0 ? nn_idx_read_images(paths[f], &arrays[f], err)
-                            : nn_idx_read_labels(paths[f], &arrays[f], err);
+        status = f % 2 == 0 ? nn_idx_read_images(paths[f], &limits, &arrays[f], err)
+                            : nn_idx_read_labels(paths[f], &limits, &arrays[f], err);
     char default_source[4200];
     snprintf(default_source, sizeof default_source, "IDX files from %s",
              n == 2 ? positional[0] : "the command line");

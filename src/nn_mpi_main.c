@@ -15,6 +15,7 @@
 #include "nnmpi/nn_checkpoint.h"
 #include "nnmpi/nn_comm.h"
 #include "nnmpi/nn_config.h"
+#include "nnmpi/nn_fault.h"
 #include "nnmpi/nn_h5.h"
 #include "nnmpi/nn_hash.h"
 #include "nnmpi/nn_run.h"
@@ -179,6 +180,10 @@ int main(int argc, char **argv)
 {
     choose_blas_kernels(argv);
     char err[NN_ERR_LEN];
+    if (nn_fault_configure(getenv(NN_FAULT_ENV), err) != NN_OK) {
+        fprintf(stderr, "nn-mpi: %s\n", err); /* every rank: no MPI yet */
+        return EXIT_USAGE;
+    }
     Args args;
     NnStatus parsed = parse_args(argc, argv, &args, err);
     nn_h5_silence();

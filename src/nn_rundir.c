@@ -228,21 +228,7 @@ void nn_rundir_describe_holder(const NnRunDir *rd)
 NnStatus nn_rundir_write_file(const NnRunDir *rd, const char *name, const char *text,
                               char err[NN_ERR_LEN])
 {
-    char path[NN_PATH_LEN + 128], temp[NN_PATH_LEN + 160];
+    char path[NN_PATH_LEN + 128];
     snprintf(path, sizeof path, "%s/%s", rd->path, name);
-    nn_atomic_temp_name(path, temp, sizeof temp);
-    FILE *f = fopen(temp, "w");
-    if (!f) return nn_fail(err, "%s: cannot create: %s", temp, strerror(errno));
-    size_t len = strlen(text);
-    int ok = fwrite(text, 1, len, f) == len;
-    int e = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        e = errno;
-    }
-    if (!ok) {
-        unlink(temp);
-        return nn_fail(err, "%s: cannot write: %s", temp, strerror(e));
-    }
-    return nn_atomic_commit(temp, path, err);
+    return nn_atomic_write(path, text, strlen(text), 0, err);
 }

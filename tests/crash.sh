@@ -25,7 +25,7 @@ wait_for_temp() {
 }
 
 # SIGKILL mid-write.
-export NN_MPI_TEST_STALL_CHECKPOINT_AT_STEP=60
+export NN_MPI_TEST_FAULT=stall_checkpoint@60
 start_job 2 "$WORK/stall.log" "${small[@]}" --set run.dir="$WORK/k"
 wait_for_temp "$WORK/k/version_0"
 kill_job KILL
@@ -56,7 +56,7 @@ kill -0 "$JOB" 2>/dev/null || fail "a duplicate signal ended the job"
 kill -USR1 "$JOB" # a second request: stop now
 wait_job
 [ "$JOB_STATUS" = 76 ] || fail "second signal: exit status $JOB_STATUS, expected 76"
-unset NN_MPI_TEST_STALL_CHECKPOINT_AT_STEP
+unset NN_MPI_TEST_FAULT
 
 for dir in k g s; do
     expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/$dir" --resume auto

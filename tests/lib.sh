@@ -52,6 +52,29 @@ metric() {
     grep "\"event\":\"$2\"" "$1" | sed -E "s/.*\"$3\":([-0-9.eE+naif]+).*/\1/"
 }
 
+# IDX input for nn-mpi-data (nn_idx.h), written byte by byte:
+# idx_images FILE COUNT ROWS COLS [zeros]: pixel k of image i is (i * 7 + k) mod 256, or
+# every pixel 0 with "zeros" (fast, for large files); idx_labels FILE COUNT: label i is
+# i mod 10.
+idx_byte() { printf "\\x$(printf %02x "$1")"; }
+idx_be32() { printf "\\x$(printf %02x $(($1 >> 24 & 255)))\\x$(printf %02x $(($1 >> 16 & 255)))\\x$(printf %02x $(($1 >> 8 & 255)))\\x$(printf %02x $(($1 & 255)))"; }
+idx_images() {
+    local i k
+    { printf '\x00\x00\x08\x03'; idx_be32 "$2"; idx_be32 "$3"; idx_be32 "$4"
+      if [ "${5:-}" = zeros ]; then
+          head -c $(($2 * $3 * $4)) /dev/zero
+      else
+          for ((i = 0; i < $2; i++)); do for ((k = 0; k < $3 * $4; k++)); do idx_byte $(((i * 7 + k) % 256)); done; done
+      fi
+    } >"$1"
+}
+idx_labels() {
+    local i
+    { printf '\x00\x00\x08\x01'; idx_be32 "$2"
+      for ((i = 0; i < $2; i++)); do idx_byte $((i % 10)); done
+    } >"$1"
+}
+
 # start_job NP LOG ARGS...: starts nn-mpi on NP ranks in the background, in a session of
 # its own (so that the whole job can be signalled or killed), with output in LOG. Sets JOB
 # to mpirun's pid, which is also the session id.

@@ -1,6 +1,7 @@
 /* Checkpoint files: a bitwise round trip of weights, optimizer state and position; damage
- * detection (bit flips in arrays and attributes, truncation, wrong format version); listing,
- * pruning and temporary-file clean-up of a checkpoint directory. */
+ * detection (bit flips in arrays and attributes, truncation, wrong format version); a full
+ * disk (test fault); listing, pruning and temporary-file clean-up of a checkpoint
+ * directory. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <hdf5.h>
@@ -10,6 +11,7 @@
 
 #include "nn_test.h"
 #include "nnmpi/nn_checkpoint.h"
+#include "nnmpi/nn_fault.h"
 #include "nnmpi/nn_h5.h"
 #include "nnmpi/nn_rng.h"
 
@@ -184,9 +186,47 @@ static void test_round_trip(const char *dir)
     /* A directory that does not exist: an error, and nothing written. */
     snprintf(bad, sizeof bad, "%s/missing/ckpt.h5", dir);
     CHECK(nn_checkpoint_write(bad, &m, &opt, &state, CONFIG, FIXED, err) == NN_ERR);
-    CHECK_CONTAINS(err, "cannot create checkpoint file");
+    CHECK_CONTAINS(err, "missing/ckpt.h5.tmp.");
+    CHECK_CONTAINS(err, ": cannot create: No such file or directory");
+    CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0);
     snprintf(bad, sizeof bad, "%s/bad.h5", dir);
     unlink(bad);
+    unlink(path);
+    nn_model_free(&m);
+    nn_sgd_free(&opt);
+}
+
+/* A full disk (the test fault write_enospc@2): the first checkpoint is written, the second
+ * and third fail naming the temporary file and the errno text, leave no file behind and
+ * no HDF5 id open, and the first stays valid. */
+static void test_full_disk(const char *dir)
+{
+    char err[NN_ERR_LEN] = "", path[512], expect[600];
+    NnModel m;
+    NnSgd opt;
+    make_model(&m, &opt, 2);
+    NnTrainState state = {.global_step = 20, .batch_size = 8, .train_samples = 100,
+                          .nranks = 1, .train_loss = NAN, .test_loss = NAN,
+                          .test_accuracy = NAN};
+    CHECK(nn_fault_configure("write_enospc@2", err) == NN_OK);
+    nn_checkpoint_path(dir, 20, path, sizeof path);
+    CHECK(nn_checkpoint_write(path, &m, &opt, &state, CONFIG, FIXED, err) == NN_OK);
+    for (int64_t step = 40; step <= 60; step += 20) {
+        state.global_step = step;
+        nn_checkpoint_path(dir, step, path, sizeof path);
+        CHECK(nn_checkpoint_write(path, &m, &opt, &state, CONFIG, FIXED, err) == NN_ERR);
+        snprintf(expect, sizeof expect, "%s.tmp.%ld: cannot write: No space left on device", path,
+                 (long)getpid());
+        CHECK(strcmp(err, expect) == 0);
+        CHECK(count_entries(dir) == 1);
+        CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0);
+    }
+    CHECK(nn_fault_configure(NULL, err) == NN_OK);
+    NnCheckpoint ck;
+    nn_checkpoint_path(dir, 20, path, sizeof path);
+    CHECK(nn_checkpoint_load(path, &ck, err) == NN_OK);
+    CHECK(ck.state.global_step == 20);
+    nn_checkpoint_free(&ck);
     unlink(path);
     nn_model_free(&m);
     nn_sgd_free(&opt);
@@ -264,6 +304,7 @@ int main(void)
     char dir[] = "/tmp/nn_test_ckpt_XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     test_round_trip(dir);
+    test_full_disk(dir);
     test_directory(dir);
     CHECK(rmdir(dir) == 0);
     return nn_test_finish("test_checkpoint");

@@ -14,8 +14,9 @@
  *                     log_samples, train_loss, test_loss, test_accuracy; version 3 on also
  *                     validation_loss, validation_accuracy, best_value, best_epoch,
  *                     best_step, stale_epochs, stopped_early
- * A checkpoint is written to a temporary name, flushed, synced and renamed into place, and
- * the directory synced: a file under its final name is always whole. In a checkpoint
+ * A checkpoint is built in memory, written to a temporary name, synced and renamed into
+ * place, and the directory synced (nn_h5_save_memory_file): a file under its final name is
+ * always whole. In a checkpoint
  * directory, checkpoints are named ckpt-<global step, 9 digits>.h5. */
 #ifndef NNMPI_NN_CHECKPOINT_H
 #define NNMPI_NN_CHECKPOINT_H
@@ -71,7 +72,8 @@ typedef struct {
 } NnCheckpoint;
 
 /* Writes the model, optimizer and state to path atomically. config_text and fixed_settings
- * are stored as they are. */
+ * are stored as they are. On failure (a full disk included) err names the file and the
+ * errno text, no temporary file is left, no HDF5 id stays open and path is untouched. */
 NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnSgd *opt,
                              const NnTrainState *state, const char *config_text,
                              const char *fixed_settings, char err[NN_ERR_LEN]);

@@ -18,6 +18,9 @@
 
 #define NN_DATASET_FORMAT_VERSION 1
 #define NN_DEFAULT_CLASSES 10
+/* What a dataset holds: rows per split, and pixels (features) per row. */
+#define NN_DATASET_MAX_ROWS INT64_C(2147483647)
+#define NN_DATASET_MAX_FEATURES INT64_C(16777216)
 
 /* One rank's contiguous rows of one split (or of a list of its rows: then total, start and
  * count count positions in the list), each stored as a record: F pixel bytes followed by
@@ -82,8 +85,10 @@ NnStatus nn_dataset_has_split(MPI_Comm comm, const char *path, const char *split
 
 void nn_samples_free(NnSamples *samples);
 
-/* Writes a dataset file from IDX arrays, atomically. Checks that each split has as many
- * labels as images and that both splits have the same image shape. */
+/* Writes a dataset file from IDX arrays, atomically (built in memory, then written whole;
+ * on failure, a full disk included, nothing is left at path or beside it). Checks that each
+ * split has as many labels as images, 1 .. NN_DATASET_MAX_ROWS of them, of at most
+ * NN_DATASET_MAX_FEATURES pixels, and that both splits have the same image shape. */
 NnStatus nn_dataset_write(const char *path, const NnIdxArray *train_images,
                           const NnIdxArray *train_labels, const NnIdxArray *test_images,
                           const NnIdxArray *test_labels, const char *source,

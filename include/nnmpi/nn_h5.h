@@ -15,6 +15,22 @@ void nn_h5_silence(void);
 /* Names obj for messages: "FILE: /PATH". */
 void nn_h5_describe(hid_t obj, char *out, size_t size);
 
+/* Files written whole: HDF5 builds the file in memory (core driver, no backing store) and
+ * nn_h5_save_memory_file writes its bytes with nn_atomic_write. HDF5 itself then never
+ * writes to disk, so a full disk or an I/O error is one write() error with its errno, every
+ * HDF5 id is closed by then, and HDF5 has no half-written file to trip over at exit. */
+
+/* Creates an HDF5 file in memory only, named "PATH (in memory)" in messages
+ * (nn_h5_describe); nothing on disk is touched. Returns the file id, or -1 with err set. */
+hid_t nn_h5_create_memory_file(const char *path, char err[NN_ERR_LEN]);
+
+/* Closes `file` (from nn_h5_create_memory_file; any group or dataset still open in it is
+ * closed too) and writes its image to path atomically (nn_atomic_write, which documents
+ * stall_halfway). The file is closed whether or not this succeeds. Peak memory: the file
+ * twice over. */
+NnStatus nn_h5_save_memory_file(hid_t file, const char *path, int stall_halfway,
+                                char err[NN_ERR_LEN]);
+
 /* Scalar and small attributes on a group or dataset. */
 NnStatus nn_h5_attr_write_i64(hid_t obj, const char *name, int64_t value, char err[NN_ERR_LEN]);
 NnStatus nn_h5_attr_write_f64(hid_t obj, const char *name, double value, char err[NN_ERR_LEN]);

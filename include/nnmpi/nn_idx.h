@@ -14,13 +14,23 @@ typedef struct {
     uint8_t *data; /* count * rows * cols bytes, owned */
 } NnIdxArray;
 
-/* Reads an image file (magic 0x00000803, 3 dimensions). Checks the magic number, that the
- * data is exactly as long as the header says (neither truncated nor followed by extra
- * bytes) and that it decompresses cleanly. */
-NnStatus nn_idx_read_images(const char *path, NnIdxArray *out, char err[NN_ERR_LEN]);
+/* What the caller can hold; checked from the header, before any of the body is read. */
+typedef struct {
+    int64_t max_count;      /* items (the first dimension) */
+    int64_t max_item_bytes; /* bytes per item: rows * cols */
+} NnIdxLimits;
+
+/* Reads an image file (magic 0x00000803, 3 dimensions). Opens regular files only (a FIFO,
+ * directory or device is refused: "PATH: not a regular file", without blocking). Checks
+ * the magic number, that there is at least one item and no more than the limits allow
+ * (sizes computed in 64 bits), that the data is exactly as long as the header says (neither
+ * truncated nor followed by extra bytes) and that it decompresses cleanly. */
+NnStatus nn_idx_read_images(const char *path, const NnIdxLimits *limits, NnIdxArray *out,
+                            char err[NN_ERR_LEN]);
 
 /* Reads a label file (magic 0x00000801, 1 dimension), with the same checks. */
-NnStatus nn_idx_read_labels(const char *path, NnIdxArray *out, char err[NN_ERR_LEN]);
+NnStatus nn_idx_read_labels(const char *path, const NnIdxLimits *limits, NnIdxArray *out,
+                            char err[NN_ERR_LEN]);
 
 void nn_idx_free(NnIdxArray *array);
 
