@@ -1,5 +1,6 @@
 /* nn-mpi: data-parallel training of a feed-forward network over MPI ranks.
- *   nn-mpi CONFIG [--set section.key=value ...] [--resume CHECKPOINT|auto] [--new-run]
+ *   nn-mpi CONFIG [--set section.key=value ...] [--resume CHECKPOINT|auto]
+ *                 [--new-run | --run-name NAME]
  *   nn-mpi --inspect CHECKPOINT
  * Exit status: 0 done; 1 the run failed (data, checkpoint, diverged); 2 bad usage or config,
  * or the run refused to start (its directory is in use or holds another run, a resume would
@@ -19,6 +20,7 @@
 #include "nnmpi/nn_h5.h"
 #include "nnmpi/nn_hash.h"
 #include "nnmpi/nn_run.h"
+#include "nnmpi/nn_rundir.h"
 #include "nnmpi/nn_stop.h"
 
 enum { EXIT_RUN_FAILED = 1, EXIT_USAGE = 2 };
@@ -29,6 +31,7 @@ typedef struct {
     const char *config_path;
     const char *resume;  /* a checkpoint, or "auto" */
     const char *inspect; /* a checkpoint to describe */
+    const char *run_name;
     const char *sets[MAX_SETS];
     int n_sets;
     int help, version, new_run;
@@ -38,7 +41,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: nn-mpi CONFIG [--set section.key=value ...] [--resume CHECKPOINT|auto]\n"
-            "                     [--new-run]\n"
+            "                     [--new-run | --run-name NAME]\n"
             "       nn-mpi --inspect CHECKPOINT\n"
             "       nn-mpi --help | --version\n"
             "Trains the network described by the INI file CONFIG; run it under mpirun or srun.\n"
@@ -48,6 +51,9 @@ static void usage(FILE *out)
             "                            settings match, or start one if there is none\n"
             "  --new-run                 start a new run in [run] dir even though it holds\n"
             "                            others (a fresh start there is refused otherwise)\n"
+            "  --run-name NAME           the run lives in DIR/NAME instead of a new\n"
+            "                            DIR/version_N: a fresh start makes it, --resume\n"
+            "                            auto continues it (the Slurm scripts name each job's)\n"
             "  --inspect CHECKPOINT      validate a checkpoint and describe it\n"
             "SIGTERM and SIGUSR1 (and [checkpoint] signal) stop a run at the next step with a\n"
             "checkpoint; a second signal (2 s or more later) stops it at once.\n"
@@ -72,9 +78,12 @@ static NnStatus parse_args(int argc, char **argv, Args *a, char err[NN_ERR_LEN])
         } else if (strcmp(arg, "--new-run") == 0) {
             a->new_run = 1;
         } else if (strcmp(arg, "--set") == 0 || strcmp(arg, "--resume") == 0 ||
-                   strcmp(arg, "--inspect") == 0) {
+                   strcmp(arg, "--inspect") == 0 || strcmp(arg, "--run-name") == 0) {
             if (i + 1 == argc) return nn_fail(err, "%s needs a value", arg);
-            if (arg[2] == 'r') {
+            if (strcmp(arg, "--run-name") == 0) {
+                a->run_name = argv[++i];
+                if (nn_rundir_check_name(a->run_name, err) != NN_OK) return NN_ERR;
+            } else if (arg[2] == 'r') {
                 a->resume = argv[++i];
             } else if (arg[2] == 'i') {
                 a->inspect = argv[++i];
@@ -94,6 +103,8 @@ static NnStatus parse_args(int argc, char **argv, Args *a, char err[NN_ERR_LEN])
         return nn_fail(err, "no config file given (see --help)");
     if (a->new_run && a->resume)
         return nn_fail(err, "--new-run starts a run and --resume continues one: give one");
+    if (a->new_run && a->run_name)
+        return nn_fail(err, "--new-run makes a version_N and --run-name names the run: give one");
     return NN_OK;
 }
 
@@ -236,6 +247,7 @@ int main(int argc, char **argv)
                         .config_text = config_text,
                         .resume = args.resume,
                         .new_run = args.new_run,
+                        .run_name = args.run_name,
                         .log = stdout,
                         .started = started};
     switch (nn_run(&opt, err)) {

@@ -130,22 +130,8 @@ static NnStatus collect_own(const char *dir, const char *run_id, NnCheckpointSet
     return status;
 }
 
-/* The version N of dir whose run_id file says run_id, or -1. */
-static int version_of_run(const char *dir, const char *run_id)
-{
-    int *versions, count, found = -1;
-    char err[NN_ERR_LEN], id[NN_RUN_ID_LEN];
-    if (!run_id[0] || nn_rundir_versions(dir, &versions, &count, err) != NN_OK) return -1;
-    for (int i = count - 1; i >= 0 && found < 0; i--) {
-        nn_rundir_read_id(dir, versions[i], id);
-        if (strcmp(id, run_id) == 0) found = versions[i];
-    }
-    free(versions);
-    return found;
-}
-
-/* A new run: a new id and, with a directory, a new version_N. */
-static NnStatus start_fresh(NnRunDir *rd, char err[NN_ERR_LEN])
+/* A new run: a new id and, with a directory, DIR/name (NULL: a new version_N). */
+static NnStatus start_fresh(NnRunDir *rd, const char *name, char err[NN_ERR_LEN])
 {
     char id[NN_RUN_ID_LEN];
     nn_rundir_new_id(id);
@@ -153,22 +139,19 @@ static NnStatus start_fresh(NnRunDir *rd, char err[NN_ERR_LEN])
         snprintf(rd->run_id, sizeof rd->run_id, "%s", id);
         return NN_OK;
     }
-    return nn_rundir_create(rd, id, err);
+    return nn_rundir_create(rd, name, id, err);
 }
 
 /* Refuses a fresh start in a directory that holds a run. */
 static NnStatus check_unused(const NnRunDir *rd, char err[NN_ERR_LEN])
 {
-    int *versions, count;
-    if (nn_rundir_versions(rd->dir, &versions, &count, err) != NN_OK) return NN_ERR;
-    int newest = count ? versions[count - 1] : -1;
-    free(versions);
-    if (newest < 0 && !nn_rundir_has_loose_checkpoints(rd->dir)) return NN_OK;
-    char what[NN_PATH_LEN + 64];
-    if (newest >= 0)
-        snprintf(what, sizeof what, "another run (%s/version_%d)", rd->dir, newest);
-    else
+    char name[NN_RUN_NAME_LEN], what[NN_PATH_LEN + 96];
+    if (nn_rundir_any_run(rd->dir, name))
+        snprintf(what, sizeof what, "another run (%s/%s)", rd->dir, name);
+    else if (nn_rundir_has_loose_checkpoints(rd->dir))
         snprintf(what, sizeof what, "checkpoints of an earlier run");
+    else
+        return NN_OK;
     return nn_refuse(err,
                      "%s holds %s; a fresh start there is refused. Continue it with --resume "
                      "auto, start a new run beside it with --new-run, or choose another "
@@ -176,59 +159,83 @@ static NnStatus check_unused(const NnRunDir *rd, char err[NN_ERR_LEN])
                      rd->dir, what);
 }
 
-/* --resume auto: the newest run whose fixed settings match. */
-static NnStatus choose_auto(const char *fixed, NnRunDir *rd, NnRunLog *log, NnStart *out,
-                            char err[NN_ERR_LEN])
+/* Resumes the run in DIR/name from its newest valid checkpoint when it has one whose fixed
+ * settings match (*refusal gets the difference when they do not). */
+static NnStatus try_run(const char *fixed, NnRunDir *rd, const char *name, NnStart *out,
+                        char *refusal, char err[NN_ERR_LEN])
 {
-    int *versions, count;
-    if (nn_rundir_versions(rd->dir, &versions, &count, err) != NN_OK) return NN_ERR;
+    char dir[sizeof rd->path], id[NN_RUN_ID_LEN], why[NN_ERR_LEN];
+    snprintf(dir, sizeof dir, "%s/%s", rd->dir, name);
+    nn_rundir_read_id(rd->dir, name, id);
+    int found;
+    if (newest_valid(dir, id, &out->ck, out->from, sizeof out->from, &found, err) != NN_OK)
+        return NN_ERR;
+    if (!found) return NN_OK;
+    if (nn_resume_compare(out->from, out->ck.fixed_settings, fixed, why) != NN_OK) {
+        warn("not resuming %s: %s", dir, why);
+        if (!refusal[0]) memcpy(refusal, why, NN_ERR_LEN);
+        nn_checkpoint_free(&out->ck);
+        return NN_OK;
+    }
+    out->resumed = 1;
+    nn_rundir_use(rd, name, out->ck.state.run_id[0] ? out->ck.state.run_id : id);
+    return collect_own(rd->path, rd->run_id, &out->own, err);
+}
+
+/* --resume auto: the named run, or the newest version_N whose fixed settings match, or
+ * (failing those) the checkpoints an older nn-mpi left loose in the directory. */
+static NnStatus choose_auto(const char *fixed, const char *run_name, NnRunDir *rd,
+                            NnRunLog *log, NnStart *out, char err[NN_ERR_LEN])
+{
     char refusal[NN_ERR_LEN] = "";
     NnStatus status = NN_OK;
-    /* Runs newest first, then (index -1) checkpoints an older nn-mpi left loose in dir. */
-    for (int i = count - 1; i >= -1 && status == NN_OK && !out->resumed; i--) {
-        char dir[NN_PATH_LEN + 32], id[NN_RUN_ID_LEN] = "", why[NN_ERR_LEN];
-        int found;
-        if (i >= 0) {
-            snprintf(dir, sizeof dir, "%s/version_%d", rd->dir, versions[i]);
-            nn_rundir_read_id(rd->dir, versions[i], id);
-        } else {
-            snprintf(dir, sizeof dir, "%s", rd->dir);
+    if (run_name) {
+        status = try_run(fixed, rd, run_name, out, refusal, err);
+    } else {
+        int *versions, count;
+        if (nn_rundir_versions(rd->dir, &versions, &count, err) != NN_OK) return NN_ERR;
+        for (int i = count - 1; i >= 0 && status == NN_OK && !out->resumed; i--) {
+            char name[NN_RUN_NAME_LEN];
+            nn_rundir_version_name(versions[i], name);
+            status = try_run(fixed, rd, name, out, refusal, err);
         }
-        status = newest_valid(dir, id, &out->ck, out->from, sizeof out->from, &found, err);
-        if (status != NN_OK || !found) continue;
-        if (nn_resume_compare(out->from, out->ck.fixed_settings, fixed, why) != NN_OK) {
-            warn("not resuming %s: %s", dir, why);
+        free(versions);
+        int found = 0;
+        char why[NN_ERR_LEN];
+        if (status == NN_OK && !out->resumed && nn_rundir_has_loose_checkpoints(rd->dir))
+            status = newest_valid(rd->dir, "", &out->ck, out->from, sizeof out->from, &found,
+                                  err);
+        if (found && nn_resume_compare(out->from, out->ck.fixed_settings, fixed, why) != NN_OK) {
+            warn("not resuming %s: %s", out->from, why);
             if (!refusal[0]) memcpy(refusal, why, sizeof refusal);
             nn_checkpoint_free(&out->ck);
-            continue;
-        }
-        out->resumed = 1;
-        if (i >= 0) {
-            nn_rundir_use(rd, versions[i], out->ck.state.run_id[0] ? out->ck.state.run_id : id);
-            status = collect_own(rd->path, rd->run_id, &out->own, err);
-        } else { /* an older nn-mpi's run: continue it in a version_N of its own */
-            char new_id[NN_RUN_ID_LEN];
-            nn_rundir_new_id(new_id);
-            status = nn_rundir_create(rd, new_id, err);
+        } else if (found) { /* an older nn-mpi's run: continue it in a version_N of its own */
+            char id[NN_RUN_ID_LEN];
+            nn_rundir_new_id(id);
+            out->resumed = 1;
+            status = nn_rundir_create(rd, NULL, id, err);
         }
     }
-    free(versions);
     if (status != NN_OK || out->resumed) return status;
     if (refusal[0])
         return nn_refuse(err,
                          "%s; no run in %s can continue with this config: start a new run "
                          "beside them with --new-run, or choose another [run] dir",
                          refusal, rd->dir);
-    status = start_fresh(rd, err);
+    /* A named run without a valid checkpoint starts again under its name and id. */
+    char id[NN_RUN_ID_LEN] = "";
+    if (run_name) nn_rundir_read_id(rd->dir, run_name, id);
+    status = id[0] ? nn_rundir_create(rd, run_name, id, err) : start_fresh(rd, run_name, err);
     if (status == NN_OK)
-        nn_runlog_note(log, "no valid checkpoint in %s: starting run %s in %s", rd->dir,
-                       rd->run_id, rd->path);
+        nn_runlog_note(log, "no valid checkpoint in %s: starting run %s in %s",
+                       run_name ? rd->path : rd->dir, rd->run_id, rd->path);
     return status;
 }
 
-/* --resume FILE: that checkpoint's run. */
-static NnStatus choose_file(const char *path, const char *fixed, NnRunDir *rd, NnStart *out,
-                            char err[NN_ERR_LEN])
+/* --resume FILE: that checkpoint's run, in DIR/run_name or in the directory's
+ * subdirectory that holds its run, else in a new version_N. */
+static NnStatus choose_file(const char *path, const char *fixed, const char *run_name,
+                            NnRunDir *rd, NnStart *out, char err[NN_ERR_LEN])
 {
     snprintf(out->from, sizeof out->from, "%s", path);
     if (nn_checkpoint_load(path, &out->ck, err) != NN_OK) return NN_ERR;
@@ -245,26 +252,41 @@ static NnStatus choose_file(const char *path, const char *fixed, NnRunDir *rd, N
         snprintf(rd->run_id, sizeof rd->run_id, "%s", id);
         return NN_OK;
     }
-    int version = version_of_run(rd->dir, id);
-    if (version < 0) return nn_rundir_create(rd, id, err);
-    nn_rundir_use(rd, version, id);
+    char name[NN_RUN_NAME_LEN], held[NN_RUN_ID_LEN] = "";
+    if (run_name) nn_rundir_read_id(rd->dir, run_name, held);
+    if (held[0] && strcmp(held, id) != 0)
+        return nn_refuse(err, "%s/%s holds run %s, not the checkpoint's run %s: name another "
+                              "run",
+                         rd->dir, run_name, held, id);
+    if (!run_name && !nn_rundir_find_run(rd->dir, id, name))
+        return nn_rundir_create(rd, NULL, id, err);
+    if (!held[0] && run_name) return nn_rundir_create(rd, run_name, id, err);
+    nn_rundir_use(rd, run_name ? run_name : name, id);
     return collect_own(rd->path, rd->run_id, &out->own, err);
 }
 
-NnStatus nn_resume_choose(const char *how, int new_run,
+NnStatus nn_resume_choose(const char *how, int new_run, const char *run_name,
                           const char *fixed_settings, NnRunDir *rd, NnRunLog *log,
                           NnStart *out, char err[NN_ERR_LEN])
 {
     memset(out, 0, sizeof *out);
     NnStatus status;
-    if (!how) {
-        status = rd->dir[0] && !new_run ? check_unused(rd, err) : NN_OK;
-        if (status == NN_OK) status = start_fresh(rd, err);
+    char id[NN_RUN_ID_LEN] = "";
+    if (run_name && !rd->dir[0])
+        return nn_refuse(err, "--run-name %s needs a [run] dir", run_name);
+    if (run_name) nn_rundir_read_id(rd->dir, run_name, id);
+    if (!how && id[0]) {
+        status = nn_refuse(err, "%s/%s holds run %s; a fresh start there is refused. Continue "
+                                "it with --resume auto, or name another run",
+                           rd->dir, run_name, id);
+    } else if (!how) {
+        status = rd->dir[0] && !new_run && !run_name ? check_unused(rd, err) : NN_OK;
+        if (status == NN_OK) status = start_fresh(rd, run_name, err);
     } else if (strcmp(how, "auto") == 0) {
-        status = rd->dir[0] ? choose_auto(fixed_settings, rd, log, out, err)
+        status = rd->dir[0] ? choose_auto(fixed_settings, run_name, rd, log, out, err)
                             : nn_refuse(err, "--resume auto needs a [run] dir");
     } else {
-        status = choose_file(how, fixed_settings, rd, out, err);
+        status = choose_file(how, fixed_settings, run_name, rd, out, err);
     }
     if (status == NN_OK && out->resumed) {
         snprintf(out->ck.state.run_id, sizeof out->ck.state.run_id, "%s", rd->run_id);

@@ -65,15 +65,16 @@ static NnStatus prepare(Run *run, char err[NN_ERR_LEN])
     NnDataShape shape;
     if (nn_dataset_probe(cfg->data_path, &shape, err) != NN_OK) return NN_ERR;
     nn_resume_fixed_settings(cfg, &shape, run->fixed_settings);
-    NnStatus status = cfg->run_dir[0] ? nn_rundir_lock(&run->rundir, cfg->run_dir, err) : NN_OK;
+    NnStatus status =
+        cfg->run_dir[0] ? nn_rundir_lock(&run->rundir, cfg->run_dir, opt->run_name, err) : NN_OK;
     if (status != NN_OK) return status;
     const char *how = opt->resume ? opt->resume : cfg->resume == NN_RESUME_AUTO ? "auto" : NULL;
-    status = nn_resume_choose(how, opt->new_run, run->fixed_settings, &run->rundir, &run->log,
-                              &run->start, err);
+    status = nn_resume_choose(how, opt->new_run, opt->run_name, run->fixed_settings,
+                              &run->rundir, &run->log, &run->start, err);
     if (status != NN_OK) return status;
     snprintf(run->log.run_id, sizeof run->log.run_id, "%s", run->rundir.run_id);
     nn_rundir_describe_holder(&run->rundir);
-    char metrics[NN_PATH_LEN + 64] = "";
+    char metrics[sizeof run->rundir.path + 16] = "";
     if (cfg->metrics_path[0])
         snprintf(metrics, sizeof metrics, "%s", cfg->metrics_path);
     else if (run->rundir.path[0])
@@ -163,7 +164,7 @@ static void announce(Run *run)
 /* Rank 0: points best.h5 in the run's directory at the checkpoint of `step`. */
 static NnStatus mark_best(Run *run, int64_t step, char err[NN_ERR_LEN])
 {
-    char target[64], link[NN_PATH_LEN + 64], temp[NN_PATH_LEN + 96];
+    char target[64], link[sizeof run->rundir.path + 16], temp[sizeof link + 32];
     snprintf(target, sizeof target, "ckpt-%09lld.h5", (long long)step);
     snprintf(link, sizeof link, "%s/best.h5", run->rundir.path);
     snprintf(temp, sizeof temp, "%s.tmp.%ld", link, (long)getpid());
@@ -184,7 +185,7 @@ static NnStatus write_checkpoint(Run *run, char err[NN_ERR_LEN])
     NnTrainer *t = run->trainer;
     NnStatus status = NN_OK;
     if (is_root(run)) {
-        char path[NN_PATH_LEN + 64];
+        char path[sizeof run->rundir.path + 32];
         NnTrainState *s = &run->state;
         nn_checkpoint_path(run->rundir.path, s->global_step, path, sizeof path);
         s->nranks = t->size;

@@ -26,14 +26,15 @@ static void read_holder(int fd, char *out, size_t size)
     out[strcspn(out, "\n")] = '\0';
 }
 
-NnStatus nn_rundir_lock(NnRunDir *rd, const char *dir, char err[NN_ERR_LEN])
+NnStatus nn_rundir_lock(NnRunDir *rd, const char *runs, const char *name, char err[NN_ERR_LEN])
 {
     memset(rd, 0, sizeof *rd);
     rd->lock_fd = -1;
-    rd->version = -1;
-    snprintf(rd->dir, sizeof rd->dir, "%s", dir);
+    snprintf(rd->dir, sizeof rd->dir, "%s", runs);
+    char dir[sizeof rd->path];
+    snprintf(dir, sizeof dir, "%s%s%s", runs, name ? "/" : "", name ? name : "");
     if (nn_make_dirs(dir, err) != NN_OK) return NN_REFUSED;
-    char path[NN_PATH_LEN + 16];
+    char path[sizeof dir + 16];
     snprintf(path, sizeof path, "%s/" LOCK_NAME, dir);
     struct stat st;
     if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
@@ -60,7 +61,7 @@ NnStatus nn_rundir_lock(NnRunDir *rd, const char *dir, char err[NN_ERR_LEN])
     }
     rd->lock_fd = fd;
     /* Probe for writing now, not at the first checkpoint an epoch later. */
-    char probe[NN_PATH_LEN + 32];
+    char probe[sizeof dir + 32];
     snprintf(probe, sizeof probe, "%s/.write-probe.%ld", dir, (long)getpid());
     int pfd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (pfd < 0 || write(pfd, "x", 1) != 1) {
@@ -167,16 +168,29 @@ void nn_rundir_new_id(char run_id[NN_RUN_ID_LEN])
     snprintf(run_id, NN_RUN_ID_LEN, "%.15s-%06x", stamp, random & 0xffffffu);
 }
 
-static void version_path(const char *dir, int version, char *out, size_t size)
+NnStatus nn_rundir_check_name(const char *name, char err[NN_ERR_LEN])
 {
-    snprintf(out, size, "%s/version_%d", dir, version);
+    size_t len = strlen(name);
+    int ok = len >= 1 && len < NN_RUN_NAME_LEN && name[0] != '.';
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+             (name[i] >= '0' && name[i] <= '9') || strchr("._-", name[i]);
+    if (!ok)
+        return nn_fail(err, "run name '%s': use 1 to %d letters, digits, '.', '_' or '-', not "
+                            "starting with '.'",
+                       name, NN_RUN_NAME_LEN - 1);
+    return NN_OK;
 }
 
-void nn_rundir_read_id(const char *dir, int version, char run_id[NN_RUN_ID_LEN])
+void nn_rundir_version_name(int version, char name[NN_RUN_NAME_LEN])
 {
-    char path[NN_PATH_LEN + 64];
-    version_path(dir, version, path, sizeof path);
-    strncat(path, "/run_id", sizeof path - strlen(path) - 1);
+    snprintf(name, NN_RUN_NAME_LEN, "version_%d", version);
+}
+
+void nn_rundir_read_id(const char *dir, const char *name, char run_id[NN_RUN_ID_LEN])
+{
+    char path[NN_PATH_LEN + NN_RUN_NAME_LEN + 16];
+    snprintf(path, sizeof path, "%s/%s/run_id", dir, name);
     run_id[0] = '\0';
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return;
@@ -187,21 +201,57 @@ void nn_rundir_read_id(const char *dir, int version, char run_id[NN_RUN_ID_LEN])
     fclose(f);
 }
 
-void nn_rundir_use(NnRunDir *rd, int version, const char *run_id)
+/* The first subdirectory of dir that holds a run (with run_id when not NULL). */
+static int scan_runs(const char *dir, const char *run_id, char name[NN_RUN_NAME_LEN])
 {
-    rd->version = version;
-    version_path(rd->dir, version, rd->path, sizeof rd->path);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int found = 0;
+    for (struct dirent *e; !found && (e = readdir(d));) {
+        if (e->d_name[0] == '.' || strlen(e->d_name) >= NN_RUN_NAME_LEN) continue;
+        char path[NN_PATH_LEN + 300], id[NN_RUN_ID_LEN];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+        nn_rundir_read_id(dir, e->d_name, id);
+        found = run_id ? id[0] && strcmp(id, run_id) == 0
+                       : id[0] || version_of_name(e->d_name) >= 0;
+        if (found) snprintf(name, NN_RUN_NAME_LEN, "%s", e->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+int nn_rundir_any_run(const char *dir, char name[NN_RUN_NAME_LEN])
+{
+    return scan_runs(dir, NULL, name);
+}
+
+int nn_rundir_find_run(const char *dir, const char *run_id, char name[NN_RUN_NAME_LEN])
+{
+    return run_id[0] && scan_runs(dir, run_id, name);
+}
+
+void nn_rundir_use(NnRunDir *rd, const char *name, const char *run_id)
+{
+    snprintf(rd->name, sizeof rd->name, "%s", name);
+    snprintf(rd->path, sizeof rd->path, "%s/%s", rd->dir, name);
     snprintf(rd->run_id, sizeof rd->run_id, "%s", run_id);
 }
 
-NnStatus nn_rundir_create(NnRunDir *rd, const char *run_id, char err[NN_ERR_LEN])
+NnStatus nn_rundir_create(NnRunDir *rd, const char *name, const char *run_id,
+                          char err[NN_ERR_LEN])
 {
-    int *versions, count;
-    if (nn_rundir_versions(rd->dir, &versions, &count, err) != NN_OK) return NN_ERR;
-    int next = count ? versions[count - 1] + 1 : 0;
-    free(versions);
-    nn_rundir_use(rd, next, run_id);
-    if (mkdir(rd->path, 0777) != 0)
+    char version[NN_RUN_NAME_LEN];
+    if (!name) {
+        int *versions, count;
+        if (nn_rundir_versions(rd->dir, &versions, &count, err) != NN_OK) return NN_ERR;
+        nn_rundir_version_name(count ? versions[count - 1] + 1 : 0, version);
+        free(versions);
+        name = version;
+    }
+    nn_rundir_use(rd, name, run_id);
+    if (mkdir(rd->path, 0777) != 0 && errno != EEXIST)
         return nn_fail(err, "%s: cannot create the run's directory: %s", rd->path,
                        strerror(errno));
     char text[NN_RUN_ID_LEN + 1];

@@ -4,7 +4,8 @@
 # `scancel --signal=USR1 --batch`, a `scontrol requeue` from outside and a preemption by a
 # higher-priority partition each end in a completed job whose final weights equal those of
 # an uninterrupted run; a bad config fails the job once, with its message, without requeue;
-# a job array runs one seed per task.
+# a job array runs one seed per task. Each job is a run of its own (DIR/job-<id>): a requeue
+# resumes it, a resubmission with a changed setting starts a new run beside it.
 source "$(dirname "$0")/lib.sh"
 require_data
 source "$(dirname "$0")/slurm_lib.sh"
@@ -25,7 +26,23 @@ expect_in "$WORK/plain.out" "nn-mpi job $JOB run 0: 2 ranks on 1 node(s)"
 expect_in "$WORK/plain.out" "training finished"
 accuracy=$(metric "$WORK/plain.jsonl" epoch test_accuracy | tail -n 1)
 awk -v a="$accuracy" 'BEGIN { exit !(a >= 0.97) }' || fail "test accuracy $accuracy < 0.97"
-same_state "$reference" "$WORK/plain/version_0/ckpt-000003752.h5"
+same_state "$reference" "$WORK/plain/job-$JOB/ckpt-000003752.h5"
+first=$JOB
+
+# 1b. Resubmitted into the same run directory with a changed setting: a new run of its own
+# (not "nothing to do" on the first job's checkpoint), the first run's files untouched.
+(cd "$WORK/plain" && find . -type f -exec md5sum {} + | sort) >"$WORK/plain.before"
+submit plain2 -n 2 "${train[@]}" --set run.dir="$WORK/plain" --set train.learning_rate=0.01 \
+    --set train.epochs=1
+wait_done
+expect_job COMPLETED 0
+expect_in "$WORK/plain2.out" "run 20"
+expect_in "$WORK/plain2.out" " in $WORK/plain/job-$JOB"
+grep -q "nothing to do\|resuming from" "$WORK/plain2.out" && fail "the resubmission met the first run's checkpoints"
+[ -f "$WORK/plain/job-$JOB/ckpt-000000938.h5" ] || fail "the resubmission wrote no checkpoint of its own"
+(cd "$WORK/plain" && find "./job-$first" -type f -exec md5sum {} + | sort) >"$WORK/plain.after"
+grep -F "./job-$first/" "$WORK/plain.before" | cmp -s - "$WORK/plain.after" ||
+    fail "the resubmission changed the first run's files"
 
 # interrupted NAME HOW SBATCH-ARGS...: a job interrupted by HOW once training is under way
 # must be requeued, resume in its second run and end with the reference's weights.
@@ -38,10 +55,10 @@ interrupted() {
     wait_done
     expect_job COMPLETED 1
     expect_in "$WORK/$name.out" "nn-mpi job $JOB run 1:"
-    expect_in "$WORK/$name.out" "resuming from $WORK/$name/version_0/ckpt-"
+    expect_in "$WORK/$name.out" "resuming from $WORK/$name/job-$JOB/ckpt-"
     expect_in "$WORK/$name.out" "training finished"
     expect_in "$WORK/$name.out" "stopped at a checkpoint; requeueing"
-    same_state "$reference" "$WORK/$name/version_0/ckpt-000003752.h5"
+    same_state "$reference" "$WORK/$name/job-$JOB/ckpt-000003752.h5"
     echo "$name: $(grep -m1 'stopped by' "$WORK/$name.out"), requeued once, same final weights"
 }
 
@@ -77,12 +94,13 @@ NN_SWEEP_DIR=$WORK/sweep submit sweep -n 2 --array=1-2 "$NN_SOURCE/slurm/sweep.s
 wait_done
 for task in 1 2; do
     expect_in "$WORK/sweep.out" "sweep task $task: --set train.seed=$task"
-    "$NN_MPI" --inspect "$WORK/sweep/task-$task/version_0/ckpt-000000120.h5" >"$WORK/inspect$task" ||
+    run=$(ls -d "$WORK/sweep/task-$task"/job-*)
+    "$NN_MPI" --inspect "$run/ckpt-000000120.h5" >"$WORK/inspect$task" ||
         fail "task $task left no valid final checkpoint"
     expect_in "$WORK/inspect$task" "seed = $task"
-    [ "$(metric "$WORK/sweep/task-$task/version_0/metrics.jsonl" epoch epoch | tail -n 1)" = 2 ] ||
+    [ "$(metric "$run/metrics.jsonl" epoch epoch | tail -n 1)" = 2 ] ||
         fail "task $task did not log 2 epochs"
 done
-h5diff -q "$WORK/sweep/task-1/version_0/ckpt-000000120.h5" "$WORK/sweep/task-2/version_0/ckpt-000000120.h5" /model /model &&
+h5diff -q "$WORK"/sweep/task-1/job-*/ckpt-000000120.h5 "$WORK"/sweep/task-2/job-*/ckpt-000000120.h5 /model /model &&
     fail "two seeds gave the same weights"
 echo "slurm: all checks passed"

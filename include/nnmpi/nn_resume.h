@@ -8,7 +8,10 @@
  *   skipped with a warning; when runs exist but none matches, the difference is named and
  *   the start refused; when none has a valid checkpoint, a new run starts;
  * - --resume FILE continues that checkpoint's run, in its version_N when the directory has
- *   it, else in a new one (keeping the run id).
+ *   it, else in a new one (keeping the run id);
+ * - a named run (run_name, --run-name: DIR/NAME instead of a version_N) starts fresh when
+ *   DIR/NAME does not exist (whatever else DIR holds) and is refused when it does; with
+ *   --resume auto it continues DIR/NAME, or starts it when it has no valid checkpoint.
  * Refusals return NN_REFUSED. */
 #ifndef NNMPI_NN_RESUME_H
 #define NNMPI_NN_RESUME_H
@@ -37,16 +40,17 @@ NnStatus nn_resume_compare(const char *path, const char *stored, const char *our
 
 typedef struct {
     int resumed;               /* 1: ck holds the checkpoint to continue from */
-    char from[NN_PATH_LEN + 64]; /* its path */
+    char from[NN_PATH_LEN + 128]; /* its path */
     NnCheckpoint ck;
     NnCheckpointSet own;       /* this run's valid checkpoints, for retention */
 } NnStart;
 
-/* Rank 0. how: NULL (fresh), "auto" or a checkpoint path. rd: locked, or with an empty
+/* Rank 0. how: NULL (fresh), "auto" or a checkpoint path; run_name: NULL or a checked
+ * name (nn_rundir_check_name). rd: locked, or with an empty
  * dir when the run has no directory. On success rd names this run's version_N and run id;
  * out->ck must be freed with nn_resume_free. Notes and warnings go to log (stdout) and
  * stderr. */
-NnStatus nn_resume_choose(const char *how, int new_run,
+NnStatus nn_resume_choose(const char *how, int new_run, const char *run_name,
                           const char *fixed_settings, NnRunDir *rd, NnRunLog *log,
                           NnStart *out, char err[NN_ERR_LEN]);
 

@@ -18,6 +18,7 @@ typedef struct {
     const char *resume;      /* a checkpoint to continue from; "auto": the newest valid one
                                 in [run] dir, if any; NULL: per [checkpoint] resume */
     int new_run;             /* start a new run even where [run] dir holds others */
+    const char *run_name;    /* NULL, or the run's subdirectory of [run] dir (nn_rundir.h) */
     FILE *log;               /* rank 0's progress output */
     double started;          /* MPI_Wtime() at the start of the process */
 } NnRunOptions;
