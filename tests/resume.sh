@@ -2,7 +2,8 @@
 # Checkpoint and resume on real MNIST (configs/test-small.ini): resuming at the same rank
 # count, from the end of an epoch or mid-epoch, gives bitwise the weights and optimizer
 # state of the uninterrupted run (compared with h5diff); checkpoints are readable by h5dump;
-# a resume at another rank count continues; an incompatible resume is refused.
+# a resume at another rank count continues; an incompatible resume is refused; an older
+# nn-mpi's checkpoint resumes exactly.
 source "$(dirname "$0")/lib.sh"
 require_data
 small=("$NN_SOURCE/configs/test-small.ini" --set data.path="$NN_DATA" --set checkpoint.keep=0)
@@ -73,4 +74,15 @@ expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/y" --resume "
 expect_in "$WORK/err" "rank 0: $WORK/cut.h5: not an HDF5 file, or damaged"
 expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/y" --resume "$WORK/none.h5"
 expect_in "$WORK/err" "rank 0: $WORK/none.h5: cannot open checkpoint: No such file or directory"
+# A checkpoint of an older nn-mpi (format 2, written by 97fc29f at step 2 of a 784-4-10 run
+# with 100 training rows, batch 50) still loads and resumes bit for bit: the new run ends
+# on the weights the older nn-mpi wrote at step 4, in a version_N with a new run id.
+old=(--set model.hidden=4 --set data.train_samples=100 --set data.test_samples=50
+     --set train.epochs=2 --set train.batch_size=50 --set checkpoint.every_steps=0)
+expect_status 0 "$NN_MPI" --inspect "$NN_SOURCE/tests/data/ckpt-v2-step2.h5"
+expect_in "$WORK/out" "position: 1 epochs done, 0 steps into the next"
+expect_status 0 mpi 1 "$NN_MPI" "${small[@]}" "${old[@]}" --set run.dir="$WORK/v2" \
+    --resume "$NN_SOURCE/tests/data/ckpt-v2-step2.h5"
+same_state "$NN_SOURCE/tests/data/ckpt-v2-step4.h5" "$WORK/v2/version_0/ckpt-000000004.h5"
+[ -s "$WORK/v2/version_0/run_id" ] || fail "the resumed older run got no run id"
 echo "resume: all checks passed"
