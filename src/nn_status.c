@@ -2,20 +2,27 @@
 
 #include <stdarg.h>
 
+/* Formats the message; returns status. */
+static NnStatus report(NnStatus status, char err[NN_ERR_LEN], const char *fmt, va_list ap)
+{
+    vsnprintf(err, NN_ERR_LEN, fmt, ap);
+    return status;
+}
+
 NnStatus nn_fail(char err[NN_ERR_LEN], const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err, NN_ERR_LEN, fmt, ap);
+    NnStatus status = report(NN_ERR, err, fmt, ap);
     va_end(ap);
-    return NN_ERR;
+    return status;
 }
 
 NnStatus nn_refuse(char err[NN_ERR_LEN], const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err, NN_ERR_LEN, fmt, ap);
+    NnStatus status = report(NN_REFUSED, err, fmt, ap);
     va_end(ap);
-    return NN_REFUSED;
+    return status;
 }
