@@ -59,6 +59,7 @@ NnStatus nn_rundir_lock(NnRunDir *rd, const char *dir, char err[NN_ERR_LEN])
                        path, strerror(e));
     }
     rd->lock_fd = fd;
+    nn_rundir_describe_holder(rd); /* at once: the text may name an ended run */
     /* Probe for writing now, not at the first checkpoint an epoch later. */
     char probe[NN_PATH_LEN + 32];
     snprintf(probe, sizeof probe, "%s/.write-probe.%ld", dir, (long)getpid());
