@@ -107,10 +107,13 @@ echo "3. --resume auto: the relu run past a newer tanh one; no match: status 2, 
 # 4. Two runs started at once in one directory, first fresh, then both resuming.
 # pair ARGS...: runs two nn-mpi jobs at once (output in $WORK/p1.log and $WORK/p2.log)
 # and sets WINNER and LOSER to the log of the one that ended 0 and the one that ended 2.
+# The second starts 0.3 s after the first: two starts in step to the microsecond can
+# still find the lock taken but its text not yet rewritten, and name the last ended run.
 pair() {
     local s1=0 s2=0 p1 p2
     mpi_within 120 2 "$NN_MPI" "$@" >"$WORK/p1.log" 2>&1 &
     p1=$!
+    sleep 0.3
     mpi_within 120 2 "$NN_MPI" "$@" >"$WORK/p2.log" 2>&1 &
     p2=$!
     wait $p1 || s1=$?
@@ -132,21 +135,21 @@ names_holder() {
     grep -qE "^rank 0: $1 is in use by another live run \(run ($id in $1/version_[0-9]+|\(starting\) in $1), host $host, pid $pid, started [-0-9T:]+Z\); one run at a time per directory" "$LOSER" ||
         { cat "$LOSER" >&2; fail "the refused run does not name the live one: $(cat "$1/lock")"; }
 }
-pair "${small[@]}" --set run.dir="$WORK/pair" --set train.epochs=10
+pair "${small[@]}" --set run.dir="$WORK/pair" --set train.epochs=40
 names_holder "$WORK/pair"
 grep -qE '^nn-mpi [0-9.]+:' "$LOSER" && fail "the refused run loaded the data"
-expect_in "$WINNER" "epoch 10/10 done"
+expect_in "$WINNER" "epoch 40/40 done"
 [ "$(listing "$WORK/pair")" = "lock version_0 " ] || fail "$WORK/pair holds: $(listing "$WORK/pair")"
-[ "$(listing "$WORK/pair/version_0")" = "ckpt-000000560.h5 ckpt-000000580.h5 ckpt-000000600.h5 config.ini metrics.jsonl run_id " ] ||
+[ "$(listing "$WORK/pair/version_0")" = "ckpt-000002360.h5 ckpt-000002380.h5 ckpt-000002400.h5 config.ini metrics.jsonl run_id " ] ||
     fail "the live run's directory holds: $(listing "$WORK/pair/version_0")"
-expect_status 0 "$NN_MPI" --inspect "$WORK/pair/version_0/ckpt-000000600.h5"
+expect_status 0 "$NN_MPI" --inspect "$WORK/pair/version_0/ckpt-000002400.h5"
 # The lock now names the process that ended; the refused one of the next pair must name
 # the live one.
 dead=$(cat "$WORK/pair/lock")
-pair "${small[@]}" --set run.dir="$WORK/pair" --set train.epochs=12 --resume auto
+pair "${small[@]}" --set run.dir="$WORK/pair" --set train.epochs=80 --resume auto
 [ "$(cat "$WORK/pair/lock")" != "$dead" ] || fail "the lock still names the ended run: $dead"
 names_holder "$WORK/pair"
-expect_in "$WINNER" "epoch 12/12 done"
+expect_in "$WINNER" "epoch 80/80 done"
 echo "4. two runs at once: one ran, the other ended 2 at once naming the live holder"
 
 # 5. --resume auto while another run is live in the directory.
@@ -177,10 +180,15 @@ expect_in "$WORK/err" "warning: removed 1 unfinished checkpoint file(s) of an en
 expect_in "$WORK/out" "resuming from $WORK/live/version_0/ckpt-000000040.h5"
 same_state "$WORK/done/version_0/ckpt-000000120.h5" "$WORK/live/version_0/ckpt-000000120.h5"
 # (b) The live run, held still (SIGSTOP) between checkpoints, then let go: it finishes.
-start_job 2 "$WORK/held.log" "${small[@]}" --set run.dir="$WORK/held" --set train.epochs=4 \
-    --set checkpoint.keep=0
-wait_for "$WORK/held.log" "checkpoint $WORK/held/version_0/ckpt-000000040.h5"
+start_job 2 "$WORK/held.log" "${small[@]}" --set run.dir="$WORK/held" --set train.epochs=30 \
+    --set checkpoint.keep=2
+for ((i = 0; i < 300; i++)); do
+    ls "$WORK/held/version_0"/ckpt-*.h5 >/dev/null 2>&1 && break
+    sleep 0.1
+done
 kill_job STOP
+ls "$WORK/held/version_0"/ckpt-*.h5 >/dev/null 2>&1 || fail "the run to hold wrote no checkpoint"
+grep -q "epoch 30/30 done" "$WORK/held.log" && fail "the run to hold ended before it was held"
 snapshot "$WORK/held" >"$WORK/held.snap"
 expect_status 2 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/held" --resume auto
 expect_in "$WORK/err" "rank 0: $WORK/held is in use by another live run ($(cat "$WORK/held/lock"))"
@@ -188,9 +196,11 @@ unchanged "$WORK/held" "$WORK/held.snap"
 kill_job CONT
 wait_job
 [ "$JOB_STATUS" = 0 ] || { cat "$WORK/held.log" >&2; fail "the live run ended with $JOB_STATUS"; }
-expect_in "$WORK/held.log" "epoch 4/4 done"
-for step in 020 040 060 080 100 120 140 160 180 200 220 240; do
-    expect_status 0 "$NN_MPI" --inspect "$WORK/held/version_0/ckpt-000000$step.h5"
+expect_in "$WORK/held.log" "epoch 30/30 done"
+[ "$(listing "$WORK/held/version_0")" = "ckpt-000001780.h5 ckpt-000001800.h5 config.ini metrics.jsonl run_id " ] ||
+    fail "the held run's directory holds: $(listing "$WORK/held/version_0")"
+for step in 1780 1800; do
+    expect_status 0 "$NN_MPI" --inspect "$WORK/held/version_0/ckpt-00000$step.h5"
 done
 echo "5. --resume auto beside a live run: status 2, its files (temporary one included) untouched; it finishes 0"
 
