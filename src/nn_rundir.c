@@ -14,16 +14,22 @@
 
 #define LOCK_NAME "lock"
 
-/* What the lock file says of its holder, or a note that it says nothing. */
+/* What the lock file says of its holder. The kernel names the holder's pid (F_GETLK); a
+ * text that names another pid was left by an ended run and is not repeated. */
 static void read_holder(int fd, char *out, size_t size)
 {
+    struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    long pid = fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK ? (long)lock.l_pid : 0;
     ssize_t n = pread(fd, out, size - 1, 0);
-    if (n <= 0) {
-        snprintf(out, size, "a run that has not described itself yet");
-        return;
-    }
-    out[n] = '\0';
+    out[n > 0 ? n : 0] = '\0';
     out[strcspn(out, "\n")] = '\0';
+    char mine[32];
+    snprintf(mine, sizeof mine, "pid %ld,", pid);
+    if (n > 0 && (pid <= 0 || strstr(out, mine))) return; /* pid 0: held on another host */
+    if (pid > 0)
+        snprintf(out, size, "pid %ld, which has not described itself yet", pid);
+    else
+        snprintf(out, size, "a run that has not described itself yet");
 }
 
 NnStatus nn_rundir_lock(NnRunDir *rd, const char *runs, const char *name, char err[NN_ERR_LEN])
@@ -60,6 +66,7 @@ NnStatus nn_rundir_lock(NnRunDir *rd, const char *runs, const char *name, char e
                        path, strerror(e));
     }
     rd->lock_fd = fd;
+    nn_rundir_describe_holder(rd); /* at once: the text may name an ended run */
     /* Probe for writing now, not at the first checkpoint an epoch later. */
     char probe[sizeof dir + 32];
     snprintf(probe, sizeof probe, "%s/.write-probe.%ld", dir, (long)getpid());

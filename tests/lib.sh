@@ -17,10 +17,16 @@ fail() {
 
 # mpi NP PROGRAM ARGS...: runs PROGRAM on NP ranks, with a time limit so that a hang fails.
 mpi() {
-    local np=$1
-    shift
+    mpi_within 300 "$@"
+}
+
+# mpi_within SECONDS NP PROGRAM ARGS...: the same with another time limit (status 124 when
+# it runs out), for what must end promptly.
+mpi_within() {
+    local limit=$1 np=$2
+    shift 2
     # shellcheck disable=SC2086 # the preflags are a list
-    timeout 300 "$NN_MPIEXEC" $NN_MPIEXEC_NUMPROC_FLAG "$np" $NN_MPIEXEC_PREFLAGS "$@"
+    timeout "$limit" "$NN_MPIEXEC" $NN_MPIEXEC_NUMPROC_FLAG "$np" $NN_MPIEXEC_PREFLAGS "$@"
 }
 
 # expect_status CODE COMMAND...: runs COMMAND, keeping its output in $WORK/out and
