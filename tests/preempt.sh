@@ -81,4 +81,4 @@ done
 expect_status 0 mpi 2 "$NN_MPI" "${e2e[@]}" --set run.dir="$WORK/killed" \
     --set checkpoint.every_steps=100 --resume auto
 same_state "$reference" "$WORK/killed/version_0/ckpt-000003752.h5"
-echo "preempt: all checks passed"
+finish preempt

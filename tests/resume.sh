@@ -73,4 +73,4 @@ expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/y" --resume "
 expect_in "$WORK/err" "rank 0: $WORK/cut.h5: not an HDF5 file, or damaged"
 expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/y" --resume "$WORK/none.h5"
 expect_in "$WORK/err" "rank 0: $WORK/none.h5: cannot open checkpoint: No such file or directory"
-echo "resume: all checks passed"
+finish resume

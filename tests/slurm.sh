@@ -24,7 +24,7 @@ expect_job COMPLETED 0
 expect_in "$WORK/plain.out" "nn-mpi job $JOB run 0: 2 ranks on 1 node(s)"
 expect_in "$WORK/plain.out" "training finished"
 accuracy=$(metric "$WORK/plain.jsonl" epoch test_accuracy | tail -n 1)
-awk -v a="$accuracy" 'BEGIN { exit !(a >= 0.97) }' || fail "test accuracy $accuracy < 0.97"
+at_least "$accuracy" 0.97 "test accuracy"
 same_state "$reference" "$WORK/plain/version_0/ckpt-000003752.h5"
 
 # interrupted NAME HOW SBATCH-ARGS...: a job interrupted by HOW once training is under way
@@ -85,4 +85,4 @@ for task in 1 2; do
 done
 h5diff -q "$WORK/sweep/task-1/version_0/ckpt-000000120.h5" "$WORK/sweep/task-2/version_0/ckpt-000000120.h5" /model /model &&
     fail "two seeds gave the same weights"
-echo "slurm: all checks passed"
+finish slurm
