@@ -93,6 +93,15 @@ lines_close() {
     echo "$what: $count values agree to $rel relative"
 }
 
+# reference_losses NETWORK STEPS OUT: the first STEPS step losses of bench/mlp_numpy.py's
+# NETWORK (bench/nnref.py), started like nn-mpi with seed 1 on the first 20 batches of
+# $NN_DATA, into OUT, one a line.
+reference_losses() {
+    /usr/bin/python3 "$NN_SOURCE/bench/mlp_numpy.py" --data "$NN_DATA" --network "$1" \
+        --check-steps "$2" >"$3.json" || fail "the numpy reference failed"
+    sed -E 's/.*"losses": \[([^]]*)\].*/\1/' "$3.json" | tr ',' '\n' | tr -d ' ' >"$3"
+}
+
 # metric FILE EVENT FIELD: the FIELD values of the EVENT lines of a JSON Lines metrics file.
 metric() {
     grep "\"event\":\"$2\"" "$1" | sed -E "s/.*\"$3\":([-0-9.eE+naif]+).*/\1/"

@@ -16,9 +16,7 @@ settings() {
     esac
 }
 for net in A B; do
-    /usr/bin/python3 "$NN_SOURCE/bench/mlp_numpy.py" --data "$NN_DATA" --network $net \
-        --check-steps 5 >"$WORK/numpy.json" || fail "the numpy reference failed"
-    sed -E 's/.*"losses": \[([^]]*)\].*/\1/' "$WORK/numpy.json" | tr ',' '\n' | tr -d ' ' >"$WORK/numpy"
+    reference_losses $net 5 "$WORK/numpy"
     # shellcheck disable=SC2046 # the settings are words
     expect_status 0 mpi 3 "$NN_MPI" "$NN_SOURCE/configs/mnist.ini" --set data.path="$NN_DATA" \
         $(settings $net) --set train.lr_schedule=constant --set train.seed=1 --set train.epochs=1 \
