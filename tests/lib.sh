@@ -83,8 +83,9 @@ at_least() {
 }
 lines_close() {
     local ref=$1 file=$2 rel=$3 count=$4 what=$5 a b line=0 bad=0
-    [ "$(wc -l <"$ref")" = "$count" ] && [ "$(wc -l <"$file")" = "$count" ] ||
+    if [ "$(wc -l <"$ref")" != "$count" ] || [ "$(wc -l <"$file")" != "$count" ]; then
         fail "$what: expected $count values in each of $ref and $file, got $(wc -l <"$ref") and $(wc -l <"$file")"
+    fi
     while read -r a b; do
         line=$((line + 1))
         close_enough "$a" "$b" "$rel" || { echo "$what: line $line: $b, expected $a" >&2; bad=1; }
