@@ -80,7 +80,7 @@ for task in 1 2; do
     "$NN_MPI" --inspect "$WORK/sweep/task-$task/version_0/ckpt-000000120.h5" >"$WORK/inspect$task" ||
         fail "task $task left no valid final checkpoint"
     expect_in "$WORK/inspect$task" "seed = $task"
-    [ "$(metric "$WORK/sweep/task-$task/version_0/metrics.jsonl" epoch epoch | tail -n 1)" = 2 ] ||
+    [ "$(metric "$WORK/sweep/task-$task/metrics.jsonl" epoch epoch | tail -n 1)" = 2 ] ||
         fail "task $task did not log 2 epochs"
 done
 h5diff -q "$WORK/sweep/task-1/version_0/ckpt-000000120.h5" "$WORK/sweep/task-2/version_0/ckpt-000000120.h5" /model /model &&
