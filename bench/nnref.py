@@ -16,6 +16,9 @@ NETWORKS = {
     "B": dict(sizes=[784, 512, 512, 10], act="relu", batch=128, lr=0.05, momentum=0.9, decay=0.0),
     "default": dict(sizes=[784, 512, 256, 10], act="relu", batch=128, lr=0.1, momentum=0.9,
                     decay=0.0005),
+    # configs/test-e2e.ini's network with a weight decay large enough to show in the first
+    # steps' losses (tests/mnist_e2e.sh); not benchmarked.
+    "e2e": dict(sizes=[784, 128, 10], act="relu", batch=64, lr=0.05, momentum=0.9, decay=0.005),
 }
 
 

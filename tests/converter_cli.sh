@@ -89,4 +89,4 @@ expect_status 1 "$NN_MPI_DATA" "$WORK/nonexistent" "$WORK/x.h5"
 expect_in "$WORK/err" "nonexistent/train-images-idx3-ubyte.gz: cannot open: No such file or directory"
 expect_status 2 "$NN_MPI_DATA" "$good"
 expect_in "$WORK/err" "usage: nn-mpi-data"
-echo "converter_cli: all checks passed"
+finish converter_cli

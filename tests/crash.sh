@@ -92,4 +92,4 @@ expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/r" \
     fail "retention kept: $(ls "$WORK/r/version_0" | tr '\n' ' ')"
 expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/r1" --set checkpoint.keep=1
 [ "$(ls "$WORK/r1/version_0" | grep ckpt)" = "ckpt-000000120.h5" ] || fail "keep = 1 kept: $(ls "$WORK/r1/version_0")"
-echo "crash: all checks passed"
+finish crash

@@ -11,7 +11,6 @@ source "$(dirname "$0")/lib.sh"
 require_data
 small=("$NN_SOURCE/configs/test-small.ini" --set data.path="$NN_DATA" --set checkpoint.keep=0)
 enospc="cannot write: No space left on device"
-parts=0
 
 # after_failed_checkpoint DIR [HELD]: the run failed writing DIR/ckpt-000000060.h5 and said
 # so ($WORK/err) naming the temporary file; DIR (or its copy HELD), the run's version_0,
@@ -66,7 +65,6 @@ expect_in "$WORK/err" "NN_MPI_TEST_FAULT: 'write_enospc@0': expected write_enosp
 NN_MPI_TEST_FAULT=full_disk expect_status 2 mpi 1 "$NN_MPI" "${small[@]}"
 expect_in "$WORK/err" "nn-mpi: NN_MPI_TEST_FAULT: 'full_disk': unknown fault point"
 echo "test fault: status 1, the temporary file and ENOSPC named, earlier files intact"
-parts=$((parts + 1))
 
 # (b) A real full tmpfs.
 # on_small_disk SIZE DIR COMMAND...: runs COMMAND in a private mount namespace with a tmpfs
@@ -94,9 +92,7 @@ if [ "$(id -u)" = 0 ] && unshare -m sh -c 'mount -t tmpfs -o size=4k tmpfs "$1"'
         "$NN_MPI_DATA" "$WORK/small" "$WORK/big" "$WORK/ddisk/out.h5" "$WORK/ref.h5"
     after_failed_dataset "$WORK/ddisk" "$WORK/ddisk.after"
     echo "a full 1 MiB tmpfs: status 1, the temporary file and ENOSPC named, earlier files intact"
-    parts=$((parts + 1))
-else
-    echo "skipped the real full disk: mounting a private tmpfs needs root and unshare -m"
+    else
+    skip_part "the real full disk: mounting a private tmpfs needs root and unshare -m"
 fi
-[ $parts -gt 0 ] || exit 77
-echo "full_disk: all checks passed ($parts of 2 parts ran)"
+finish full_disk

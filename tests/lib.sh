@@ -49,8 +49,64 @@ expect_in() {
     }
 }
 
+# Skips (tests/CMakeLists.txt gives every test SKIP_RETURN_CODE 77): what cannot run here
+# is skipped and said so, never passed. skip REASON: skips the whole test now.
+# skip_part REASON: the part cannot run here; the test goes on with its other parts and
+# finish then exits 77, naming it. finish NAME: the test's last line.
+SKIPPED=()
+skip() {
+    echo "SKIP (status 77): $*"
+    exit 77
+}
+skip_part() {
+    echo "skipped: $*"
+    SKIPPED+=("$*")
+}
+finish() {
+    if [ ${#SKIPPED[@]} -gt 0 ]; then
+        skip "$1: the other checks passed; skipped: $(IFS=';'; echo "${SKIPPED[*]}")"
+    fi
+    echo "$1: all checks passed"
+}
+
+# require_data: skips the test when the MNIST dataset file is missing.
 require_data() {
-    [ -r "$NN_DATA" ] || fail "$NN_DATA is missing: run scripts/get-mnist.sh first"
+    [ -r "$NN_DATA" ] || skip "$NN_DATA is missing: run scripts/get-mnist.sh first"
+}
+
+# Numeric comparisons, in awk so that 1e-5 and 0.97 mean what they say:
+# close_enough A B REL: succeeds when |A - B| <= REL * |A| (A is the reference).
+# at_least VALUE MIN WHAT: fails unless VALUE >= MIN, naming WHAT.
+# lines_close REFERENCE FILE REL COUNT WHAT: fails unless both files hold COUNT numbers,
+# one a line, and each of FILE's is close_enough to REFERENCE's on the same line.
+close_enough() {
+    awk -v a="$1" -v b="$2" -v rel="$3" 'BEGIN { d = a - b; m = a < 0 ? -a : a
+        exit !(a != "" && b != "" && (d < 0 ? -d : d) <= rel * m) }'
+}
+at_least() {
+    awk -v v="$1" -v min="$2" 'BEGIN { exit !(v != "" && v + 0 >= min + 0) }' ||
+        fail "$3 is ${1:-missing}, less than $2"
+}
+lines_close() {
+    local ref=$1 file=$2 rel=$3 count=$4 what=$5 a b line=0 bad=0
+    if [ "$(wc -l <"$ref")" != "$count" ] || [ "$(wc -l <"$file")" != "$count" ]; then
+        fail "$what: expected $count values in each of $ref and $file, got $(wc -l <"$ref") and $(wc -l <"$file")"
+    fi
+    while read -r a b; do
+        line=$((line + 1))
+        close_enough "$a" "$b" "$rel" || { echo "$what: line $line: $b, expected $a" >&2; bad=1; }
+    done < <(paste "$ref" "$file")
+    [ $bad = 0 ] || fail "$what: differs by more than $rel relative"
+    echo "$what: $count values agree to $rel relative"
+}
+
+# reference_losses NETWORK STEPS OUT: the first STEPS step losses of bench/mlp_numpy.py's
+# NETWORK (bench/nnref.py), started like nn-mpi with seed 1 on the first 20 batches of
+# $NN_DATA, into OUT, one a line.
+reference_losses() {
+    /usr/bin/python3 "$NN_SOURCE/bench/mlp_numpy.py" --data "$NN_DATA" --network "$1" \
+        --check-steps "$2" >"$3.json" || fail "the numpy reference failed"
+    sed -E 's/.*"losses": \[([^]]*)\].*/\1/' "$3.json" | tr ',' '\n' | tr -d ' ' >"$3"
 }
 
 # metric FILE EVENT FIELD: the FIELD values of the EVENT lines of a JSON Lines metrics file.

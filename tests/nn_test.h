@@ -27,6 +27,17 @@ static int nn_test_failures = 0;
         }                                                                                 \
     } while (0)
 
+/* Fails unless text is exactly expected; prints both. */
+#define CHECK_STREQ(text, expected)                                                       \
+    do {                                                                                  \
+        const char *t_ = (text), *e_ = (expected);                                        \
+        if (!t_ || strcmp(t_, e_) != 0) {                                                 \
+            fprintf(stderr, "%s:%d: CHECK failed: \"%s\" is not \"%s\"\n", __FILE__,      \
+                    __LINE__, t_ ? t_ : "(null)", e_);                                    \
+            nn_test_failures++;                                                           \
+        }                                                                                 \
+    } while (0)
+
 /* Prints a summary; returns the process exit status (0 only when nothing failed). */
 static inline int nn_test_finish(const char *name)
 {

@@ -56,11 +56,29 @@ want=1
 term_to_mpirun() { kill -TERM "$JOB"; }
 why="stopped by SIGTERM at epoch" stop_case term-mpirun term_to_mpirun
 
-# Time-based checkpoints: every 0.02 minutes some land mid-epoch.
+# Time-based checkpoints, every 0.02 minutes (1.2 s) in a run of about 5 s: some land
+# mid-epoch, and consecutive ones (the final checkpoint aside) are written 1.2 s apart, by
+# their files' modification times: never sooner (less 10 ms for the file clock's
+# granularity) and, on a loaded machine, at most twice that.
 expect_status 0 mpi 2 "$NN_MPI" "${e2e[@]}" --set run.dir="$WORK/minutes" \
     --set checkpoint.keep=0 --set checkpoint.every_epochs=0 --set checkpoint.every_minutes=0.02
 mid=$(ls "$WORK/minutes/version_0" | grep ckpt | grep -vcE 'ckpt-0000(00938|01876|02814|03752)\.h5' || true)
 [ "$mid" -ge 1 ] || fail "no time-based checkpoint was written"
+timed=0
+previous=
+for step in $(metric "$WORK/minutes/version_0/metrics.jsonl" checkpoint step | grep -vx 3752); do
+    written=$(stat -c %.9Y "$WORK/minutes/version_0/$(printf 'ckpt-%09d.h5' "$step")")
+    if [ -n "$previous" ]; then
+        gap=$(awk -v a="$written" -v b="$previous" 'BEGIN { printf "%.3f", a - b }')
+        at_least "$gap" 1.19 "seconds from the previous time-based checkpoint to step $step's"
+        close_enough 1.2 "$gap" 1 ||
+            fail "step $step's time-based checkpoint came $gap s after the previous one, not about 1.2 s"
+        echo "time-based checkpoint of step $step: $gap s after the previous one"
+    fi
+    previous=$written
+    timed=$((timed + 1))
+done
+[ $timed -ge 3 ] || fail "$timed time-based checkpoint(s) in a run of about 5 s, every 1.2 s"
 
 # SIGKILL of the whole job at five random moments of training, auto-resuming each time.
 RANDOM=42
@@ -81,4 +99,4 @@ done
 expect_status 0 mpi 2 "$NN_MPI" "${e2e[@]}" --set run.dir="$WORK/killed" \
     --set checkpoint.every_steps=100 --resume auto
 same_state "$reference" "$WORK/killed/version_0/ckpt-000003752.h5"
-echo "preempt: all checks passed"
+finish preempt

@@ -16,18 +16,13 @@ settings() {
     esac
 }
 for net in A B; do
-    /usr/bin/python3 "$NN_SOURCE/bench/mlp_numpy.py" --data "$NN_DATA" --network $net \
-        --check-steps 5 >"$WORK/numpy.json" || fail "the numpy reference failed"
-    sed -E 's/.*"losses": \[([^]]*)\].*/\1/' "$WORK/numpy.json" | tr ',' '\n' | tr -d ' ' >"$WORK/numpy"
+    reference_losses $net 5 "$WORK/numpy"
     # shellcheck disable=SC2046 # the settings are words
     expect_status 0 mpi 3 "$NN_MPI" "$NN_SOURCE/configs/mnist.ini" --set data.path="$NN_DATA" \
         $(settings $net) --set train.lr_schedule=constant --set train.seed=1 --set train.epochs=1 \
         --set data.test_samples=100 --set log.every_steps=1 --set run.dir= \
         --set log.metrics="$WORK/nn$net.jsonl"
     metric "$WORK/nn$net.jsonl" train train_loss | head -n 5 >"$WORK/nn"
-    paste "$WORK/numpy" "$WORK/nn" | awk -v net=$net '
-        { d = $1 - $2; if (d < 0) d = -d; r = d / $1; if (r > worst) worst = r; n++ }
-        END { printf "network %s: %d step losses, worst relative difference from numpy %.2e\n", net, n, worst
-              exit !(n == 5 && worst < 1e-5) }' || fail "network $net: nn-mpi and numpy disagree"
+    lines_close "$WORK/numpy" "$WORK/nn" 1e-5 5 "network $net: nn-mpi's first step losses vs numpy's"
 done
-echo "reference: all checks passed"
+finish reference

@@ -48,4 +48,4 @@ expect_in "$WORK/out" "verify-determinism: 2 and 5 ranks agree bit for bit"
 expect_status 1 env NN_MPI="$NN_MPI" MPIEXEC="$NN_MPIEXEC" "$NN_SOURCE/scripts/verify-determinism.sh" \
     -a 1 -b 3 "${run[@]}" --set train.reproducible=no
 expect_in "$WORK/out" "verify-determinism: 1 and 3 ranks DIFFER"
-echo "reproducible: all checks passed"
+finish reproducible

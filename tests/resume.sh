@@ -85,4 +85,4 @@ expect_status 0 mpi 1 "$NN_MPI" "${small[@]}" "${old[@]}" --set run.dir="$WORK/v
     --resume "$NN_SOURCE/tests/data/ckpt-v2-step2.h5"
 same_state "$NN_SOURCE/tests/data/ckpt-v2-step4.h5" "$WORK/v2/version_0/ckpt-000000004.h5"
 [ -s "$WORK/v2/version_0/run_id" ] || fail "the resumed older run got no run id"
-echo "resume: all checks passed"
+finish resume

@@ -282,7 +282,7 @@ if [ "$(id -u)" = 0 ] && read_only "$WORK/probe" - true 2>/dev/null; then
     [ "$(ls -A "$WORK/rolock")" = lock ] || fail "$WORK/rolock holds: $(ls -A "$WORK/rolock")"
     echo "8. an unwritable run directory: status 2 before the data, the directory named"
 else
-    echo "8. skipped the unwritable run directory: a read-only bind mount needs root and unshare -m"
+    skip_part "8. the unwritable run directory: a read-only bind mount needs root and unshare -m"
 fi
 
 # 9. The metrics file: another run's lines first.
@@ -363,4 +363,4 @@ expect_in "$WORK/err" "[checkpoint] keep_best and [train] early_stopping_patienc
 expect_status 2 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/nv2" --set train.early_stopping_patience=2
 expect_in "$WORK/err" "need a validation split"
 echo "10. early stopping after epoch $epoch (best $best_epoch) at -np 1 and 3, the best checkpoints bitwise equal and kept"
-echo "rundir: all checks passed"
+finish rundir

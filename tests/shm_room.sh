@@ -42,6 +42,6 @@ if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
     same_state "$(newest "$WORK/room")" "$(newest "$WORK/tmpfs")"
     echo "a 32 MiB /dev/shm: warned, private copies, the same weights"
 else
-    echo "skipped the 32 MiB /dev/shm check: mounting a private tmpfs needs root and unshare"
+    skip_part "the 32 MiB /dev/shm check: mounting a private tmpfs needs root and unshare -m"
 fi
-echo "shm_room: all checks passed"
+finish shm_room

@@ -25,7 +25,7 @@ expect_job COMPLETED 0
 expect_in "$WORK/plain.out" "nn-mpi job $JOB run 0: 2 ranks on 1 node(s)"
 expect_in "$WORK/plain.out" "training finished"
 accuracy=$(metric "$WORK/plain.jsonl" epoch test_accuracy | tail -n 1)
-awk -v a="$accuracy" 'BEGIN { exit !(a >= 0.97) }' || fail "test accuracy $accuracy < 0.97"
+at_least "$accuracy" 0.97 "test accuracy"
 same_state "$reference" "$WORK/plain/job-$JOB/ckpt-000003752.h5"
 first=$JOB
 
@@ -103,4 +103,4 @@ for task in 1 2; do
 done
 h5diff -q "$WORK"/sweep/task-1/job-*/ckpt-000000120.h5 "$WORK"/sweep/task-2/job-*/ckpt-000000120.h5 /model /model &&
     fail "two seeds gave the same weights"
-echo "slurm: all checks passed"
+finish slurm

@@ -20,8 +20,8 @@ for launcher in srun mpirun; do
     expect_in "$WORK/$launcher.out" "4 ranks on 2 node(s) (n[1-2])"
     expect_in "$WORK/$launcher.out" "nn-mpi 0.1.0: 4 ranks"
     accuracy=$(metric "$WORK/$launcher.jsonl" epoch test_accuracy | tail -n 1)
-    awk -v a="$accuracy" 'BEGIN { exit !(a >= 0.965) }' || fail "$launcher: test accuracy $accuracy < 0.965"
+    at_least "$accuracy" 0.965 "$launcher: test accuracy"
     same_state "$WORK/ref/version_0/ckpt-000001876.h5" "$WORK/$launcher/job-$JOB/ckpt-000001876.h5"
     echo "$launcher: 4 ranks on 2 nodes, test accuracy $accuracy, bitwise the weights of one node outside Slurm"
 done
-echo "slurm_multinode: all checks passed"
+finish slurm_multinode

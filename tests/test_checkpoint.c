@@ -171,7 +171,9 @@ static void test_round_trip(const char *dir)
     copy_file(path, bad);
     CHECK(truncate(bad, st.st_size / 2) == 0);
     CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
-    CHECK_CONTAINS(err, "bad.h5");
+    char expected[700]; /* HDF5 refuses to open a file shorter than its end of allocation */
+    snprintf(expected, sizeof expected, "%s: not an HDF5 file, or damaged", bad);
+    CHECK_STREQ(err, expected);
     FILE *text = fopen(bad, "w");
     fputs("not hdf5\n", text);
     fclose(text);
