@@ -555,6 +555,13 @@ NnStatus nn_config_value(const NnConfig *cfg, const char *section, const char *n
     return NN_OK;
 }
 
+/* Where the next part of nn_config_format's text goes: NULL when text is NULL (measuring
+ * only; NULL + 0 is undefined behaviour) or full. */
+static char *format_at(char *text, size_t size, size_t used)
+{
+    return text && used < size ? text + used : NULL;
+}
+
 size_t nn_config_format(const NnConfig *cfg, char *text, size_t size)
 {
     size_t used = 0;
@@ -565,12 +572,12 @@ size_t nn_config_format(const NnConfig *cfg, char *text, size_t size)
         const ConfigKey *k = &KEYS[i];
         if (strcmp(section, k->section) != 0) {
             section = k->section;
-            used += (size_t)snprintf(text + (used < size ? used : size),
+            used += (size_t)snprintf(format_at(text, size, used),
                                      used < size ? size - used : 0, "%s[%s]\n",
                                      i ? "\n" : "", section);
         }
         format_value(k, cfg, value, sizeof value);
-        used += (size_t)snprintf(text + (used < size ? used : size),
+        used += (size_t)snprintf(format_at(text, size, used),
                                  used < size ? size - used : 0, "%s = %s\n", k->name, value);
     }
     return used;

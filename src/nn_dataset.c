@@ -254,6 +254,15 @@ NnStatus nn_dataset_probe(const char *path, NnDataShape *shape, char err[NN_ERR_
     if (nn_file_check_regular(path, NULL, err) != NN_OK) return NN_ERR;
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) return nn_fail(err, "%s: not an HDF5 file, or damaged", path);
+    NnStatus status = nn_dataset_probe_open(file, path, shape, err);
+    H5Fclose(file);
+    return status;
+}
+
+NnStatus nn_dataset_probe_open(hid_t file, const char *path, NnDataShape *shape,
+                               char err[NN_ERR_LEN])
+{
+    memset(shape, 0, sizeof *shape);
     int64_t classes;
     hsize_t dims[2];
     NnStatus status = read_classes(file, path, &classes, err);
@@ -268,7 +277,6 @@ NnStatus nn_dataset_probe(const char *path, NnDataShape *shape, char err[NN_ERR_
         else H5Dclose(images);
         shape->validation_rows = (int64_t)validation_dims[0];
     }
-    H5Fclose(file);
     if (status != NN_OK) return status;
     shape->train_rows = (int64_t)dims[0];
     shape->features = (int64_t)dims[1];
