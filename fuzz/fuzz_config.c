@@ -3,6 +3,7 @@
  * Beyond not crashing: an accepted config formats to a text that parses back to the same
  * text (nn_config_format's canonical form is a fixed point). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,12 +36,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         nn_config_format(&cfg, first, len + 1);
         NnConfig again;
         nn_config_defaults(&again);
-        if (nn_config_parse(first, "canonical.ini", &again, err) != NN_OK) abort();
+        if (nn_config_parse(first, "canonical.ini", &again, err) != NN_OK) {
+            fprintf(stderr, "the canonical text does not parse: %s\n%s", err, first);
+            abort();
+        }
         size_t len2 = nn_config_format(&again, NULL, 0);
         second = malloc(len2 + 1);
         if (!second) abort();
         nn_config_format(&again, second, len2 + 1);
-        if (len != len2 || strcmp(first, second) != 0) abort();
+        if (len != len2 || strcmp(first, second) != 0) {
+            fprintf(stderr, "the canonical text changes when parsed:\n%s---\n%s", first, second);
+            abort();
+        }
         free(first);
         free(second);
     }
