@@ -98,8 +98,8 @@ static NnStatus parse_args(int argc, char **argv, Args *a, char err[NN_ERR_LEN])
 }
 
 /* Rank 0 reads the config file and every rank receives its text, so that all ranks parse
- * the same bytes. Collective; the status is agreed, and *code says which exit status a
- * failure means: EXIT_USAGE for the file, EXIT_RUN_FAILED for memory. */
+ * the same bytes. Collective; the status is agreed. On failure *code is the exit status it
+ * means: EXIT_USAGE for the file, EXIT_RUN_FAILED for memory. */
 static NnStatus share_config_text(MPI_Comm comm, const char *path, char **text, int *code,
                                   char err[NN_ERR_LEN])
 {
@@ -218,8 +218,11 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    if (share_config_text(MPI_COMM_WORLD, args.config_path, &file_text, &code, err) != NN_OK) {
+    int failure_code;
+    if (share_config_text(MPI_COMM_WORLD, args.config_path, &file_text, &failure_code, err) !=
+        NN_OK) {
         if (rank == 0) fprintf(stderr, "%s\n", err);
+        code = failure_code;
         goto done;
     }
     nn_config_defaults(&cfg);

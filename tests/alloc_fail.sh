@@ -43,7 +43,17 @@ run_fault() {
     return $got
 }
 
+# every_rank_exited CODE SPEC: each rank's exit status (not mpirun's) was CODE.
+every_rank_exited() {
+    for r in 0 1 2; do
+        [ -f "exit.$r" ] || { cat "$WORK/err" >&2; fail "$2: rank $r did not exit (crashed?)"; }
+        [ "$(cat "exit.$r")" = "$1" ] ||
+            { cat "$WORK/err" >&2; fail "$2: rank $r exited with $(cat "exit.$r"), expected $1"; }
+    done
+}
+
 run_fault "" || { cat "$WORK/err" >&2; fail "the run without a fault failed"; }
+every_rank_exited 0 "no fault"
 for stage in $(seq 1 ${#PHRASES[@]}); do
     phrase=${PHRASES[$((stage - 1))]}
     for rank in 0 2; do
@@ -52,14 +62,10 @@ for stage in $(seq 1 ${#PHRASES[@]}); do
         run_fault "$spec" || got=$?
         [ $got != 124 ] || fail "$spec: the run hung (no end within 60 s)"
         if [ "$stage" = 10 ] && [ "$rank" != 0 ]; then
-            [ $got = 0 ] || { cat "$WORK/err" >&2; fail "$spec: rank 2 lists no hosts, yet the run failed"; }
+            every_rank_exited 0 "$spec (rank 2 lists no hosts)"
             continue
         fi
-        for r in 0 1 2; do
-            [ -f "exit.$r" ] || { cat "$WORK/err" >&2; fail "$spec: rank $r did not exit (crashed?)"; }
-            [ "$(cat "exit.$r")" = 1 ] ||
-                { cat "$WORK/err" >&2; fail "$spec: rank $r exited with $(cat "exit.$r"), expected 1"; }
-        done
+        every_rank_exited 1 "$spec"
         expect_in "$WORK/err" "rank $rank: "
         expect_in "$WORK/err" "$phrase"
         [ "$stage" != 3 ] || expect_in "$WORK/err" "$DATASET_DETAIL"
