@@ -202,16 +202,17 @@ static const char *loss_name(int i) { return nn_loss_name((NnLoss)i); }
 static int setting_ints(const char *text, const char *key, int64_t *values, int max)
 {
     size_t len = strlen(key);
-    for (const char *line = text; line && *line; line = strchr(line, '\n'), line += !!line) {
+    for (const char *line = text, *end; line && *line; line = end ? end + 1 : NULL) {
+        end = strchr(line, '\n');
         if (strncmp(line, key, len) != 0 || strncmp(line + len, " = ", 3) != 0) continue;
         const char *p = line + len + 3;
         int n = 0;
         while (n < max && *p && *p != '\n') {
-            char *end;
-            long long v = strtoll(p, &end, 10);
-            if (end == p) break;
+            char *stop;
+            long long v = strtoll(p, &stop, 10);
+            if (stop == p) break;
             values[n++] = v;
-            p = end + strspn(end, ", ");
+            p = stop + strspn(stop, ", ");
         }
         return n;
     }
@@ -309,6 +310,15 @@ NnStatus nn_checkpoint_load(const char *path, NnCheckpoint *ck, char err[NN_ERR_
     if (nn_file_check_regular(path, "checkpoint", err) != NN_OK) return NN_ERR;
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) return nn_fail(err, "%s: not an HDF5 file, or damaged", path);
+    NnStatus status = nn_checkpoint_load_open(file, path, ck, err);
+    H5Fclose(file);
+    return status;
+}
+
+NnStatus nn_checkpoint_load_open(hid_t file, const char *path, NnCheckpoint *ck,
+                                 char err[NN_ERR_LEN])
+{
+    memset(ck, 0, sizeof *ck);
     hid_t groups[3] = {-1, -1, -1};
     const char *names[3] = {"model", "optimizer", "train"};
     char *format = NULL, *version = NULL, *stored_hex = NULL, *run_id = NULL;
@@ -376,7 +386,6 @@ NnStatus nn_checkpoint_load(const char *path, NnCheckpoint *ck, char err[NN_ERR_
 done:
     for (int i = 0; i < 3; i++)
         if (groups[i] >= 0) H5Gclose(groups[i]);
-    H5Fclose(file);
     free(format);
     free(version);
     free(stored_hex);

@@ -219,6 +219,28 @@ static bool parse_int_list(const ConfigKey *k, const char *text, NnIntList *out,
 }
 
 /* Parses text as the value of key k into cfg. On failure fills problem (the reason only). */
+/* Whether a text value reads back the same from the canonical config (nn_config_format),
+ * which runs and checkpoints store: an INI line cannot hold a ';' (an inline comment
+ * starts there), a control character (a newline ends the line) or whitespace at either end
+ * (stripped). */
+static bool text_round_trips(const char *text, char *problem, size_t size)
+{
+    size_t len = strlen(text);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == ';' || c < 0x20 || c == 0x7f) {
+            snprintf(problem, size, "%s cannot be part of a value (character %zu)",
+                     c == ';' ? "';' (it starts a comment)" : "a control character", i + 1);
+            return false;
+        }
+    }
+    if (len > 0 && (isspace((unsigned char)text[0]) || isspace((unsigned char)text[len - 1]))) {
+        snprintf(problem, size, "must not begin or end with a space");
+        return false;
+    }
+    return true;
+}
+
 static bool parse_value(const ConfigKey *k, const char *text, NnConfig *cfg, char *problem,
                         size_t size)
 {
@@ -258,6 +280,7 @@ static bool parse_value(const ConfigKey *k, const char *text, NnConfig *cfg, cha
             snprintf(problem, size, "longer than %d characters", NN_PATH_LEN - 1);
             return false;
         }
+        if (!text_round_trips(text, problem, size)) return false;
         strcpy((char *)field, text);
         return true;
     case KEY_CHOICE: {
@@ -555,6 +578,13 @@ NnStatus nn_config_value(const NnConfig *cfg, const char *section, const char *n
     return NN_OK;
 }
 
+/* Where the next part of nn_config_format's text goes: NULL when text is NULL (measuring
+ * only; NULL + 0 is undefined behaviour) or full. */
+static char *format_at(char *text, size_t size, size_t used)
+{
+    return text && used < size ? text + used : NULL;
+}
+
 size_t nn_config_format(const NnConfig *cfg, char *text, size_t size)
 {
     size_t used = 0;
@@ -565,12 +595,12 @@ size_t nn_config_format(const NnConfig *cfg, char *text, size_t size)
         const ConfigKey *k = &KEYS[i];
         if (strcmp(section, k->section) != 0) {
             section = k->section;
-            used += (size_t)snprintf(text + (used < size ? used : size),
+            used += (size_t)snprintf(format_at(text, size, used),
                                      used < size ? size - used : 0, "%s[%s]\n",
                                      i ? "\n" : "", section);
         }
         format_value(k, cfg, value, sizeof value);
-        used += (size_t)snprintf(text + (used < size ? used : size),
+        used += (size_t)snprintf(format_at(text, size, used),
                                  used < size ? size - used : 0, "%s = %s\n", k->name, value);
     }
     return used;

@@ -7,6 +7,7 @@
 
 #include "nnmpi/nn_atomic_file.h"
 #include "nnmpi/nn_comm.h"
+#include "nnmpi/nn_fault.h"
 #include "nnmpi/nn_h5.h"
 #include "nnmpi/nn_shard.h"
 
@@ -162,41 +163,42 @@ static NnStatus read_split(MPI_Comm comm, const char *path, const char *split, i
     snprintf(labels_name, sizeof labels_name, "/%s/labels", split);
 
     NnStatus status = NN_ERR;
+    int agreed = 0; /* a failure before the reads is agreed on there */
     hid_t fapl = -1, file = -1, images = -1, labels = -1, dxpl = -1;
-    if (open_file(comm, path, &fapl, &file, err) != NN_OK) goto done;
+    if (open_file(comm, path, &fapl, &file, err) != NN_OK) goto agree;
     int64_t classes;
-    if (read_classes(file, path, &classes, err) != NN_OK) goto done;
+    if (read_classes(file, path, &classes, err) != NN_OK) goto agree;
     hsize_t image_dims[2], label_dims[1];
     images = open_uint8(file, path, images_name, 2, image_dims, err);
-    if (images < 0) goto done;
+    if (images < 0) goto agree;
     labels = open_uint8(file, path, labels_name, 1, label_dims, err);
-    if (labels < 0) goto done;
+    if (labels < 0) goto agree;
     if (label_dims[0] != image_dims[0]) {
         nn_fail(err, "%s: dataset %s has %llu rows but %s has %llu", path, labels_name,
                 (unsigned long long)label_dims[0], images_name,
                 (unsigned long long)image_dims[0]);
-        goto done;
+        goto agree;
     }
     if (image_dims[1] < 1 || image_dims[1] > NN_DATASET_MAX_FEATURES) {
         nn_fail(err, "%s: dataset %s has %llu columns, expected 1 .. %lld", path, images_name,
                 (unsigned long long)image_dims[1], (long long)NN_DATASET_MAX_FEATURES);
-        goto done;
+        goto agree;
     }
     int64_t split_rows = (int64_t)image_dims[0];
     if (limit > split_rows) {
         nn_fail(err, "%s: %lld %s samples requested but %s has only %lld rows", path,
                 (long long)limit, split, images_name, (long long)split_rows);
-        goto done;
+        goto agree;
     }
     if (split_rows > NN_DATASET_MAX_ROWS) {
         nn_fail(err, "%s: dataset %s has %lld rows, at most %lld supported", path, images_name,
                 (long long)split_rows, (long long)NN_DATASET_MAX_ROWS);
-        goto done;
+        goto agree;
     }
     if (rows && n_rows > 0 && rows[n_rows - 1] >= split_rows) {
         nn_fail(err, "%s: row %lld of %s requested but it has only %lld rows", path,
                 (long long)rows[n_rows - 1], images_name, (long long)split_rows);
-        goto done;
+        goto agree;
     }
     out->total = rows ? n_rows : limit > 0 ? limit : split_rows;
     out->features = (int)image_dims[1];
@@ -204,15 +206,27 @@ static NnStatus read_split(MPI_Comm comm, const char *path, const char *split, i
     nn_shard_range_units(out->total, unit, size, rank, &out->start, &out->count);
     int64_t bytes = (out->count ? out->count : 1) * nn_samples_record_size(out);
     out->records = malloc((size_t)bytes);
+    if (strcmp(split, "train") == 0 && !rows)
+        out->records = nn_fault_alloc(NN_STAGE_DATASET, out->records);
     if (!out->records) {
         nn_fail(err, "out of memory for %lld bytes of %s samples", (long long)bytes, split);
-        goto done;
+        goto agree;
     }
     dxpl = H5Pcreate(H5P_DATASET_XFER);
     if (dxpl < 0 || H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0) {
         nn_fail(err, "cannot set up collective HDF5 reads");
+        goto agree;
+    }
+    status = NN_OK;
+agree:
+    /* Agree, then read or close (nn_status.h): both are collective, and one rank's failure
+     * (its rows' allocation) must not leave the others waiting in H5Dread. */
+    status = nn_comm_agree(comm, status, err);
+    if (status != NN_OK) {
+        agreed = 1;
         goto done;
     }
+    status = NN_ERR;
     const char *names[2] = {images_name, labels_name};
     hid_t dsets[2] = {images, labels};
     for (int d = 0; d < 2; d++) {
@@ -243,7 +257,7 @@ done:
     if (images >= 0) H5Dclose(images);
     if (file >= 0) H5Fclose(file);
     if (fapl >= 0) H5Pclose(fapl);
-    status = nn_comm_agree(comm, status, err);
+    if (!agreed) status = nn_comm_agree(comm, status, err);
     if (status != NN_OK) nn_samples_free(out);
     return status;
 }
@@ -254,6 +268,15 @@ NnStatus nn_dataset_probe(const char *path, NnDataShape *shape, char err[NN_ERR_
     if (nn_file_check_regular(path, NULL, err) != NN_OK) return NN_ERR;
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) return nn_fail(err, "%s: not an HDF5 file, or damaged", path);
+    NnStatus status = nn_dataset_probe_open(file, path, shape, err);
+    H5Fclose(file);
+    return status;
+}
+
+NnStatus nn_dataset_probe_open(hid_t file, const char *path, NnDataShape *shape,
+                               char err[NN_ERR_LEN])
+{
+    memset(shape, 0, sizeof *shape);
     int64_t classes;
     hsize_t dims[2];
     NnStatus status = read_classes(file, path, &classes, err);
@@ -268,7 +291,6 @@ NnStatus nn_dataset_probe(const char *path, NnDataShape *shape, char err[NN_ERR_
         else H5Dclose(images);
         shape->validation_rows = (int64_t)validation_dims[0];
     }
-    H5Fclose(file);
     if (status != NN_OK) return status;
     shape->train_rows = (int64_t)dims[0];
     shape->features = (int64_t)dims[1];

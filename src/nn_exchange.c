@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "nnmpi/nn_comm.h"
+#include "nnmpi/nn_fault.h"
 #include "nnmpi/nn_node.h"
 #include "nnmpi/nn_sampler.h"
 #include "nnmpi/nn_shard.h"
@@ -65,7 +66,7 @@ NnStatus nn_exchange_init(NnExchange *ex, MPI_Comm comm, const NnSamples *shard,
     int64_t start;
     nn_sampler_part(&ex->layout, 0, ex->rank, &start, &ex->part); /* a full batch's part */
 
-    ex->order = malloc(sizeof(int32_t) * (size_t)n_rows);
+    ex->order = nn_fault_alloc(NN_STAGE_EXCHANGE, malloc(sizeof(int32_t) * (size_t)n_rows));
     if (rows) ex->rows = malloc(sizeof(int32_t) * (size_t)n_rows);
     ex->use_record = malloc(sizeof *ex->use_record * (size_t)(ex->used ? ex->used : 1));
     ex->owner_of = malloc(sizeof(int32_t) * (size_t)n);
@@ -103,9 +104,11 @@ NnStatus nn_exchange_init(NnExchange *ex, MPI_Comm comm, const NnSamples *shard,
         int64_t sent = node_size == ex->size ? 0 : shard->count;
         int64_t received = node_size == ex->size ? 0 : ex->used;
         ex->send = malloc((size_t)((sent ? sent : 1) * rec));
-        ex->recv = malloc((size_t)((received ? received : 1) * rec));
+        ex->recv = nn_fault_alloc(NN_STAGE_EXCHANGE_BUFFERS,
+                                  malloc((size_t)((received ? received : 1) * rec)));
         if (!ex->send || !ex->recv)
-            status = nn_fail(err, "out of memory for the sample exchange (%lld samples)",
+            status = nn_fail(err, "out of memory for the sample exchange's buffers (%lld "
+                                  "samples)",
                              (long long)(sent + received));
         status = nn_comm_agree(comm, status, err);
     }

@@ -19,6 +19,7 @@ typedef struct {
 static const Point POINTS[NN_FAULT_COUNT] = {
     [NN_FAULT_WRITE_ENOSPC] = {"write_enospc", COUNTED, 1},
     [NN_FAULT_STALL_CHECKPOINT] = {"stall_checkpoint", KEYED, 1},
+    [NN_FAULT_ALLOC_FAIL] = {"alloc_fail", KEYED, 2},
 };
 
 typedef struct {
@@ -30,6 +31,7 @@ typedef struct {
 /* The configured faults. Global because a test hook must be reachable from any depth of
  * library code without a parameter threaded through every call; set once by main(). */
 static Active active[NN_FAULT_COUNT];
+static int my_rank; /* for alloc_fail */
 
 static NnStatus bad_item(const char *item, size_t len, const char *what, char err[NN_ERR_LEN])
 {
@@ -120,6 +122,19 @@ int nn_fault_hit(NnFault point, const int64_t *keys)
     for (int i = 0; i < POINTS[point].n_args; i++)
         if (keys[i] != active[point].args[i]) return 0;
     return 1;
+}
+
+void nn_fault_set_rank(int rank)
+{
+    my_rank = rank;
+}
+
+void *nn_fault_alloc(NnAllocStage stage, void *p)
+{
+    const int64_t keys[2] = {my_rank, stage};
+    if (!nn_fault_hit(NN_FAULT_ALLOC_FAIL, keys)) return p;
+    free(p);
+    return NULL;
 }
 
 const char *nn_fault_name(NnFault point)

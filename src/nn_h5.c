@@ -64,6 +64,17 @@ done:
     return status;
 }
 
+hid_t nn_h5_open_image(const void *image, size_t size, const char *name, char err[NN_ERR_LEN])
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = -1;
+    if (fapl >= 0 && H5Pset_fapl_core(fapl, MEMORY_FILE_INCREMENT, 0) >= 0 &&
+        H5Pset_file_image(fapl, (void *)image, size) >= 0)
+        file = H5Fopen(name, H5F_ACC_RDONLY, fapl);
+    if (fapl >= 0) H5Pclose(fapl);
+    if (file < 0) nn_fail(err, "%s: not an HDF5 file, or damaged", name);
+    return file;
+}
+
 /* Fails with "FILE: OBJECT: attribute NAME: what". */
 static NnStatus attr_fail(hid_t obj, const char *name, const char *what, char err[NN_ERR_LEN])
 {

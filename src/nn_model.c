@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nnmpi/nn_fault.h"
 #include "nnmpi/nn_hash.h"
 #include "nnmpi/nn_rng.h"
 
@@ -56,7 +57,7 @@ NnStatus nn_model_init(NnModel *m, int inputs, const NnIntList *hidden, int outp
         in = out;
     }
     m->n_params = n_params;
-    m->params = alloc_floats(n_params);
+    m->params = nn_fault_alloc(NN_STAGE_MODEL, alloc_floats(n_params));
     m->grads = alloc_floats(n_params + NN_GRAD_EXTRA);
     m->owns_params = m->owns_grads = 1;
     m->input = alloc_floats((size_t)rows_cap * inputs);

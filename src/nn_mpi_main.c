@@ -109,14 +109,16 @@ static NnStatus parse_args(int argc, char **argv, Args *a, char err[NN_ERR_LEN])
 }
 
 /* Rank 0 reads the config file and every rank receives its text, so that all ranks parse
- * the same bytes. Collective; the status is agreed. */
-static NnStatus share_config_text(MPI_Comm comm, const char *path, char **text,
+ * the same bytes. Collective; the status is agreed. On failure *code is the exit status it
+ * means: EXIT_USAGE for the file, EXIT_RUN_FAILED for memory. */
+static NnStatus share_config_text(MPI_Comm comm, const char *path, char **text, int *code,
                                   char err[NN_ERR_LEN])
 {
     int rank;
     long long len = -1;
     NN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
     *text = NULL;
+    *code = EXIT_USAGE;
     NnStatus status = NN_OK;
     if (rank == 0) {
         status = nn_config_read_file(path, text, err);
@@ -124,10 +126,16 @@ static NnStatus share_config_text(MPI_Comm comm, const char *path, char **text,
     }
     status = nn_comm_agree(comm, status, err);
     if (status != NN_OK) return status;
+    *code = EXIT_RUN_FAILED;
     NN_MPI_CHECK(MPI_Bcast(&len, 1, MPI_LONG_LONG, 0, comm));
-    if (rank != 0) {
-        *text = malloc((size_t)len + 1);
-        NN_ASSERT(*text != NULL);
+    if (rank != 0) *text = malloc((size_t)len + 1);
+    *text = nn_fault_alloc(NN_STAGE_CONFIG, *text);
+    if (!*text) status = nn_fail(err, "out of memory for the config text (%lld bytes)", len + 1);
+    status = nn_comm_agree(comm, status, err);
+    if (status != NN_OK) {
+        free(*text);
+        *text = NULL;
+        return status;
     }
     NN_MPI_CHECK(MPI_Bcast(*text, (int)len + 1, MPI_CHAR, 0, comm));
     return NN_OK;
@@ -205,6 +213,7 @@ int main(int argc, char **argv)
     double started = MPI_Wtime();
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    nn_fault_set_rank(rank);
     int code = 0;
     char *file_text = NULL, *config_text = NULL;
     NnConfig cfg;
@@ -220,9 +229,11 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    if (share_config_text(MPI_COMM_WORLD, args.config_path, &file_text, err) != NN_OK) {
+    int failure_code;
+    if (share_config_text(MPI_COMM_WORLD, args.config_path, &file_text, &failure_code, err) !=
+        NN_OK) {
         if (rank == 0) fprintf(stderr, "%s\n", err);
-        code = EXIT_USAGE;
+        code = failure_code;
         goto done;
     }
     nn_config_defaults(&cfg);
@@ -236,8 +247,15 @@ int main(int argc, char **argv)
         goto done;
     }
     size_t len = nn_config_format(&cfg, NULL, 0);
-    config_text = malloc(len + 1);
-    NN_ASSERT(config_text != NULL);
+    config_text = nn_fault_alloc(NN_STAGE_CONFIG_TEXT, malloc(len + 1));
+    status = config_text ? NN_OK
+                         : nn_fail(err, "out of memory for the canonical config text (%zu bytes)",
+                                   len + 1);
+    if (nn_comm_agree(MPI_COMM_WORLD, status, err) != NN_OK) {
+        if (rank == 0) fprintf(stderr, "%s\n", err);
+        code = EXIT_RUN_FAILED;
+        goto done;
+    }
     nn_config_format(&cfg, config_text, len + 1);
     openblas_set_num_threads(cfg.blas_threads);
     nn_stop_install(cfg.stop_signal, cfg.grace_seconds);

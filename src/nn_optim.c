@@ -3,13 +3,16 @@
 #include <math.h>
 #include <string.h>
 
+#include "nnmpi/nn_fault.h"
+
 NnStatus nn_sgd_init(NnSgd *opt, const NnModel *m, double momentum, double weight_decay,
                      char err[NN_ERR_LEN])
 {
     opt->momentum = (float)momentum;
     opt->weight_decay = (float)weight_decay;
     opt->n_params = m->n_params;
-    opt->velocity = calloc(m->n_params ? m->n_params : 1, sizeof(float));
+    opt->velocity =
+        nn_fault_alloc(NN_STAGE_OPTIMIZER, calloc(m->n_params ? m->n_params : 1, sizeof(float)));
     opt->owns_velocity = 1;
     if (!opt->velocity)
         return nn_fail(err, "out of memory for the optimizer state (%zu floats)", m->n_params);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nnmpi/nn_comm.h"
+#include "nnmpi/nn_fault.h"
 #include "nnmpi/nn_node.h"
 
 #define ALIGN_BYTES 64
@@ -56,15 +57,20 @@ NnStatus nn_reduce_init(NnReduce *r, MPI_Comm comm, size_t values, size_t slots,
                                 &r->win);
     r->ready = 1;
 
-    r->rows = calloc((size_t)r->node_size, sizeof *r->rows);
+    r->rows = nn_fault_alloc(NN_STAGE_SUMS, calloc((size_t)r->node_size, sizeof *r->rows));
     int need_staging = r->nodes > 1 && r->node_size > 1;
     size_t chunk = values / (size_t)r->node_size / SLICE_ALIGN * SLICE_ALIGN;
     r->lo = (size_t)r->node_rank * chunk;
     r->hi = r->node_rank == r->node_size - 1 ? values : r->lo + chunk;
     if (need_staging) r->staging = malloc((r->hi - r->lo + slots) * r->elem);
-    if (!r->rows || (need_staging && !r->staging)) {
+    NnStatus status = NN_OK;
+    if (!r->rows || (need_staging && !r->staging))
+        status = nn_fail(err, "out of memory for the gradient sums");
+    /* Agree, then free (nn_status.h): freeing the window is collective. */
+    status = nn_comm_agree(comm, status, err);
+    if (status != NN_OK) {
         nn_reduce_free(r);
-        return nn_fail(err, "out of memory for the gradient sums");
+        return status;
     }
     for (int k = 0; k < r->node_size; k++) r->rows[k] = nn_node_window_part(r->win, k);
     r->shared = (float *)(r->rows[0] + row_bytes);

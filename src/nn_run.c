@@ -9,6 +9,7 @@
 
 #include "nnmpi/nn_checkpoint.h"
 #include "nnmpi/nn_comm.h"
+#include "nnmpi/nn_fault.h"
 #include "nnmpi/nn_resume.h"
 #include "nnmpi/nn_rundir.h"
 #include "nnmpi/nn_runlog.h"
@@ -107,18 +108,27 @@ static NnStatus restore(Run *run, char err[NN_ERR_LEN])
     return NN_OK;
 }
 
-/* The processor names of all ranks, each once, comma separated, on rank 0. */
-static void gather_hosts(const Run *run, char *out, size_t size)
+/* The processor names of all ranks, each once, comma separated, on rank 0. Collective; the
+ * status is agreed. */
+static NnStatus gather_hosts(const Run *run, char *out, size_t size, char err[NN_ERR_LEN])
 {
     char mine[MPI_MAX_PROCESSOR_NAME] = "";
     int len = 0;
     NN_MPI_CHECK(MPI_Get_processor_name(mine, &len));
-    char *all = is_root(run) ? malloc((size_t)run->trainer->size * MPI_MAX_PROCESSOR_NAME) : NULL;
-    NN_ASSERT(!is_root(run) || all);
+    char *all = NULL;
+    NnStatus status = NN_OK;
+    if (is_root(run)) {
+        all = nn_fault_alloc(NN_STAGE_HOSTS,
+                             malloc((size_t)run->trainer->size * MPI_MAX_PROCESSOR_NAME));
+        if (!all)
+            status = nn_fail(err, "out of memory for the list of hosts of %d ranks",
+                             run->trainer->size);
+    }
+    out[0] = '\0';
+    if (nn_comm_agree(run->trainer->comm, status, err) != NN_OK) return NN_ERR;
     NN_MPI_CHECK(MPI_Gather(mine, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all, MPI_MAX_PROCESSOR_NAME,
                             MPI_CHAR, 0, run->trainer->comm));
-    out[0] = '\0';
-    if (!all) return;
+    if (!all) return NN_OK;
     size_t used = 0;
     for (int r = 0; r < run->trainer->size; r++) {
         const char *name = all + (size_t)r * MPI_MAX_PROCESSOR_NAME;
@@ -129,16 +139,18 @@ static void gather_hosts(const Run *run, char *out, size_t size)
             used += (size_t)snprintf(out + used, size - used, "%s%s", used ? "," : "", name);
     }
     free(all);
+    return NN_OK;
 }
 
-/* Rank 0: the header line, where the run is, and the start or resume event. */
-static void announce(Run *run)
+/* Rank 0: the header line, where the run is, and the start or resume event. Collective;
+ * the status is agreed. */
+static NnStatus announce(Run *run, char err[NN_ERR_LEN])
 {
     const NnTrainer *t = run->trainer;
     const NnConfig *cfg = run->cfg;
     char hosts[4096];
-    gather_hosts(run, hosts, sizeof hosts);
-    if (!is_root(run)) return;
+    if (gather_hosts(run, hosts, sizeof hosts, err) != NN_OK) return NN_ERR;
+    if (!is_root(run)) return NN_OK;
     char arch[256];
     size_t used = (size_t)snprintf(arch, sizeof arch, "%d", t->model.inputs);
     for (int l = 0; l < t->model.n_layers && used < sizeof arch; l++)
@@ -159,6 +171,7 @@ static void announce(Run *run)
                        (long long)s->step_in_epoch, (long long)s->nranks);
     nn_runlog_start(&run->log, run->start.resumed ? run->start.from : NULL, s, t->size, hosts,
                     run->rundir.path, run->opt->config_text);
+    return NN_OK;
 }
 
 /* Rank 0: points best.h5 in the run's directory at the checkpoint of `step`. */
@@ -489,7 +502,9 @@ NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
         warn_private_copies(&run);
         run.deadline = find_deadline(&run);
         run.last_checkpoint = MPI_Wtime();
-        announce(&run);
+        status = announce(&run, err);
+    }
+    if (status == NN_OK) {
         if (run.state.stopped_early)
             nn_runlog_note(&run.log, "nothing to do: the run stopped early at epoch %lld (best "
                                      "epoch %lld)",

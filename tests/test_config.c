@@ -209,6 +209,8 @@ static const BadConfig BAD[] = {
     {"[model]\nhidden = 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1\n",
      "bad.ini:2: [model] hidden = 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1: at most 16 entries"},
     {"[data]\npath =\n", "bad.ini:2: [data] path = : must not be empty"},
+    /* Text values must read back the same from the canonical config (found by fuzzing). */
+    {"[run]\ndir =;x\n", "bad.ini:2: [run] dir = ;x: ';' (it starts a comment) cannot be part of a value (character 1)"},
     {"[data]\nvalidation = -1\n", "bad.ini:2: [data] validation = -1: must be >= 0"},
     {"[data]\nvalidation = 2000000000000\n",
      "bad.ini:2: [data] validation = 2000000000000: must be <= 1000000000000"},
@@ -256,6 +258,10 @@ static void test_set(void)
     CHECK(nn_config_set(&cfg, "model.hidden=64,32", err) == NN_OK && cfg.hidden.count == 2);
     CHECK(nn_config_set(&cfg, "log.metrics=", err) == NN_OK && cfg.metrics_path[0] == '\0');
     CHECK(nn_config_set(&cfg, "data.validation=5000", err) == NN_OK && cfg.validation == 5000);
+    CHECK(nn_config_set(&cfg, "run.dir= spaced ", err) == NN_ERR);
+    CHECK_CONTAINS(err, "must not begin or end with a space");
+    CHECK(nn_config_set(&cfg, "run.dir=a\nb", err) == NN_ERR);
+    CHECK_CONTAINS(err, "a control character cannot be part of a value");
     CHECK(nn_config_set(&cfg, "data.path=x.y.h5", err) == NN_OK &&
           strcmp(cfg.data_path, "x.y.h5") == 0);
     CHECK(nn_config_set(&cfg, "train.batch_size=0", err) == NN_ERR);

@@ -7,7 +7,7 @@ static void test_syntax(void)
 {
     char err[NN_ERR_LEN] = "";
     const char *bad[][2] = {
-        {"nope", "'nope': unknown fault point (known: write_enospc, stall_checkpoint)"},
+        {"nope", "'nope': unknown fault point (known: write_enospc, stall_checkpoint, alloc_fail)"},
         {"write_enospc@0", "'write_enospc@0': expected write_enospc or write_enospc@N with N >= 1"},
         {"write_enospc@1:2", "expected write_enospc or write_enospc@N with N >= 1"},
         {"write_enospc@x", "'write_enospc@x': expected NAME or NAME@N[:N...]"},
@@ -18,6 +18,7 @@ static void test_syntax(void)
         {"stall_checkpoint@1:2:3", "expected NAME or NAME@N[:N...]"},
         {"write_enospc,write_enospc@2", "'write_enospc@2': fault point given twice"},
         {"write_enospc,,stall_checkpoint@3", "empty item"},
+        {"alloc_fail@2", "'alloc_fail@2': alloc_fail takes 2 argument(s) after '@'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK(nn_fault_configure("write_enospc", err) == NN_OK);
@@ -59,9 +60,31 @@ static void test_firing(void)
     CHECK(nn_fault_hit(NN_FAULT_WRITE_ENOSPC, NULL));
 }
 
+/* alloc_fail@RANK:STAGE: only that stage's allocation, only on that rank. */
+static void test_alloc_fail(void)
+{
+    char err[NN_ERR_LEN] = "";
+    CHECK(nn_fault_configure("alloc_fail@2:5", err) == NN_OK);
+    nn_fault_set_rank(0);
+    void *p = nn_fault_alloc(NN_STAGE_MODEL, malloc(8));
+    CHECK(p != NULL);
+    free(p);
+    nn_fault_set_rank(2);
+    p = nn_fault_alloc(NN_STAGE_OPTIMIZER, malloc(8));
+    CHECK(p != NULL);
+    free(p);
+    CHECK(nn_fault_alloc(NN_STAGE_MODEL, malloc(8)) == NULL); /* and the block is freed */
+    CHECK(nn_fault_configure(NULL, err) == NN_OK);
+    p = nn_fault_alloc(NN_STAGE_MODEL, malloc(8));
+    CHECK(p != NULL);
+    free(p);
+    nn_fault_set_rank(0);
+}
+
 int main(void)
 {
     test_syntax();
     test_firing();
+    test_alloc_fail();
     return nn_test_finish("test_fault");
 }

@@ -21,6 +21,7 @@
 #ifndef NNMPI_NN_CHECKPOINT_H
 #define NNMPI_NN_CHECKPOINT_H
 
+#include <hdf5.h>
 #include <stdint.h>
 
 #include "nnmpi/nn_model.h"
@@ -83,6 +84,11 @@ NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnSgd *op
  * anything from them), and the checksum. Version 2 files load with an empty run_id and no
  * validation fields. On failure err says what is wrong and nothing needs freeing. */
 NnStatus nn_checkpoint_load(const char *path, NnCheckpoint *ck, char err[NN_ERR_LEN]);
+
+/* The same validation of a checkpoint already open as `file` (an HDF5 file id, e.g. an image
+ * in memory from nn_h5_open_image), named `path` in messages. Leaves file open. */
+NnStatus nn_checkpoint_load_open(hid_t file, const char *path, NnCheckpoint *ck,
+                                 char err[NN_ERR_LEN]);
 
 void nn_checkpoint_free(NnCheckpoint *ck);
 

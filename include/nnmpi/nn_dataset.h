@@ -10,6 +10,7 @@
 #ifndef NNMPI_NN_DATASET_H
 #define NNMPI_NN_DATASET_H
 
+#include <hdf5.h>
 #include <mpi.h>
 #include <stdint.h>
 
@@ -67,6 +68,11 @@ typedef struct {
 /* One process, no MPI: checks that path is a regular nn-mpi dataset file and reads the
  * shape of its training split, without its rows. */
 NnStatus nn_dataset_probe(const char *path, NnDataShape *shape, char err[NN_ERR_LEN]);
+
+/* The same checks of a dataset already open as `file` (an HDF5 file id, e.g. an image in
+ * memory from nn_h5_open_image), named `path` in messages. Leaves file open. */
+NnStatus nn_dataset_probe_open(hid_t file, const char *path, NnDataShape *shape,
+                               char err[NN_ERR_LEN]);
 
 /* Collective over comm. Reads this rank's part of the rows rows[0..n_rows) of split "split"
  * (ascending, no repeats): positions [out->start, out->start + out->count) of the list, from

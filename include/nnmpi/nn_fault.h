@@ -14,6 +14,10 @@
  *   stall_checkpoint@STEP  the checkpoint of global step STEP stops halfway through writing
  *                          its temporary file and waits forever, as if the process hung
  *                          or died there (tests kill it).
+ *   alloc_fail@RANK:STAGE  on rank RANK, the allocation of start-up stage STAGE fails as if
+ *                          memory had run out (NnAllocStage below: 1 config ... 10 hosts).
+ *                          The rank reports it and every rank ends with status 1 (the
+ *                          collective failure rule, nn_status.h).
  * Example: NN_MPI_TEST_FAULT=write_enospc@3,stall_checkpoint@60
  *
  * Adding a point: one NnFault value below and one row in the table in nn_fault.c (its
@@ -34,8 +38,24 @@
 typedef enum {
     NN_FAULT_WRITE_ENOSPC,     /* counted: fires from its Nth event on */
     NN_FAULT_STALL_CHECKPOINT, /* keyed by the global step */
+    NN_FAULT_ALLOC_FAIL,       /* keyed by the rank and the NnAllocStage */
     NN_FAULT_COUNT
 } NnFault;
+
+/* The start-up stages that allocate, in the order nn-mpi reaches them, for alloc_fail. */
+typedef enum {
+    NN_STAGE_CONFIG = 1,       /* the config file's text, on every rank */
+    NN_STAGE_CONFIG_TEXT,      /* the canonical config text */
+    NN_STAGE_DATASET,          /* a rank's rows of the training split */
+    NN_STAGE_SPLITS,           /* the lists of training and validation rows ([data] validation) */
+    NN_STAGE_MODEL,            /* parameters, gradients and activations */
+    NN_STAGE_OPTIMIZER,        /* the optimizer state */
+    NN_STAGE_SUMS,             /* the gradient sums' row list (nn_reduce.h) */
+    NN_STAGE_EXCHANGE,         /* the sample exchange's tables */
+    NN_STAGE_EXCHANGE_BUFFERS, /* the sample exchange's send and receive buffers */
+    NN_STAGE_HOSTS,            /* rank 0's list of host names */
+    NN_STAGE_COUNT
+} NnAllocStage;
 
 /* Sets the faults from spec (the text of NN_MPI_TEST_FAULT; NULL or "" sets none) and
  * resets every event count. On a syntax error no fault is configured and err quotes the
@@ -49,6 +69,14 @@ NnStatus nn_fault_configure(const char *spec, char err[NN_ERR_LEN]);
  * fires when they equal the configured ones. An unconfigured point never fires (and
  * counts nothing). */
 int nn_fault_hit(NnFault point, const int64_t *keys);
+
+/* The MPI rank that alloc_fail@RANK:... compares with (0 until set; main() sets it). */
+void nn_fault_set_rank(int rank);
+
+/* alloc_fail: returns p, or, when alloc_fail@RANK:STAGE names this rank and `stage`,
+ * frees p and returns NULL, as if the allocation had failed. Wrap one allocation per
+ * stage: `x = nn_fault_alloc(NN_STAGE_MODEL, malloc(n));`. */
+void *nn_fault_alloc(NnAllocStage stage, void *p);
 
 /* The point's name as spelled in NN_MPI_TEST_FAULT. */
 const char *nn_fault_name(NnFault point);

@@ -31,6 +31,10 @@ hid_t nn_h5_create_memory_file(const char *path, char err[NN_ERR_LEN]);
 NnStatus nn_h5_save_memory_file(hid_t file, const char *path, int stall_halfway,
                                 char err[NN_ERR_LEN]);
 
+/* Opens the HDF5 file image[0..size) in memory, read-only (the core driver; HDF5 keeps its
+ * own copy), named `name` in messages. Returns the file id, or -1 with err set. */
+hid_t nn_h5_open_image(const void *image, size_t size, const char *name, char err[NN_ERR_LEN]);
+
 /* Scalar and small attributes on a group or dataset. */
 NnStatus nn_h5_attr_write_i64(hid_t obj, const char *name, int64_t value, char err[NN_ERR_LEN]);
 NnStatus nn_h5_attr_write_f64(hid_t obj, const char *name, double value, char err[NN_ERR_LEN]);

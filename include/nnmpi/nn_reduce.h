@@ -40,7 +40,8 @@ typedef struct {
 
 /* Rows of values + slots elements of type (MPI_FLOAT or MPI_INT64_T), zeroed, and
  * shared_floats floats shared by the node (uninitialised: node rank 0 fills them, then
- * nn_reduce_publish). */
+ * nn_reduce_publish). The status is agreed: every rank fails or none does, and on failure
+ * nothing needs freeing. */
 NnStatus nn_reduce_init(NnReduce *r, MPI_Comm comm, size_t values, size_t slots,
                         MPI_Datatype type, size_t shared_floats, char err[NN_ERR_LEN]);
 

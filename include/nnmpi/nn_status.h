@@ -1,4 +1,20 @@
-/* Status codes, error messages and always-on invariant checks shared by every module. */
+/* Status codes, error messages and always-on invariant checks shared by every module.
+ *
+ * Failures in collective code: one rule, "agree, then free".
+ *   1. A failure that one rank can have alone (an allocation, a file, a check of its own
+ *      rows) is a returned status, never an NN_ASSERT, exit() or abort(): out of memory
+ *      included. NN_ASSERT is for bugs only.
+ *   2. Before anything collective is freed (a window, a communicator, a datatype) or
+ *      skipped (a collective the other ranks will enter), the ranks agree on the status
+ *      with nn_comm_agree (nn_comm.h), one collective that every rank joins, failing or
+ *      not. Then every rank takes the same path: all free together, or all go on.
+ *   3. A collective function whose header says "the status is agreed" has done step 2
+ *      itself: on failure every rank gets the same status and the failing rank's message
+ *      ("rank R: ..."), and nothing needs freeing. Its caller must not agree again on it.
+ *   4. The program's driver prints the agreed message once (rank 0) and every rank exits
+ *      with the same status; MPI_Abort is only for MPI's own failures (nn_comm_die).
+ * The test fault alloc_fail@RANK:STAGE (nn_fault.h) makes each start-up allocation fail
+ * on one rank; tests/alloc_fail.sh checks that every rank then exits 1 with the message. */
 #ifndef NNMPI_NN_STATUS_H
 #define NNMPI_NN_STATUS_H
 

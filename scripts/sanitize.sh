@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The sanitizer build: builds nn-mpi with AddressSanitizer and UndefinedBehaviorSanitizer
+# (-DNN_SANITIZE=address,undefined, UBSan errors fatal) into build-sanitize/ and runs, each
+# of which must finish cleanly:
+#   - the serial unit tests: config, sampler, fixed, gradcheck, checkpoint, fault;
+#   - nn-mpi-data on small IDX files made here (raw, gzipped, and a truncated one);
+#   - a short training run at -np 1 and -np 3 (one epoch, 600 samples), a resume at -np 3,
+#     and a run that fails (a missing dataset) at -np 3;
+#   - nn-mpi --inspect on a checkpoint the run wrote, and on a damaged copy.
+# Leaks: checked in full (detect_leaks=1) for the programs that do not start MPI (the unit
+# tests, nn-mpi-data, nn-mpi --inspect). The MPI runs check leaks too, with the
+# suppressions in tests/lsan-mpi.supp, which name only Open MPI's, PMIx's, hwloc's,
+# libevent's and HDF5's own libraries (full allocation stacks: fast_unwind_on_malloc=0).
+#   scripts/sanitize.sh            (about 1 minute on 2 cores)
+# Environment: NN_SANITIZE_BUILD (default build-sanitize), NN_MPIEXEC (default mpirun),
+# NN_MPIEXEC_NUMPROC_FLAG, NN_MPIEXEC_PREFLAGS (CTest passes FindMPI's).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${NN_SANITIZE_BUILD:-$root/build-sanitize}
+mpiexec=${NN_MPIEXEC:-mpirun}
+np_flag=${NN_MPIEXEC_NUMPROC_FLAG:--np}
+preflags=${NN_MPIEXEC_PREFLAGS:-}
+work=$(mktemp -d /tmp/nn-sanitize.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+fail() {
+    echo "sanitize: FAIL: $*" >&2
+    exit 1
+}
+step() { echo "sanitize: $*"; }
+
+step "building into $build"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=address,undefined >/dev/null
+unit_tests=(config sampler fixed gradcheck checkpoint fault)
+cmake --build "$build" -j2 --target nn-mpi nn-mpi-data "${unit_tests[@]/#/test_}" >/dev/null
+
+if [ "$(id -u)" = 0 ]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+export OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+SERIAL_ASAN=halt_on_error=1:detect_leaks=1
+MPI_ASAN=halt_on_error=1:detect_leaks=1:fast_unwind_on_malloc=0
+MPI_LSAN=suppressions=$root/tests/lsan-mpi.supp:print_suppressions=0
+
+# run WANT LOG COMMAND...: runs COMMAND (its output in LOG) and fails unless it exits with
+# WANT and the log holds no sanitizer report.
+run() {
+    local want=$1 log=$2 got=0
+    shift 2
+    timeout 300 "$@" >"$log" 2>&1 || got=$?
+    if [ "$got" != "$want" ] || grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log"; then
+        cat "$log" >&2
+        fail "exit status $got (expected $want) or a sanitizer report: $*"
+    fi
+}
+serial() { ASAN_OPTIONS=$SERIAL_ASAN run "$@"; }
+# mpi WANT LOG NP ARGS...: nn-mpi on NP ranks.
+mpi() {
+    local want=$1 log=$2 np=$3
+    shift 3
+    # shellcheck disable=SC2086 # the preflags are a list
+    ASAN_OPTIONS=$MPI_ASAN LSAN_OPTIONS=$MPI_LSAN run "$want" "$log" \
+        "$mpiexec" $np_flag "$np" $preflags "$build/nn-mpi" "$@"
+}
+
+cd "$work"
+for t in "${unit_tests[@]}"; do
+    step "unit test $t"
+    serial 0 "$work/$t.log" "$build/tests/test_$t"
+done
+
+# IDX files of random 28x28 images and labels 0..9.
+be32() { printf "\\x$(printf %02x $(($1 >> 24 & 255)))\\x$(printf %02x $(($1 >> 16 & 255)))\\x$(printf %02x $(($1 >> 8 & 255)))\\x$(printf %02x $(($1 & 255)))"; }
+images() { { printf '\x00\x00\x08\x03'; be32 "$2"; be32 28; be32 28; head -c $(($2 * 784)) /dev/urandom; } >"$1"; }
+labels() {
+    { printf '\x00\x00\x08\x01'; be32 "$2"
+      head -c "$2" /dev/urandom | od -An -v -tu1 | tr -s ' ' '\n' | grep . |
+          while read -r b; do printf "\\x$(printf %02x $((b % 10)))"; done
+    } >"$1"
+}
+mkdir idx
+images idx/train-images-idx3-ubyte 600
+labels idx/train-labels-idx1-ubyte 600
+images idx/t10k-images-idx3-ubyte 200
+labels idx/t10k-labels-idx1-ubyte 200
+step "nn-mpi-data: raw, gzipped, truncated"
+serial 0 "$work/data.log" "$build/nn-mpi-data" idx "$work/data.h5"
+for f in idx/*-ubyte; do gzip -c "$f" >"$f.gz"; done
+serial 0 "$work/data-gz.log" "$build/nn-mpi-data" idx/train-images-idx3-ubyte.gz \
+    idx/train-labels-idx1-ubyte.gz idx/t10k-images-idx3-ubyte.gz idx/t10k-labels-idx1-ubyte.gz \
+    "$work/data-gz.h5"
+head -c 1000 idx/t10k-images-idx3-ubyte >short-images
+serial 1 "$work/data-bad.log" "$build/nn-mpi-data" idx/train-images-idx3-ubyte \
+    idx/train-labels-idx1-ubyte short-images idx/t10k-labels-idx1-ubyte "$work/bad.h5"
+grep -q truncated "$work/data-bad.log" || fail "nn-mpi-data did not report the truncated file"
+
+settings=(--set "data.path=$work/data.h5" --set train.epochs=1 --set data.train_samples=600
+          --set data.test_samples=200)
+for np in 1 3; do
+    step "training at -np $np"
+    mpi 0 "$work/train$np.log" "$np" "$root/configs/test-small.ini" "${settings[@]}" \
+        --set "run.dir=$work/run$np"
+done
+step "resume at -np 3, a failing run at -np 3"
+mpi 0 "$work/resume.log" 3 "$root/configs/test-small.ini" "${settings[@]}" \
+    --set "run.dir=$work/run3" --set train.epochs=2 --resume auto
+grep -q "resuming from" "$work/resume.log" || fail "the run did not resume"
+mpi 1 "$work/nodata.log" 3 "$root/configs/test-small.ini" "${settings[@]}" \
+    --set "run.dir=$work/run-nodata" --set "data.path=$work/missing.h5"
+
+step "nn-mpi --inspect"
+ckpt=$(ls "$work"/run3/version_0/ckpt-*.h5 | tail -n 1)
+serial 0 "$work/inspect.log" "$build/nn-mpi" --inspect "$ckpt"
+grep -q ": valid" "$work/inspect.log" || fail "--inspect did not find $ckpt valid"
+cp "$ckpt" damaged.h5
+size=$(stat -c %s damaged.h5)
+printf '\xff\xff\xff\xff' | dd of=damaged.h5 bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+serial 1 "$work/inspect-bad.log" "$build/nn-mpi" --inspect damaged.h5
+grep -q INVALID "$work/inspect-bad.log" || fail "--inspect did not reject a damaged checkpoint"
+step "ok: no sanitizer reports"
