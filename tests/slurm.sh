@@ -71,7 +71,10 @@ expect_in "$WORK/usr1.out" "stopped at a checkpoint; requeueing"
 # 3. A requeue from outside: Slurm sends SIGTERM to the job and requeues it itself.
 requeue_outside() { scontrol requeue "$JOB"; }
 interrupted requeue requeue_outside -n 2
-expect_in "$WORK/requeue.out" "stopped by SIGTERM at epoch"
+# Slurm signals the steps (SIGTERM) and the batch shell, which forwards SIGUSR1: whichever
+# reaches the ranks first names the stop.
+grep -qE "stopped by SIG(TERM|USR1) at epoch" "$WORK/requeue.out" ||
+    fail "$WORK/requeue.out does not say the run stopped on SIGTERM or SIGUSR1"
 
 # 4. Preemption: a job in the "high" partition needs all 4 CPUs of the node.
 preempt() { (cd "$WORK" && sbatch --parsable -p high -n 4 --output="$WORK/high.out" --wrap "echo high ran") >/dev/null; }
