@@ -4,7 +4,8 @@ set -euo pipefail
 
 PACKAGES=(gcc make cmake pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
           libopenblas-dev libinih-dev zlib1g-dev curl ca-certificates gzip dataset-fashion-mnist
-          slurmctld slurmd slurm-client munge python3-numpy python3-h5py)
+          slurmctld slurmd slurm-client munge python3-numpy python3-h5py
+          libcsv-dev libzip-dev python3-pandas)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
