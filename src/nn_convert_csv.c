@@ -161,7 +161,8 @@ static int first_row_end(Csv *c)
         header = 0;
         for (int i = 0; i < c->n_first; i++) {
             double v;
-            if (nn_parse_double(c->first[i], strlen(c->first[i]), &v) != 0) header = 1;
+            if (c->first[i][0] && nn_parse_double(c->first[i], strlen(c->first[i]), &v) != 0)
+                header = 1;
         }
     }
     if (c->columns < 0) {

@@ -12,10 +12,12 @@
 #include "nnmpi/nn_fault.h"
 #include "nnmpi/nn_h5.h"
 
-/* Rows per image chunk: about 1 MiB of float32 features. A block (the rows buffered per
- * split before one write) is one chunk, so every write fills whole chunks. */
-#define CHUNK_BYTES ((int64_t)1 << 20)
-#define LABEL_CHUNK 65536
+/* Rows per image chunk: about 64 KiB of float32 features, so that a small dataset stays
+ * small (HDF5 stores a partial chunk whole) and a reader's hyperslab touches little beyond
+ * its rows. Rows are buffered and written BLOCK_CHUNKS chunks at a time (whole chunks). */
+#define CHUNK_BYTES ((int64_t)64 << 10)
+#define BLOCK_CHUNKS 16
+#define LABEL_CHUNK 8192
 /* Labels read and rewritten at a time when mapping them. */
 #define MAP_BLOCK ((int64_t)1 << 20)
 
@@ -23,14 +25,14 @@ static const char *const SPLIT_NAMES[NN_SPLIT_COUNT] = {"train", "test", "valida
 
 typedef struct {
     hid_t group, images, labels; /* H5I_INVALID_HID until the first block is written */
-    float *x;                    /* (chunk_rows, F) buffered rows */
-    int64_t *y;                  /* (chunk_rows) their labels */
+    float *x;                    /* (block_rows, F) buffered rows */
+    int64_t *y;                  /* (block_rows) their labels */
     int64_t buffered, written;
 } Split;
 
 struct NnWriter {
     char path[4096], temp[4096];
-    int64_t features, chunk_rows;
+    int64_t features, chunk_rows, block_rows;
     NnWriterOptions options;
     hid_t file;
     Split split[NN_SPLIT_COUNT];
@@ -146,6 +148,7 @@ NnStatus nn_writer_open(NnWriter **out, const char *path, int64_t features,
         w->split[s].group = w->split[s].images = w->split[s].labels = H5I_INVALID_HID;
     w->chunk_rows = CHUNK_BYTES / (4 * features);
     if (w->chunk_rows < 1) w->chunk_rows = 1;
+    w->block_rows = w->chunk_rows > 1 ? w->chunk_rows * BLOCK_CHUNKS : 1; /* ~1 MiB */
     if (options->standardize) {
         w->mean = calloc((size_t)features, sizeof *w->mean);
         w->m2 = calloc((size_t)features, sizeof *w->m2);
@@ -283,8 +286,8 @@ NnStatus nn_writer_add(NnWriter *w, NnSplit from, const float *x, int64_t label,
                               o->validation_fraction);
     Split *sp = &w->split[s];
     if (!sp->x) {
-        sp->x = malloc(sizeof *sp->x * (size_t)(w->chunk_rows * w->features));
-        sp->y = malloc(sizeof *sp->y * (size_t)w->chunk_rows);
+        sp->x = malloc(sizeof *sp->x * (size_t)(w->block_rows * w->features));
+        sp->y = malloc(sizeof *sp->y * (size_t)w->block_rows);
         if (!sp->x || !sp->y) return nn_fail(err, "out of memory for a block of rows");
     }
     if (sp->written + sp->buffered >= NN_DATASET_MAX_ROWS)
@@ -301,7 +304,7 @@ NnStatus nn_writer_add(NnWriter *w, NnSplit from, const float *x, int64_t label,
             w->m2[j] += delta * (x[j] - w->mean[j]);
         }
     }
-    return sp->buffered == w->chunk_rows ? flush_split(w, s, err) : NN_OK;
+    return sp->buffered == w->block_rows ? flush_split(w, s, err) : NN_OK;
 }
 
 int64_t nn_writer_rows(const NnWriter *w, NnSplit s)

@@ -50,7 +50,7 @@ static const struct {
     [O_VALIDATION_FRACTION] = {"--validation-fraction", "P", STREAMED, "hold out a fraction P of the training file's rows as /validation"},
     [O_SEED] = {"--seed", "S", STREAMED, "seed of the hold-out choice (default 1): row i is held out by a hash of (S, i)"},
     [O_HEADER] = {"--header", NULL, CSV, "the first row names the columns"},
-    [O_NO_HEADER] = {"--no-header", NULL, CSV, "the first row is data (default: a header when any of its fields is not a number)"},
+    [O_NO_HEADER] = {"--no-header", NULL, CSV, "the first row is data (default: a header when any non-empty field of it is not a number)"},
     [O_LABEL] = {"--label", "COL", CSV, "the label column: a header name or a 1-based index (default: the last column)"},
     [O_DELIMITER] = {"--delimiter", "C", CSV, "the field delimiter, one character or 'tab' (default ,)"},
     [O_FEATURES] = {"--features", "X.npy|N", NPY | SVM, "npy: the features array; libsvm: the feature count (default: the largest index)"},

@@ -13,7 +13,7 @@
 
 typedef struct {
     int header;        /* 1: the first row names the columns; 0: it is data; -1: detect
-                          (a header when any of its fields is not a number) */
+                          (a header when any of its non-empty fields is not a number) */
     const char *label; /* the label column: a header name, or a 1-based index; NULL: last */
     char delimiter;    /* ',' by default */
 } NnCsvOptions;
