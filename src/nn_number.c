@@ -25,7 +25,10 @@ static int slow_path(const char *s, size_t n, double *out)
     char *end = NULL;
     errno = 0;
     double v = strtod(text, &end);
-    int ok = end == text + n && n > 0 && isfinite(v) && !(errno == ERANGE && v != 0.0);
+    /* Subnormal results (ERANGE, but exact to strtod's rounding) are kept; hexadecimal
+     * is not a decimal number. */
+    int ok = end == text + n && n > 0 && isfinite(v) && !memchr(text, 'x', n) &&
+             !memchr(text, 'X', n);
     free(heap);
     if (!ok) return -1;
     *out = v;
