@@ -61,7 +61,7 @@ bad() {
     expect_status 1 timeout 20 "$NN_MPI_DATA" "$@"
     expect_in "$WORK/err" "$text"
     [ ! -e "$WORK/bad.h5" ] || fail "$*: an output file was left behind"
-    ! ls "$WORK" | grep -q '\.tmp\.' || fail "$*: a temporary file was left behind"
+    ! compgen -G "$WORK/bad.h5.tmp.*" >/dev/null || fail "$*: a temporary file was left behind"
 }
 
 # --- CSV -----------------------------------------------------------------------------
