@@ -98,6 +98,16 @@ NnStatus nn_atomic_write(const char *final_path, const void *data, size_t size,
     return rename_into_place(temp, final_path, err);
 }
 
+NnStatus nn_atomic_commit(const char *temp_path, const char *final_path, char err[NN_ERR_LEN])
+{
+    if (fsync_path(temp_path, O_RDONLY) != 0) {
+        nn_fail(err, "%s: cannot sync to disk: %s", temp_path, strerror(errno));
+        unlink(temp_path);
+        return NN_ERR;
+    }
+    return rename_into_place(temp_path, final_path, err);
+}
+
 NnStatus nn_make_dirs(const char *path, char err[NN_ERR_LEN])
 {
     char copy[4096];

@@ -4,9 +4,10 @@
 # device", no temporary file is left, and what was written before stays valid.
 # (a) The test fault write_enospc@N (nn_fault.h): nn-mpi (configs/test-small.ini, 2 ranks,
 #     a checkpoint every 20 steps) whose third checkpoint write fails; nn-mpi-data
-#     overwriting a dataset. (b) A real 1 MiB tmpfs in a private mount namespace (where
+#     overwriting a dataset, from IDX files and through the streaming CSV converter. (b) A real 1 MiB tmpfs in a private mount namespace (where
 #     root may mount one, as in tests/shm_room.sh): the checkpoints are 428 KiB, so two fit
-#     and the third does not; a small dataset fits and a 1.5 MiB one does not.
+#     and the third does not; a small dataset fits and a 1.5 MiB one does not (IDX), or a
+#     2.2 MiB one (CSV, streamed).
 source "$(dirname "$0")/lib.sh"
 require_data
 small=("$NN_SOURCE/configs/test-small.ini" --set data.path="$NN_DATA" --set checkpoint.keep=0)
@@ -49,6 +50,14 @@ for set in small:12:4 big:2000:28; do
     done
 done
 
+# Streaming converter input (nn-mpi-data csv): 20 rows, and 20,000 rows (2.2 MiB as float32).
+csv_rows() {
+    awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) { printf "%d", i % 2
+        for (j = 0; j < 28; j++) printf ",%d.25", (i + j) % 97; print "" } }'
+}
+csv_rows 20 >"$WORK/small.csv"
+csv_rows 20000 >"$WORK/big.csv"
+
 # (a) The test fault.
 # The run's atomic writes: run_id, config.ini, then the checkpoints of steps 20, 40, 60.
 NN_MPI_TEST_FAULT=write_enospc@5 expect_status 1 mpi 2 "$NN_MPI" "${small[@]}" \
@@ -64,6 +73,13 @@ NN_MPI_TEST_FAULT=write_enospc@0 expect_status 2 "$NN_MPI_DATA" "$WORK/small" "$
 expect_in "$WORK/err" "NN_MPI_TEST_FAULT: 'write_enospc@0': expected write_enospc or write_enospc@N with N >= 1"
 NN_MPI_TEST_FAULT=full_disk expect_status 2 mpi 1 "$NN_MPI" "${small[@]}"
 expect_in "$WORK/err" "nn-mpi: NN_MPI_TEST_FAULT: 'full_disk': unknown fault point"
+# The streaming writer (its own HDF5 file on disk, not an image in memory) the same way.
+mkdir "$WORK/cdata"
+expect_status 0 "$NN_MPI_DATA" csv "$WORK/small.csv" "$WORK/cdata/out.h5" --test-fraction 0.5 --label 1
+cp "$WORK/cdata/out.h5" "$WORK/ref.h5"
+NN_MPI_TEST_FAULT=write_enospc expect_status 1 "$NN_MPI_DATA" csv "$WORK/big.csv" \
+    "$WORK/cdata/out.h5" --test-fraction 0.5 --label 1
+after_failed_dataset "$WORK/cdata"
 echo "test fault: status 1, the temporary file and ENOSPC named, earlier files intact"
 
 # (b) A real full tmpfs.
@@ -91,6 +107,14 @@ if [ "$(id -u)" = 0 ] && unshare -m sh -c 'mount -t tmpfs -o size=4k tmpfs "$1"'
         '"$1" "$2" "$4" >/dev/null && cp "$4" "$5" && exec "$1" "$3" "$4"' sh \
         "$NN_MPI_DATA" "$WORK/small" "$WORK/big" "$WORK/ddisk/out.h5" "$WORK/ref.h5"
     after_failed_dataset "$WORK/ddisk" "$WORK/ddisk.after"
+    # The streaming writer: HDF5 itself meets the full disk (in a write, a flush or the
+    # close); still status 1 and the errno named, never a crash at exit.
+    # shellcheck disable=SC2016
+    expect_status 1 on_small_disk 1m "$WORK/cdisk" sh -c \
+        '"$1" csv "$2" "$4" --test-fraction 0.5 --label 1 >/dev/null && cp "$4" "$5" &&
+         exec "$1" csv "$3" "$4" --test-fraction 0.5 --label 1' sh \
+        "$NN_MPI_DATA" "$WORK/small.csv" "$WORK/big.csv" "$WORK/cdisk/out.h5" "$WORK/ref.h5"
+    after_failed_dataset "$WORK/cdisk" "$WORK/cdisk.after"
     echo "a full 1 MiB tmpfs: status 1, the temporary file and ENOSPC named, earlier files intact"
     else
     skip_part "the real full disk: mounting a private tmpfs needs root and unshare -m"

@@ -28,6 +28,11 @@ NnStatus nn_file_check_regular(const char *path, const char *what, char err[NN_E
 NnStatus nn_atomic_write(const char *final_path, const void *data, size_t size,
                          int stall_halfway, char err[NN_ERR_LEN]);
 
+/* Commits temp_path, a file the caller wrote and closed (e.g. HDF5 through its own driver),
+ * as final_path: fsyncs it, renames it into place and fsyncs the directory. On failure err
+ * names the file with the errno text and temp_path is removed. */
+NnStatus nn_atomic_commit(const char *temp_path, const char *final_path, char err[NN_ERR_LEN]);
+
 /* Creates directory path and its missing parents (mode 0777 less umask). */
 NnStatus nn_make_dirs(const char *path, char err[NN_ERR_LEN]);
 

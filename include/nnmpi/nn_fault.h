@@ -7,8 +7,10 @@
  *
  * Syntax: a comma-separated list of points, each NAME or NAME@ARG[:ARG...], ARG a decimal
  * integer >= 0. The points:
- *   write_enospc[@N]       the Nth file written by nn_atomic_write in this process, and every
- *                          later one, fails as if the disk were full (write() sets ENOSPC);
+ *   write_enospc[@N]       the Nth file written by nn_atomic_write or by the streaming
+ *                          dataset writer (nn_dataset_writer.h) in this process, and every
+ *                          later one, fails as if the disk were full (write() sets ENOSPC;
+ *                          the streaming writer fails after its first block of rows);
  *                          N counts from 1, default 1 (every file). write_enospc@3: the
  *                          first two files are written, the third and later fail.
  *   stall_checkpoint@STEP  the checkpoint of global step STEP stops halfway through writing
