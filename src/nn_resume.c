@@ -183,7 +183,8 @@ static NnStatus try_run(const char *fixed, NnRunDir *rd, const char *name, NnSta
 }
 
 /* --resume auto: the named run, or the newest version_N whose fixed settings match, or
- * (failing those) the checkpoints an older nn-mpi left loose in the directory. */
+ * (failing those) the checkpoints an older nn-mpi left loose in the directory; with no
+ * valid checkpoint anywhere, the newest run (or the named one) starts again in place. */
 static NnStatus choose_auto(const char *fixed, const char *run_name, NnRunDir *rd,
                             NnRunLog *log, NnStart *out, char err[NN_ERR_LEN])
 {
@@ -222,10 +223,19 @@ static NnStatus choose_auto(const char *fixed, const char *run_name, NnRunDir *r
                          "%s; no run in %s can continue with this config: start a new run "
                          "beside them with --new-run, or choose another [run] dir",
                          refusal, rd->dir);
-    /* A named run without a valid checkpoint starts again under its name and id. */
-    char id[NN_RUN_ID_LEN] = "";
-    if (run_name) nn_rundir_read_id(rd->dir, run_name, id);
-    status = id[0] ? nn_rundir_create(rd, run_name, id, err) : start_fresh(rd, run_name, err);
+    /* A run that ended before its first checkpoint (the named one, or else the newest
+     * version_N) starts again under its name and id. */
+    char id[NN_RUN_ID_LEN] = "", newest[NN_RUN_NAME_LEN];
+    const char *again = run_name;
+    if (!again) {
+        int *versions, count;
+        if (nn_rundir_versions(rd->dir, &versions, &count, err) != NN_OK) return NN_ERR;
+        if (count) nn_rundir_version_name(versions[count - 1], newest);
+        if (count) again = newest;
+        free(versions);
+    }
+    if (again) nn_rundir_read_id(rd->dir, again, id);
+    status = id[0] ? nn_rundir_create(rd, again, id, err) : start_fresh(rd, run_name, err);
     if (status == NN_OK)
         nn_runlog_note(log, "no valid checkpoint in %s: starting run %s in %s",
                        run_name ? rd->path : rd->dir, rd->run_id, rd->path);

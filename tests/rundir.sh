@@ -363,4 +363,22 @@ expect_in "$WORK/err" "[checkpoint] keep_best and [train] early_stopping_patienc
 expect_status 2 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/nv2" --set train.early_stopping_patience=2
 expect_in "$WORK/err" "need a validation split"
 echo "10. early stopping after epoch $epoch (best $best_epoch) at -np 1 and 3, the best checkpoints bitwise equal and kept"
+
+# 11. A run killed before its first checkpoint: --resume auto starts it again in place, with
+# its run id (no version_1), and ends on the bits of a run never interrupted.
+NN_MPI_TEST_FAULT=stall_checkpoint@20 start_job 2 "$WORK/early.log" "${small[@]}" \
+    --set run.dir="$WORK/early"
+for ((i = 0; i < 300; i++)); do
+    ls "$WORK/early/version_0"/ckpt-000000020.h5.tmp.* >/dev/null 2>&1 && break
+    sleep 0.1
+done
+kill_job KILL
+wait_job
+id=$(cat "$WORK/early/version_0/run_id")
+expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/early" --resume auto
+expect_in "$WORK/out" "no valid checkpoint in $WORK/early: starting run $id in $WORK/early/version_0"
+[ ! -e "$WORK/early/version_1" ] || fail "a run with no checkpoint was not started again in place"
+expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/early2"
+same_state "$WORK/early2/version_0/ckpt-000000120.h5" "$WORK/early/version_0/ckpt-000000120.h5"
+echo "11. a run killed before its first checkpoint starts again in place with its run id"
 finish rundir

@@ -6,7 +6,8 @@
  * - --resume auto picks the newest run whose newest valid checkpoint has this config's
  *   fixed settings, and says which; damaged checkpoints and files of other runs are
  *   skipped with a warning; when runs exist but none matches, the difference is named and
- *   the start refused; when none has a valid checkpoint, a new run starts;
+ *   the start refused; when none has a valid checkpoint, the newest run (one that ended
+ *   before its first checkpoint) starts again in place, with its id, or a new run starts;
  * - --resume FILE continues that checkpoint's run, in its version_N when the directory has
  *   it, else in a new one (keeping the run id);
  * - a named run (run_name, --run-name: DIR/NAME instead of a version_N) starts fresh when
