@@ -87,7 +87,7 @@ static void test_round_trip(const char *dir)
                           .validation_loss = 0.5, .validation_accuracy = NAN, .best_value = 0.5,
                           .best_epoch = 3, .best_step = 1200, .stale_epochs = 1,
                           .stopped_early = 1, .run_id = "20261129-101608-3fa2c1"};
-    CHECK(nn_checkpoint_write(path, &m, &opt, &state, CONFIG, FIXED, err) == NN_OK);
+    CHECK(nn_checkpoint_write(path, &m, &opt, NULL, &state, CONFIG, FIXED, err) == NN_OK);
     CHECK(count_entries(dir) == 1); /* the temporary file was renamed, not left */
 
     NnCheckpoint ck;
@@ -150,7 +150,7 @@ static void test_round_trip(const char *dir)
     /* Crafted architectures are refused before anything is allocated from them: layer sizes
      * that disagree with the fixed settings (even with a valid checksum), and layer sizes
      * that claim arrays the file does not have. */
-    CHECK(nn_checkpoint_write(bad, &m, &opt, &state, CONFIG, "[model] hidden = 8, 6\n", err) ==
+    CHECK(nn_checkpoint_write(bad, &m, &opt, NULL, &state, CONFIG, "[model] hidden = 8, 6\n", err) ==
           NN_OK);
     CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
     CHECK_CONTAINS(err, "bad.h5: /model layer_sizes disagree with the fixed settings");
@@ -185,7 +185,7 @@ static void test_round_trip(const char *dir)
 
     /* A directory that does not exist: an error, and nothing written. */
     snprintf(bad, sizeof bad, "%s/missing/ckpt.h5", dir);
-    CHECK(nn_checkpoint_write(bad, &m, &opt, &state, CONFIG, FIXED, err) == NN_ERR);
+    CHECK(nn_checkpoint_write(bad, &m, &opt, NULL, &state, CONFIG, FIXED, err) == NN_ERR);
     CHECK_CONTAINS(err, "missing/ckpt.h5.tmp.");
     CHECK_CONTAINS(err, ": cannot create: No such file or directory");
     CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0);
@@ -210,11 +210,11 @@ static void test_full_disk(const char *dir)
                           .test_accuracy = NAN};
     CHECK(nn_fault_configure("write_enospc@2", err) == NN_OK);
     nn_checkpoint_path(dir, 20, path, sizeof path);
-    CHECK(nn_checkpoint_write(path, &m, &opt, &state, CONFIG, FIXED, err) == NN_OK);
+    CHECK(nn_checkpoint_write(path, &m, &opt, NULL, &state, CONFIG, FIXED, err) == NN_OK);
     for (int64_t step = 40; step <= 60; step += 20) {
         state.global_step = step;
         nn_checkpoint_path(dir, step, path, sizeof path);
-        CHECK(nn_checkpoint_write(path, &m, &opt, &state, CONFIG, FIXED, err) == NN_ERR);
+        CHECK(nn_checkpoint_write(path, &m, &opt, NULL, &state, CONFIG, FIXED, err) == NN_ERR);
         snprintf(expect, sizeof expect, "%s.tmp.%ld: cannot write: No space left on device", path,
                  (long)getpid());
         CHECK(strcmp(err, expect) == 0);

@@ -205,7 +205,8 @@ int main(int argc, char **argv)
     CHECK_CONTAINS(err, "expected 0..1");
     damage(path, "float");
     CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "test", 0, 1, &s, err) == NN_ERR);
-    CHECK_CONTAINS(err, "dataset /test/labels is not of type uint8");
+    CHECK_CONTAINS(err, "dataset /test/labels is float32; classification labels must be "
+                        "integers");
     damage(path, "nolabels");
     CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 0, 1, &s, err) == NN_ERR);
     CHECK_CONTAINS(err, "dataset /train/labels is missing");
