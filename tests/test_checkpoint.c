@@ -1,6 +1,6 @@
 /* Checkpoint files: a bitwise round trip of weights, optimizer state and position; damage
  * detection (bit flips in arrays and attributes, truncation, wrong format version); a full
- * disk (test fault); listing, pruning and temporary-file clean-up of a checkpoint
+ * disk (test fault); the stored preprocessing; listing, pruning and temporary-file clean-up of a checkpoint
  * directory. */
 #include <dirent.h>
 #include <fcntl.h>
@@ -59,6 +59,20 @@ static void flip_bit(const char *path, long offset)
     byte ^= 0x10;
     CHECK(pwrite(fd, &byte, 1, offset) == 1);
     close(fd);
+}
+
+/* Flips a bit of the first value of float dataset name in the open file f. */
+static void flip_bit_open(hid_t f, const char *name)
+{
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    float v[20];
+    CHECK(d >= 0 && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    uint32_t bits;
+    memcpy(&bits, &v[0], 4);
+    bits ^= 1u;
+    memcpy(&v[0], &bits, 4);
+    CHECK(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    H5Dclose(d);
 }
 
 /* The file offset of a contiguous dataset's data. */
@@ -232,6 +246,79 @@ static void test_full_disk(const char *dir)
     nn_sgd_free(&opt);
 }
 
+/* /preprocessing: stored and read back bit for bit, covered by the checksum; a checkpoint
+ * without it reads as uint8 features scaled by 1/255 (and its checksum still holds). */
+static void test_preprocessing(const char *dir)
+{
+    char path[512], err[NN_ERR_LEN] = "";
+    snprintf(path, sizeof path, "%s/prep.h5", dir);
+    NnModel m;
+    NnSgd opt;
+    make_model(&m, &opt, 3);
+    NnTrainState state = {.batch_size = 8, .train_samples = 100, .nranks = 1,
+                          .train_loss = NAN, .test_loss = NAN, .test_accuracy = NAN};
+    float mean[20], std[20];
+    for (int j = 0; j < 20; j++) {
+        mean[j] = 0.1f * (float)j - 0.5f;
+        std[j] = j == 3 ? 0.0f : 1.0f + 0.01f * (float)j; /* 0 is stored as 1 */
+    }
+    NnPreprocess prep = {.type = NN_FEATURES_FLOAT32, .features = 20, .scale = 0.5f};
+    CHECK(nn_preprocess_set(&prep, mean, std, "test", err) == NN_OK);
+    CHECK(prep.std[3] == 1.0f);
+    CHECK(nn_checkpoint_write(path, &m, &opt, &prep, &state, CONFIG, FIXED, err) == NN_OK);
+    NnCheckpoint ck;
+    CHECK(nn_checkpoint_load(path, &ck, err) == NN_OK);
+    CHECK(ck.has_preprocessing && nn_preprocess_equal(&ck.prep, &prep));
+    nn_checkpoint_free(&ck);
+
+    /* A changed mean value, scale or feature type, or a deleted group, is damage. */
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/bad.h5", dir);
+    for (int how = 0; how < 4; how++) {
+        copy_file(path, bad);
+        hid_t f = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
+        if (how == 0) {
+            flip_bit_open(f, "/preprocessing/mean");
+        } else if (how == 1) {
+            hid_t g = H5Gopen2(f, "preprocessing", H5P_DEFAULT);
+            nn_h5_attr_write_f64(g, "scale", 0.25, err);
+            H5Gclose(g);
+        } else if (how == 2) {
+            hid_t g = H5Gopen2(f, "preprocessing", H5P_DEFAULT);
+            H5Adelete(g, "feature_type");
+            nn_h5_attr_write_text(g, "feature_type", "uint8", err);
+            H5Gclose(g);
+        } else {
+            H5Ldelete(f, "/preprocessing", H5P_DEFAULT);
+        }
+        H5Fclose(f);
+        CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+        CHECK_CONTAINS(err, "checksum mismatch");
+    }
+    copy_file(path, bad);
+    hid_t f = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t g = H5Gopen2(f, "preprocessing", H5P_DEFAULT);
+    H5Adelete(g, "feature_type");
+    nn_h5_attr_write_text(g, "feature_type", "int16", err);
+    H5Gclose(g);
+    H5Fclose(f);
+    CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+    CHECK_CONTAINS(err, "/preprocessing has feature_type 'int16'");
+
+    /* No /preprocessing (as every checkpoint before format 2 data): the default. */
+    CHECK(nn_checkpoint_write(path, &m, &opt, NULL, &state, CONFIG, FIXED, err) == NN_OK);
+    CHECK(nn_checkpoint_load(path, &ck, err) == NN_OK);
+    NnPreprocess def = nn_preprocess_default(20);
+    CHECK(!ck.has_preprocessing && nn_preprocess_equal(&ck.prep, &def));
+    CHECK(ck.prep.scale == 1.0f / 255.0f && !ck.prep.mean && !ck.prep.std);
+    nn_checkpoint_free(&ck);
+    nn_preprocess_free(&prep);
+    unlink(path);
+    unlink(bad);
+    nn_model_free(&m);
+    nn_sgd_free(&opt);
+}
+
 static void touch(const char *dir, const char *name)
 {
     char path[600];
@@ -305,6 +392,7 @@ int main(void)
     CHECK(mkdtemp(dir) != NULL);
     test_round_trip(dir);
     test_full_disk(dir);
+    test_preprocessing(dir);
     test_directory(dir);
     CHECK(rmdir(dir) == 0);
     return nn_test_finish("test_checkpoint");
