@@ -23,8 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (nn_dataset_probe_open(file, "fuzz-dataset.h5", &shape, err) == NN_OK) {
         /* What the probe promises. */
         if (shape.train_rows < 0 || shape.features < 0 || shape.classes < 2 ||
-            shape.classes > 256)
+            shape.classes > NN_DATASET_MAX_CLASSES)
             abort();
+        nn_data_shape_free(&shape);
     }
     H5Fclose(file);
     /* Every id the loader opened is closed again (else the file stays open too). */

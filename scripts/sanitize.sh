@@ -85,7 +85,7 @@ labels idx/train-labels-idx1-ubyte 600
 images idx/t10k-images-idx3-ubyte 200
 labels idx/t10k-labels-idx1-ubyte 200
 step "nn-mpi-data: raw, gzipped, truncated"
-serial 0 "$work/data.log" "$build/nn-mpi-data" idx "$work/data.h5"
+serial 0 "$work/data.log" "$build/nn-mpi-data" idx "$work/idx" "$work/data.h5"
 for f in idx/*-ubyte; do gzip -c "$f" >"$f.gz"; done
 serial 0 "$work/data-gz.log" "$build/nn-mpi-data" idx/train-images-idx3-ubyte.gz \
     idx/train-labels-idx1-ubyte.gz idx/t10k-images-idx3-ubyte.gz idx/t10k-labels-idx1-ubyte.gz \
@@ -114,8 +114,8 @@ ckpt=$(ls "$work"/run3/version_0/ckpt-*.h5 | tail -n 1)
 serial 0 "$work/inspect.log" "$build/nn-mpi" --inspect "$ckpt"
 grep -q ": valid" "$work/inspect.log" || fail "--inspect did not find $ckpt valid"
 cp "$ckpt" damaged.h5
-size=$(stat -c %s damaged.h5)
-printf '\xff\xff\xff\xff' | dd of=damaged.h5 bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+offset=$(h5dump -p -H -d /model/layer_0/weights damaged.h5 | awk '/OFFSET/ { print $2 }')
+printf '\xff\xff\xff\xff' | dd of=damaged.h5 bs=1 seek=$((offset + 1000)) conv=notrunc 2>/dev/null
 serial 1 "$work/inspect-bad.log" "$build/nn-mpi" --inspect damaged.h5
 grep -q INVALID "$work/inspect-bad.log" || fail "--inspect did not reject a damaged checkpoint"
 step "ok: no sanitizer reports"

@@ -58,10 +58,11 @@ static uint64_t hash_text(uint64_t h, const char *text)
     return nn_hash_update(h, text, strlen(text) + 1); /* the NUL delimits */
 }
 
-/* The checksum over everything a resume uses, as format `version` has it. */
-static uint64_t checksum(const NnModel *m, const float *velocity, const NnTrainState *s,
-                         const char *config_text, const char *fixed_settings,
-                         const char *run_id, int64_t version)
+/* The checksum over everything a resume uses, as format `version` has it; prep: the
+ * stored /preprocessing, or NULL when the file has none. */
+static uint64_t checksum(const NnModel *m, const float *velocity, const NnPreprocess *prep,
+                         const NnTrainState *s, const char *config_text,
+                         const char *fixed_settings, const char *run_id, int64_t version)
 {
     int64_t sizes[NN_MAX_LAYERS + 1];
     int n_sizes = model_sizes(m, sizes);
@@ -78,6 +79,17 @@ static uint64_t checksum(const NnModel *m, const float *velocity, const NnTrainS
     h = hash_text(h, config_text);
     h = hash_text(h, fixed_settings);
     if (version >= 3) h = hash_text(h, run_id);
+    if (prep) {
+        h = hash_text(h, "preprocessing");
+        h = hash_text(h, nn_feature_type_name(prep->type));
+        h = nn_hash_update(h, &prep->scale, sizeof prep->scale);
+        const float *arrays[2] = {prep->mean, prep->std};
+        for (int i = 0; i < 2; i++) {
+            unsigned char present = arrays[i] != NULL;
+            h = nn_hash_update(h, &present, 1);
+            if (present) h = nn_hash_update(h, arrays[i], sizeof(float) * (size_t)m->inputs);
+        }
+    }
     return nn_hash_finish(h);
 }
 
@@ -117,9 +129,60 @@ static NnStatus all_layers(hid_t group, const NnModel *m, float *base, int veloc
     return NN_OK;
 }
 
+/* Writes or reads /preprocessing (nn_checkpoint.h). */
+static NnStatus write_preprocess(hid_t file, const NnPreprocess *p, char err[NN_ERR_LEN])
+{
+    hid_t group = H5Gcreate2(file, "preprocessing", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (group < 0) return nn_fail(err, "cannot create group /preprocessing");
+    hsize_t dims[1] = {(hsize_t)p->features};
+    NnStatus status = nn_h5_attr_write_text(group, "feature_type", nn_feature_type_name(p->type),
+                                            err);
+    if (status == NN_OK) status = nn_h5_attr_write_f64(group, "scale", p->scale, err);
+    if (status == NN_OK && p->mean) status = nn_h5_write_f32(group, "mean", 1, dims, p->mean, err);
+    if (status == NN_OK && p->std) status = nn_h5_write_f32(group, "std", 1, dims, p->std, err);
+    H5Gclose(group);
+    return status;
+}
+
+static NnStatus read_preprocess(hid_t file, const char *path, int inputs, NnPreprocess *p,
+                                char err[NN_ERR_LEN])
+{
+    hid_t group = H5Gopen2(file, "preprocessing", H5P_DEFAULT);
+    if (group < 0) return nn_fail(err, "%s: group /preprocessing is damaged", path);
+    char *type = NULL;
+    double scale = 0.0;
+    float *values[2] = {NULL, NULL};
+    const char *names[2] = {"mean", "std"};
+    hsize_t dims[1] = {(hsize_t)inputs};
+    NnStatus status = nn_h5_attr_read_text(group, "feature_type", &type, err);
+    if (status == NN_OK) status = nn_h5_attr_read_f64(group, "scale", &scale, err);
+    int parsed = status == NN_OK ? nn_feature_type_parse(type) : -1;
+    if (status == NN_OK && (parsed < 0 || !isfinite(scale) || scale == 0.0))
+        status = nn_fail(err, "%s: /preprocessing has feature_type '%s' and scale %g: the file "
+                              "is damaged",
+                         path, type, scale);
+    for (int i = 0; i < 2 && status == NN_OK; i++) {
+        if (!nn_h5_exists(group, names[i])) continue;
+        values[i] = malloc(sizeof(float) * (size_t)inputs);
+        status = values[i] ? nn_h5_read_f32(group, names[i], 1, dims, values[i], err)
+                           : nn_fail(err, "out of memory for /preprocessing/%s", names[i]);
+    }
+    if (status == NN_OK) {
+        *p = (NnPreprocess){.type = (NnFeatureType)parsed, .features = inputs,
+                            .scale = (float)scale};
+        status = nn_preprocess_set(p, values[0], values[1], path, err);
+    }
+    free(type);
+    free(values[0]);
+    free(values[1]);
+    H5Gclose(group);
+    return status;
+}
+
 NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnSgd *opt,
-                             const NnTrainState *state, const char *config_text,
-                             const char *fixed_settings, char err[NN_ERR_LEN])
+                             const NnPreprocess *prep, const NnTrainState *state,
+                             const char *config_text, const char *fixed_settings,
+                             char err[NN_ERR_LEN])
 {
     /* Built in memory and written out whole by nn_h5_save_memory_file (nn_h5.h). */
     hid_t file = nn_h5_create_memory_file(path, err);
@@ -138,8 +201,9 @@ NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnSgd *op
     int64_t sizes[NN_MAX_LAYERS + 1];
     int n_sizes = model_sizes(m, sizes);
     char hex[17], fixed_hex[17], params_hex[17];
-    nn_hash_hex(checksum(m, opt->velocity, state, config_text, fixed_settings, state->run_id,
-                         NN_CHECKPOINT_FORMAT_VERSION),
+    NN_ASSERT(!prep || prep->features == m->inputs);
+    nn_hash_hex(checksum(m, opt->velocity, prep, state, config_text, fixed_settings,
+                         state->run_id, NN_CHECKPOINT_FORMAT_VERSION),
                 hex);
     nn_hash_hex(nn_hash_finish(hash_text(NN_HASH_START, fixed_settings)), fixed_hex);
     nn_hash_hex(nn_model_params_hash(m), params_hex);
@@ -165,6 +229,7 @@ NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnSgd *op
         nn_h5_attr_write_f64(optim, "weight_decay", opt->weight_decay, err) != NN_OK ||
         all_layers(optim, m, opt->velocity, 1, 1, err) != NN_OK)
         goto done;
+    if (prep && write_preprocess(file, prep, err) != NN_OK) goto done;
     for (size_t i = 0; i < N_STATE_FIELDS; i++) {
         const StateField *f = &STATE_FIELDS[i];
         const char *field = (const char *)state + f->offset;
@@ -373,8 +438,15 @@ NnStatus nn_checkpoint_load_open(hid_t file, const char *path, NnCheckpoint *ck,
         nn_h5_attr_read_text(file, "checksum", &stored_hex, err) != NN_OK)
         goto done;
     snprintf(ck->nn_mpi_version, sizeof ck->nn_mpi_version, "%s", version);
-    ck->checksum = checksum(&ck->model, ck->sgd.velocity, &ck->state, ck->config_text,
-                            ck->fixed_settings, ck->state.run_id, format_version);
+    ck->has_preprocessing = nn_h5_exists(file, "preprocessing");
+    ck->prep = nn_preprocess_default(ck->model.inputs);
+    if (ck->has_preprocessing &&
+        read_preprocess(file, path, ck->model.inputs, &ck->prep, err) != NN_OK)
+        goto done;
+    ck->checksum = checksum(&ck->model, ck->sgd.velocity,
+                            ck->has_preprocessing ? &ck->prep : NULL, &ck->state,
+                            ck->config_text, ck->fixed_settings, ck->state.run_id,
+                            format_version);
     char hex[17];
     nn_hash_hex(ck->checksum, hex);
     if (strcmp(hex, stored_hex) != 0) {
@@ -398,6 +470,7 @@ void nn_checkpoint_free(NnCheckpoint *ck)
 {
     free(ck->config_text);
     free(ck->fixed_settings);
+    nn_preprocess_free(&ck->prep);
     nn_sgd_free(&ck->sgd);
     nn_model_free(&ck->model);
     memset(ck, 0, sizeof *ck);

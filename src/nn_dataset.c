@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <hdf5.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,9 +15,32 @@
 
 #define CHUNK_ROWS 1024
 
-/* Opens dataset name and checks it is uint8 with `rank` dimensions; fills dims. */
-static hid_t open_uint8(hid_t file, const char *path, const char *name, int rank, hsize_t *dims,
-                        char err[NN_ERR_LEN])
+/* The type of an HDF5 dataset for messages: "uint8", "int64", "float32", "string", ... */
+static void type_name(hid_t type, char *out, size_t size)
+{
+    H5T_class_t cls = H5Tget_class(type);
+    size_t bits = H5Tget_size(type) * 8;
+    if (cls == H5T_INTEGER)
+        snprintf(out, size, "%sint%zu", H5Tget_sign(type) == H5T_SGN_NONE ? "u" : "", bits);
+    else if (cls == H5T_FLOAT)
+        snprintf(out, size, "float%zu", bits);
+    else if (cls == H5T_STRING)
+        snprintf(out, size, "string");
+    else
+        snprintf(out, size, "of HDF5 type class %d", (int)cls);
+}
+
+/* What open_dataset learnt of a dataset's type. */
+typedef struct {
+    H5T_class_t cls;
+    size_t size;     /* bytes per value */
+    int is_unsigned;
+    char name[48];   /* type_name */
+} TypeInfo;
+
+/* Opens dataset name and checks it has `rank` dimensions; fills dims and *info. */
+static hid_t open_dataset(hid_t file, const char *path, const char *name, int rank,
+                          hsize_t *dims, TypeInfo *info, char err[NN_ERR_LEN])
 {
     if (!nn_h5_exists(file, name)) {
         nn_fail(err, "%s: dataset %s is missing", path, name);
@@ -27,16 +52,21 @@ static hid_t open_uint8(hid_t file, const char *path, const char *name, int rank
         return -1;
     }
     hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
-    int ok_type = type >= 0 && H5Tget_class(type) == H5T_INTEGER && H5Tget_size(type) == 1 &&
-                  H5Tget_sign(type) == H5T_SGN_NONE;
+    *info = (TypeInfo){.cls = H5T_NO_CLASS};
+    if (type >= 0) {
+        info->cls = H5Tget_class(type);
+        info->size = H5Tget_size(type);
+        info->is_unsigned = info->cls == H5T_INTEGER && H5Tget_sign(type) == H5T_SGN_NONE;
+        type_name(type, info->name, sizeof info->name);
+    }
     int have_rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
     if (have_rank == rank) H5Sget_simple_extent_dims(space, dims, NULL);
     if (type >= 0) H5Tclose(type);
     if (space >= 0) H5Sclose(space);
-    if (!ok_type || have_rank != rank) {
+    if (type < 0 || have_rank != rank) {
         H5Dclose(dset);
-        if (!ok_type)
-            nn_fail(err, "%s: dataset %s is not of type uint8", path, name);
+        if (type < 0)
+            nn_fail(err, "%s: cannot read the type of dataset %s", path, name);
         else
             nn_fail(err, "%s: dataset %s has %d dimensions, expected %d", path, name, have_rank,
                     rank);
@@ -45,17 +75,106 @@ static hid_t open_uint8(hid_t file, const char *path, const char *name, int rank
     return dset;
 }
 
-/* The root's 'classes' attribute (10 when absent), checked. */
+/* Opens a features dataset (N, F): uint8, or any float type (read as float32). */
+static hid_t open_features(hid_t file, const char *path, const char *name, hsize_t *dims,
+                           NnFeatureType *type, char err[NN_ERR_LEN])
+{
+    TypeInfo info;
+    hid_t dset = open_dataset(file, path, name, 2, dims, &info, err);
+    if (dset < 0) return -1;
+    if (info.cls == H5T_INTEGER && info.size == 1 && info.is_unsigned) {
+        *type = NN_FEATURES_UINT8;
+    } else if (info.cls == H5T_FLOAT) {
+        *type = NN_FEATURES_FLOAT32;
+    } else {
+        H5Dclose(dset);
+        nn_fail(err, "%s: dataset %s is %s; features must be uint8 or float32", path, name,
+                info.name);
+        return -1;
+    }
+    if (dims[1] < 1 || dims[1] > (hsize_t)NN_DATASET_MAX_FEATURES) {
+        H5Dclose(dset);
+        nn_fail(err, "%s: dataset %s has %llu columns, expected 1 .. %lld", path, name,
+                (unsigned long long)dims[1], (long long)NN_DATASET_MAX_FEATURES);
+        return -1;
+    }
+    return dset;
+}
+
+/* Opens a labels dataset (N) of classes: any integer type. *bytes: bytes per label. */
+static hid_t open_labels(hid_t file, const char *path, const char *name, hsize_t *dims,
+                         size_t *bytes, char err[NN_ERR_LEN])
+{
+    TypeInfo info;
+    hid_t dset = open_dataset(file, path, name, 1, dims, &info, err);
+    if (dset < 0) return -1;
+    if (info.cls != H5T_INTEGER) {
+        H5Dclose(dset);
+        nn_fail(err, "%s: dataset %s is %s; classification labels must be integers (int8 .. "
+                     "int64 or uint8 .. uint64) from 0 to classes-1",
+                path, name, info.name);
+        return -1;
+    }
+    *bytes = info.size;
+    return dset;
+}
+
+/* The root's format_version, when present, is one this reader knows. */
+static NnStatus check_format_version(hid_t file, const char *path, char err[NN_ERR_LEN])
+{
+    int64_t version;
+    if (H5Aexists(file, "format_version") <= 0) return NN_OK;
+    if (nn_h5_attr_read_i64(file, "format_version", &version, err) != NN_OK) return NN_ERR;
+    if (version < 1 || version > NN_DATASET_NEWEST_VERSION)
+        return nn_fail(err, "%s: dataset format version %lld, this nn-mpi reads versions 1 to %d",
+                       path, (long long)version, NN_DATASET_NEWEST_VERSION);
+    return NN_OK;
+}
+
+/* The root's 'classes' attribute, checked; 0 when absent (inferred from the labels). */
 static NnStatus read_classes(hid_t file, const char *path, int64_t *classes, char err[NN_ERR_LEN])
 {
-    *classes = NN_DEFAULT_CLASSES;
-    if (H5Aexists(file, "classes") > 0 &&
-        nn_h5_attr_read_i64(file, "classes", classes, err) != NN_OK)
-        return NN_ERR;
-    if (*classes < 2 || *classes > 256)
-        return nn_fail(err, "%s: attribute 'classes' is %lld, expected 2..256", path,
-                       (long long)*classes);
+    *classes = 0;
+    if (H5Aexists(file, "classes") <= 0) return NN_OK;
+    if (nn_h5_attr_read_i64(file, "classes", classes, err) != NN_OK) return NN_ERR;
+    if (*classes < 2 || *classes > NN_DATASET_MAX_CLASSES)
+        return nn_fail(err, "%s: attribute 'classes' is %lld, expected 2..%lld", path,
+                       (long long)*classes, (long long)NN_DATASET_MAX_CLASSES);
     return NN_OK;
+}
+
+/* The preprocessing of features dataset `images` (type, F columns): its 'scale' attribute
+ * (or the type's default) and the root's /mean and /std. */
+static NnStatus read_preprocess(hid_t file, hid_t images, const char *path, const char *name,
+                                NnFeatureType type, int features, NnPreprocess *prep,
+                                char err[NN_ERR_LEN])
+{
+    *prep = (NnPreprocess){.type = type, .features = features,
+                           .scale = nn_preprocess_default_scale(type)};
+    if (H5Aexists(images, "scale") > 0) {
+        double scale;
+        if (nn_h5_attr_read_f64(images, "scale", &scale, err) != NN_OK) return NN_ERR;
+        if (!isfinite(scale) || scale == 0.0 || !isfinite((float)scale))
+            return nn_fail(err, "%s: dataset %s has scale %g, expected a finite non-zero number",
+                           path, name, scale);
+        prep->scale = (float)scale;
+    }
+    const char *names[2] = {"/mean", "/std"};
+    float *values[2] = {NULL, NULL};
+    NnStatus status = NN_OK;
+    hsize_t dims[1] = {(hsize_t)features};
+    for (int i = 0; i < 2 && status == NN_OK; i++) {
+        if (!nn_h5_exists(file, names[i])) continue;
+        values[i] = malloc(sizeof(float) * (size_t)features);
+        if (!values[i])
+            status = nn_fail(err, "out of memory for %s", names[i]);
+        else
+            status = nn_h5_read_f32(file, names[i], 1, dims, values[i], err);
+    }
+    if (status == NN_OK) status = nn_preprocess_set(prep, values[0], values[1], path, err);
+    free(values[0]);
+    free(values[1]);
+    return status;
 }
 
 /* Selects rows [first, first + count) of a file space, columns [0, width). */
@@ -96,39 +215,39 @@ static hid_t select_row_list(hid_t space, const int32_t *rows, int64_t n, int wi
     return copy;
 }
 
-/* Collective read of this rank's rows into the records' columns [column, column + width)
- * of dset (1-D, or 2-D with width columns): rows [start, start + count) of the split, or
- * with `rows`, the rows rows[start .. start + count) (ascending), selected as the union of
- * their runs of consecutive rows. A rank with no rows selects nothing but still joins the
+/* Collective read of rows [start, start + count) of dset (1-D, or 2-D with width columns),
+ * or with `rows`, of the rows rows[start .. start + count) (ascending, selected as the
+ * union of their runs of consecutive rows), as mem_type into the columns [column, column +
+ * width) of buf:(count, mem_cols). A rank with no rows selects nothing but still joins the
  * read. */
-static herr_t read_rows(hid_t dset, hid_t dxpl, const NnSamples *s, const int32_t *rows,
+static herr_t read_rows(hid_t dset, hid_t dxpl, int64_t start, int64_t count,
+                        const int32_t *rows, hid_t mem_type, void *buf, int64_t mem_cols,
                         int column, int width)
 {
-    hsize_t mem_dims[2] = {s->count ? (hsize_t)s->count : 1,
-                           (hsize_t)nn_samples_record_size(s)};
+    hsize_t mem_dims[2] = {count ? (hsize_t)count : 1, (hsize_t)mem_cols};
     hid_t mem = H5Screate_simple(2, mem_dims, NULL);
     hid_t file = H5Dget_space(dset);
     herr_t r = -1;
     if (mem < 0 || file < 0) goto done;
-    if (s->count == 0) {
+    if (count == 0) {
         if (H5Sselect_none(mem) < 0 || H5Sselect_none(file) < 0) goto done;
     } else {
         hsize_t mem_start[2] = {0, (hsize_t)column};
-        hsize_t mem_count[2] = {(hsize_t)s->count, (hsize_t)width};
+        hsize_t mem_count[2] = {(hsize_t)count, (hsize_t)width};
         if (H5Sselect_hyperslab(mem, H5S_SELECT_SET, mem_start, NULL, mem_count, NULL) < 0)
             goto done;
         if (!rows) {
-            if (select_block(file, H5S_SELECT_SET, s->start, s->count, width) < 0) goto done;
+            if (select_block(file, H5S_SELECT_SET, start, count, width) < 0) goto done;
         } else {
             /* Both selections are visited in ascending row order, so the k-th selected row
-             * of the file lands in the k-th record. */
-            hid_t list = select_row_list(file, rows + s->start, s->count, width);
+             * of the file lands in the k-th row of buf. */
+            hid_t list = select_row_list(file, rows + start, count, width);
             H5Sclose(file);
             file = list;
             if (file < 0) goto done;
         }
     }
-    r = H5Dread(dset, H5T_NATIVE_UCHAR, mem, file, dxpl, s->records);
+    r = H5Dread(dset, mem_type, mem, file, dxpl, buf);
 done:
     if (mem >= 0) H5Sclose(mem);
     if (file >= 0) H5Sclose(file);
@@ -149,6 +268,46 @@ static NnStatus open_file(MPI_Comm comm, const char *path, hid_t *fapl, hid_t *f
     return NN_OK;
 }
 
+/* Checks labels[0..count) of dataset `name` (row of label i: row0 + i, or rows[row0 + i]
+ * with a list): each in 0 .. classes-1 (classes 0: >= 0, classes to be inferred), and
+ * raises *max to the largest. The one place that knows what a label is: a reader of float
+ * targets (regression) replaces it. */
+static NnStatus check_labels(const int64_t *labels, int64_t count, const int32_t *rows,
+                             int64_t row0, int64_t classes, const char *path, const char *name,
+                             int64_t *max, char err[NN_ERR_LEN])
+{
+    for (int64_t i = 0; i < count; i++) {
+        int64_t label = labels[i];
+        if (label < 0 || (classes > 0 && label >= classes)) {
+            int64_t row = rows ? rows[row0 + i] : row0 + i;
+            if (classes > 0)
+                return nn_fail(err, "%s: dataset %s row %lld holds label %lld, expected 0..%lld",
+                               path, name, (long long)row, (long long)label,
+                               (long long)classes - 1);
+            return nn_fail(err, "%s: dataset %s row %lld holds label %lld, expected a class "
+                                "number >= 0",
+                           path, name, (long long)row, (long long)label);
+        }
+        if (label > *max) *max = label;
+    }
+    return NN_OK;
+}
+
+/* Stores checked labels[0..count) into the records' label field. */
+static void store_labels(NnSamples *s, const int64_t *labels)
+{
+    int64_t rec = nn_samples_record_size(s);
+    uint8_t *at = s->records + rec - s->label_bytes;
+    for (int64_t i = 0; i < s->count; i++, at += rec) {
+        if (s->label_bytes == 1) {
+            *at = (uint8_t)labels[i];
+        } else {
+            int32_t label = (int32_t)labels[i];
+            memcpy(at, &label, sizeof label);
+        }
+    }
+}
+
 /* nn_dataset_read (rows NULL) and nn_dataset_read_rows. */
 static NnStatus read_split(MPI_Comm comm, const char *path, const char *split, int64_t limit,
                            const int32_t *rows, int64_t n_rows, int64_t unit, NnSamples *out,
@@ -158,20 +317,26 @@ static NnStatus read_split(MPI_Comm comm, const char *path, const char *split, i
     NN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
     NN_MPI_CHECK(MPI_Comm_size(comm, &size));
     memset(out, 0, sizeof *out);
+    out->max_label = -1;
     char images_name[64], labels_name[64];
     snprintf(images_name, sizeof images_name, "/%s/images", split);
     snprintf(labels_name, sizeof labels_name, "/%s/labels", split);
 
     NnStatus status = NN_ERR;
-    int agreed = 0; /* a failure before the reads is agreed on there */
     hid_t fapl = -1, file = -1, images = -1, labels = -1, dxpl = -1;
-    if (open_file(comm, path, &fapl, &file, err) != NN_OK) goto agree;
-    int64_t classes;
-    if (read_classes(file, path, &classes, err) != NN_OK) goto agree;
+    int64_t *label_values = NULL;
+    int64_t classes = 0, split_rows = 0, beyond_start = 0, beyond_count = 0;
     hsize_t image_dims[2], label_dims[1];
-    images = open_uint8(file, path, images_name, 2, image_dims, err);
+    NnFeatureType type = NN_FEATURES_UINT8;
+    size_t label_size;
+    int agreed = 0;
+    if (open_file(comm, path, &fapl, &file, err) != NN_OK) goto agree;
+    if (check_format_version(file, path, err) != NN_OK ||
+        read_classes(file, path, &classes, err) != NN_OK)
+        goto agree;
+    images = open_features(file, path, images_name, image_dims, &type, err);
     if (images < 0) goto agree;
-    labels = open_uint8(file, path, labels_name, 1, label_dims, err);
+    labels = open_labels(file, path, labels_name, label_dims, &label_size, err);
     if (labels < 0) goto agree;
     if (label_dims[0] != image_dims[0]) {
         nn_fail(err, "%s: dataset %s has %llu rows but %s has %llu", path, labels_name,
@@ -179,12 +344,7 @@ static NnStatus read_split(MPI_Comm comm, const char *path, const char *split, i
                 (unsigned long long)image_dims[0]);
         goto agree;
     }
-    if (image_dims[1] < 1 || image_dims[1] > NN_DATASET_MAX_FEATURES) {
-        nn_fail(err, "%s: dataset %s has %llu columns, expected 1 .. %lld", path, images_name,
-                (unsigned long long)image_dims[1], (long long)NN_DATASET_MAX_FEATURES);
-        goto agree;
-    }
-    int64_t split_rows = (int64_t)image_dims[0];
+    split_rows = (int64_t)image_dims[0];
     if (limit > split_rows) {
         nn_fail(err, "%s: %lld %s samples requested but %s has only %lld rows", path,
                 (long long)limit, split, images_name, (long long)split_rows);
@@ -203,55 +363,73 @@ static NnStatus read_split(MPI_Comm comm, const char *path, const char *split, i
     out->total = rows ? n_rows : limit > 0 ? limit : split_rows;
     out->features = (int)image_dims[1];
     out->classes = (int)classes;
+    /* Without 'classes', the widest label the type can hold decides the record layout. */
+    out->label_bytes =
+        nn_label_bytes(type, classes ? classes : label_size == 1 ? 256 : NN_DATASET_MAX_CLASSES);
+    if (read_preprocess(file, images, path, images_name, type, out->features, &out->prep, err) !=
+        NN_OK)
+        goto agree;
     nn_shard_range_units(out->total, unit, size, rank, &out->start, &out->count);
+    /* Without 'classes' and with a limit, the labels beyond it count for max_label too. */
+    if (!classes && !rows && out->total < split_rows) {
+        nn_shard_range(split_rows - out->total, size, rank, &beyond_start, &beyond_count);
+        beyond_start += out->total;
+    }
+
     int64_t bytes = (out->count ? out->count : 1) * nn_samples_record_size(out);
+    int64_t label_rows = out->count > beyond_count ? out->count : beyond_count;
     out->records = malloc((size_t)bytes);
     if (strcmp(split, "train") == 0 && !rows)
         out->records = nn_fault_alloc(NN_STAGE_DATASET, out->records);
-    if (!out->records) {
-        nn_fail(err, "out of memory for %lld bytes of %s samples", (long long)bytes, split);
-        goto agree;
-    }
+    label_values = malloc(sizeof(int64_t) * (size_t)(label_rows ? label_rows : 1));
     dxpl = H5Pcreate(H5P_DATASET_XFER);
-    if (dxpl < 0 || H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0) {
+    if (!out->records || !label_values)
+        nn_fail(err, "out of memory for %lld bytes of %s samples", (long long)bytes, split);
+    else if (dxpl < 0 || H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0)
         nn_fail(err, "cannot set up collective HDF5 reads");
-        goto agree;
-    }
-    status = NN_OK;
+    else
+        status = NN_OK;
 agree:
-    /* Agree, then read or close (nn_status.h): both are collective, and one rank's failure
-     * (its rows' allocation) must not leave the others waiting in H5Dread. */
+    /* The checks above give the same answer on every rank, memory and a damaged file may
+     * not: the ranks agree before the collective reads (and again after them). */
     status = nn_comm_agree(comm, status, err);
-    if (status != NN_OK) {
-        agreed = 1;
+    agreed = status != NN_OK;
+    if (agreed) goto done;
+    status = NN_ERR;
+
+    int float_features = type == NN_FEATURES_FLOAT32;
+    int64_t rec = nn_samples_record_size(out);
+    if (read_rows(images, dxpl, out->start, out->count, rows,
+                  float_features ? H5T_NATIVE_FLOAT : H5T_NATIVE_UCHAR, out->records,
+                  float_features ? rec / (int64_t)sizeof(float) : rec, 0, out->features) < 0 ||
+        read_rows(labels, dxpl, out->start, out->count, rows, H5T_NATIVE_INT64, label_values, 1,
+                  0, 1) < 0) {
+        if (rows)
+            nn_fail(err, "%s: cannot read %lld selected rows of %s", path,
+                    (long long)out->count, split);
+        else
+            nn_fail(err, "%s: cannot read rows %lld..%lld of %s", path, (long long)out->start,
+                    (long long)(out->start + out->count), split);
         goto done;
     }
-    status = NN_ERR;
-    const char *names[2] = {images_name, labels_name};
-    hid_t dsets[2] = {images, labels};
-    for (int d = 0; d < 2; d++) {
-        int column = d == 0 ? 0 : out->features, width = d == 0 ? out->features : 1;
-        if (read_rows(dsets[d], dxpl, out, rows, column, width) < 0) {
-            if (rows)
-                nn_fail(err, "%s: cannot read %lld selected rows of %s", path,
-                        (long long)out->count, names[d]);
-            else
-                nn_fail(err, "%s: cannot read rows %lld..%lld of %s", path,
-                        (long long)out->start, (long long)(out->start + out->count), names[d]);
+    if (check_labels(label_values, out->count, rows, out->start, classes, path, labels_name,
+                     &out->max_label, err) != NN_OK)
+        goto done;
+    store_labels(out, label_values);
+    if (!classes && !rows && out->total < split_rows) {
+        if (read_rows(labels, dxpl, beyond_start, beyond_count, NULL, H5T_NATIVE_INT64,
+                      label_values, 1, 0, 1) < 0) {
+            nn_fail(err, "%s: cannot read rows %lld..%lld of %s", path, (long long)beyond_start,
+                    (long long)(beyond_start + beyond_count), labels_name);
             goto done;
         }
-    }
-    for (int64_t i = 0; i < out->count; i++) {
-        int label = out->records[i * nn_samples_record_size(out) + out->features];
-        if (label >= out->classes) {
-            int64_t row = rows ? rows[out->start + i] : out->start + i;
-            nn_fail(err, "%s: dataset %s row %lld holds label %d, expected 0..%d", path,
-                    labels_name, (long long)row, label, out->classes - 1);
+        if (check_labels(label_values, beyond_count, NULL, beyond_start, 0, path, labels_name,
+                         &out->max_label, err) != NN_OK)
             goto done;
-        }
     }
     status = NN_OK;
 done:
+    free(label_values);
     if (dxpl >= 0) H5Pclose(dxpl);
     if (labels >= 0) H5Dclose(labels);
     if (images >= 0) H5Dclose(images);
@@ -262,9 +440,82 @@ done:
     return status;
 }
 
+#define PROBE_BLOCK_ROWS (INT64_C(1) << 20)
+
+/* One process: raises *max to the largest label of dataset `name` (all its rows, in blocks
+ * of PROBE_BLOCK_ROWS), checking that none is negative. */
+static NnStatus scan_labels(hid_t file, const char *path, const char *name, int64_t *max,
+                            char err[NN_ERR_LEN])
+{
+    hsize_t dims[1];
+    size_t label_size;
+    hid_t dset = open_labels(file, path, name, dims, &label_size, err);
+    if (dset < 0) return NN_ERR;
+    int64_t n = (int64_t)dims[0];
+    int64_t block = n < PROBE_BLOCK_ROWS ? (n ? n : 1) : PROBE_BLOCK_ROWS;
+    int64_t *values = malloc(sizeof(int64_t) * (size_t)block);
+    NnStatus status = values ? NN_OK : nn_fail(err, "out of memory scanning %s", name);
+    for (int64_t first = 0; status == NN_OK && first < n; first += block) {
+        int64_t count = n - first < block ? n - first : block;
+        if (read_rows(dset, H5P_DEFAULT, first, count, NULL, H5T_NATIVE_INT64, values, 1, 0,
+                      1) < 0)
+            status = nn_fail(err, "%s: cannot read rows %lld..%lld of %s", path,
+                             (long long)first, (long long)(first + count), name);
+        else
+            status = check_labels(values, count, NULL, first, 0, path, name, max, err);
+    }
+    free(values);
+    H5Dclose(dset);
+    return status;
+}
+
+/* The probe's work on an open file. */
+static NnStatus probe_file(hid_t file, const char *path, NnDataShape *shape,
+                           char err[NN_ERR_LEN])
+{
+    int64_t classes;
+    hsize_t dims[2], validation_dims[2];
+    if (check_format_version(file, path, err) != NN_OK ||
+        read_classes(file, path, &classes, err) != NN_OK)
+        return NN_ERR;
+    NnFeatureType type;
+    hid_t images = open_features(file, path, "/train/images", dims, &type, err);
+    if (images < 0) return NN_ERR;
+    NnStatus status = read_preprocess(file, images, path, "/train/images", type, (int)dims[1],
+                                      &shape->prep, err);
+    H5Dclose(images);
+    if (status != NN_OK) return status;
+    shape->train_rows = (int64_t)dims[0];
+    shape->features = (int64_t)dims[1];
+    int has_validation = nn_h5_exists(file, "/validation/images");
+    if (has_validation) {
+        images = open_features(file, path, "/validation/images", validation_dims, &type, err);
+        if (images < 0) return NN_ERR;
+        H5Dclose(images);
+        shape->validation_rows = (int64_t)validation_dims[0];
+    }
+    if (classes == 0) {
+        shape->classes_inferred = 1;
+        const char *names[3] = {"/train/labels", "/test/labels", "/validation/labels"};
+        for (int i = 0; i < 2 + has_validation; i++)
+            if (scan_labels(file, path, names[i], &shape->max_label, err) != NN_OK)
+                return NN_ERR;
+        classes = shape->max_label + 1 < 2 ? 2 : shape->max_label + 1;
+        if (classes > NN_DATASET_MAX_CLASSES)
+            return nn_fail(err, "%s: the largest label is %lld, so %lld classes; at most %lld "
+                                "are supported",
+                           path, (long long)shape->max_label, (long long)classes,
+                           (long long)NN_DATASET_MAX_CLASSES);
+    }
+    shape->classes = (int)classes;
+    return NN_OK;
+}
+
 NnStatus nn_dataset_probe(const char *path, NnDataShape *shape, char err[NN_ERR_LEN])
 {
     memset(shape, 0, sizeof *shape);
+    shape->validation_rows = -1;
+    shape->max_label = -1;
     if (nn_file_check_regular(path, NULL, err) != NN_OK) return NN_ERR;
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) return nn_fail(err, "%s: not an HDF5 file, or damaged", path);
@@ -277,25 +528,16 @@ NnStatus nn_dataset_probe_open(hid_t file, const char *path, NnDataShape *shape,
                                char err[NN_ERR_LEN])
 {
     memset(shape, 0, sizeof *shape);
-    int64_t classes;
-    hsize_t dims[2];
-    NnStatus status = read_classes(file, path, &classes, err);
-    hid_t images = status == NN_OK ? open_uint8(file, path, "/train/images", 2, dims, err) : -1;
-    if (status == NN_OK && images < 0) status = NN_ERR;
-    if (images >= 0) H5Dclose(images);
     shape->validation_rows = -1;
-    hsize_t validation_dims[2];
-    if (status == NN_OK && nn_h5_exists(file, "/validation/images")) {
-        images = open_uint8(file, path, "/validation/images", 2, validation_dims, err);
-        if (images < 0) status = NN_ERR;
-        else H5Dclose(images);
-        shape->validation_rows = (int64_t)validation_dims[0];
-    }
-    if (status != NN_OK) return status;
-    shape->train_rows = (int64_t)dims[0];
-    shape->features = (int64_t)dims[1];
-    shape->classes = (int)classes;
-    return NN_OK;
+    shape->max_label = -1;
+    NnStatus status = probe_file(file, path, shape, err);
+    if (status != NN_OK) nn_data_shape_free(shape);
+    return status;
+}
+
+void nn_data_shape_free(NnDataShape *shape)
+{
+    nn_preprocess_free(&shape->prep);
 }
 
 NnStatus nn_dataset_read(MPI_Comm comm, const char *path, const char *split, int64_t limit,
@@ -334,6 +576,7 @@ NnStatus nn_dataset_has_split(MPI_Comm comm, const char *path, const char *split
 void nn_samples_free(NnSamples *samples)
 {
     free(samples->records);
+    nn_preprocess_free(&samples->prep);
     memset(samples, 0, sizeof *samples);
 }
 

@@ -61,7 +61,7 @@ NnStatus nn_model_init(NnModel *m, int inputs, const NnIntList *hidden, int outp
     m->grads = alloc_floats(n_params + NN_GRAD_EXTRA);
     m->owns_params = m->owns_grads = 1;
     m->input = alloc_floats((size_t)rows_cap * inputs);
-    m->labels = calloc((size_t)rows_cap, 1);
+    m->labels = calloc((size_t)rows_cap, sizeof *m->labels);
     m->arena = alloc_floats(n_act);
     if (!m->params || !m->grads || !m->input || !m->labels || !m->arena) {
         nn_model_free(m);
@@ -158,7 +158,7 @@ static int argmax(const float *v, int n)
 
 /* Output layer. z:(rows, out) holds x W^T; becomes softmax(z + b) or sigmoid(z + b).
  * Returns the summed loss when labels are given. */
-static double output_forward(NnModel *m, float *z, const float *b, const uint8_t *labels,
+static double output_forward(NnModel *m, float *z, const float *b, const int32_t *labels,
                              int rows, int64_t *correct)
 {
     int out = m->outputs;
@@ -188,7 +188,7 @@ static double output_forward(NnModel *m, float *z, const float *b, const uint8_t
     return loss;
 }
 
-double nn_model_forward(NnModel *m, const float *x, const uint8_t *labels, int rows,
+double nn_model_forward(NnModel *m, const float *x, const int32_t *labels, int rows,
                         int64_t *correct)
 {
     NN_ASSERT(rows >= 0 && rows <= m->rows_cap);
@@ -207,7 +207,7 @@ double nn_model_forward(NnModel *m, const float *x, const uint8_t *labels, int r
     return output_forward(m, top->act, top->biases, labels, rows, correct);
 }
 
-void nn_model_backward(NnModel *m, const float *x, const uint8_t *labels, int rows)
+void nn_model_backward(NnModel *m, const float *x, const int32_t *labels, int rows)
 {
     NN_ASSERT(rows >= 0 && rows <= m->rows_cap);
     if (rows == 0) {

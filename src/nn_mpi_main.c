@@ -163,6 +163,9 @@ static int inspect(const char *path)
     for (int l = 0; l < m->n_layers; l++) printf("-%d", m->layers[l].out);
     printf(" %s/%s, %zu parameters\n", nn_activation_name(m->activation), nn_loss_name(m->loss),
            m->n_params);
+    char prep[256];
+    nn_preprocess_describe(&ck.prep, prep, sizeof prep);
+    printf("input: %s%s\n", prep, ck.has_preprocessing ? "" : " (no /preprocessing: the default)");
     printf("last epoch: train_loss %.6f test_loss %.6f test_accuracy %.4f\n", s->train_loss,
            s->test_loss, s->test_accuracy);
     nn_hash_hex(nn_model_params_hash(m), hex);

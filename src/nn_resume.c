@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nnmpi/nn_hash.h"
+
 static void warn(const char *fmt, const char *a, const char *b)
 {
     fprintf(stderr, "rank 0: warning: ");
@@ -27,16 +29,42 @@ void nn_resume_fixed_settings(const NnConfig *cfg, const NnDataShape *shape,
     int64_t train = cfg->train_samples > 0 ? cfg->train_samples : shape->train_rows;
     int64_t validation = shape->validation_rows >= 0 ? shape->validation_rows : cfg->validation;
     if (shape->validation_rows < 0) train -= cfg->validation;
+    used += (size_t)snprintf(out + used, NN_FIXED_SETTINGS_LEN - used,
+                             "training samples = %lld\nvalidation samples = %lld\nfeatures per "
+                             "sample = %lld\nclasses = %d\n",
+                             (long long)train, (long long)validation,
+                             (long long)shape->features, shape->classes);
+    const NnPreprocess *p = &shape->prep;
+    char hex[17];
+    nn_hash_hex(nn_preprocess_hash(p), hex);
     snprintf(out + used, NN_FIXED_SETTINGS_LEN - used,
-             "training samples = %lld\nvalidation samples = %lld\nfeatures per sample = %lld\n"
-             "classes = %d\n",
-             (long long)train, (long long)validation, (long long)shape->features,
-             shape->classes);
+             "feature type = %s\ninput scale = %.9g\ninput mean/std = %s\n",
+             nn_feature_type_name(p->type), (double)p->scale, p->mean || p->std ? hex : "none");
 }
 
-/* ours without the lines whose key stored lacks and whose value is 0: settings added since
- * an older checkpoint was written (such as [data] validation), at the value that changes
- * nothing. */
+/* Settings added to the fixed settings since checkpoints were first written, with the value
+ * that changes nothing (what an older checkpoint's run had): a stored text that lacks one
+ * equals ours when ours has this value. Settings not listed count as unchanged at "0". */
+static const char *const NEW_DEFAULTS[][2] = {
+    {"feature type", "uint8"}, {"input scale", "0.00392156886"}, {"input mean/std", "none"}};
+
+/* Whether line (len bytes, key before " = " key_len bytes) holds a new setting's default:
+ * NEW_DEFAULTS, or 0 for any other. */
+static int is_new_default(const char *line, size_t key_len, size_t len)
+{
+    const char *value = line + key_len + 2;
+    size_t value_len = key_len + 2 < len ? len - key_len - 2 : 0;
+    for (size_t i = 0; i < sizeof NEW_DEFAULTS / sizeof NEW_DEFAULTS[0]; i++)
+        if (key_len - 1 == strlen(NEW_DEFAULTS[i][0]) &&
+            strncmp(line, NEW_DEFAULTS[i][0], key_len - 1) == 0)
+            return value_len == strlen(NEW_DEFAULTS[i][1]) &&
+                   strncmp(value, NEW_DEFAULTS[i][1], value_len) == 0;
+    return value_len == 1 && value[0] == '0';
+}
+
+/* ours without the lines whose key stored lacks and whose value is the default: settings
+ * added since an older checkpoint was written (such as [data] validation or the feature
+ * type), at the value that changes nothing. */
 static void drop_new_defaults(const char *stored, const char *ours, char *out, size_t size)
 {
     size_t used = 0;
@@ -46,8 +74,8 @@ static void drop_new_defaults(const char *stored, const char *ours, char *out, s
         int found = 0;
         for (const char *s = stored; *s && !found; s += strcspn(s, "\n"), s += *s == '\n')
             found = key < len && strncmp(s, line, key + 1) == 0;
-        int zero = key + 2 < len && len - key - 2 == 1 && line[key + 2] == '0';
-        if ((found || !zero) && used + len + 2 < size) {
+        int unchanged = key < len && key > 0 && is_new_default(line, key, len);
+        if ((found || !unchanged) && used + len + 2 < size) {
             memcpy(out + used, line, len);
             used += len;
             out[used++] = '\n';

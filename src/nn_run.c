@@ -23,6 +23,7 @@ typedef struct {
     NnTrainer *trainer;
     NnTrainState state;
     char fixed_settings[NN_FIXED_SETTINGS_LEN]; /* rank 0: what a resume must not change */
+    NnDataShape shape;       /* rank 0: the dataset as the probe saw it */
     NnRunDir rundir;         /* rank 0: the locked directory and this run's version_N */
     NnRunLog log;            /* rank 0: stdout and the metrics file */
     NnStart start;           /* rank 0: the checkpoint to continue from, this run's own */
@@ -63,9 +64,9 @@ static NnStatus prepare(Run *run, char err[NN_ERR_LEN])
 {
     const NnConfig *cfg = run->cfg;
     const NnRunOptions *opt = run->opt;
-    NnDataShape shape;
-    if (nn_dataset_probe(cfg->data_path, &shape, err) != NN_OK) return NN_ERR;
-    nn_resume_fixed_settings(cfg, &shape, run->fixed_settings);
+    NnDataShape *shape = &run->shape;
+    if (nn_dataset_probe(cfg->data_path, shape, err) != NN_OK) return NN_ERR;
+    nn_resume_fixed_settings(cfg, shape, run->fixed_settings);
     NnStatus status =
         cfg->run_dir[0] ? nn_rundir_lock(&run->rundir, cfg->run_dir, opt->run_name, err) : NN_OK;
     if (status != NN_OK) return status;
@@ -83,7 +84,25 @@ static NnStatus prepare(Run *run, char err[NN_ERR_LEN])
     if (run->rundir.path[0])
         status = nn_rundir_write_file(&run->rundir, "config.ini", opt->config_text, err);
     if (status == NN_OK && metrics[0]) status = nn_runlog_open_metrics(&run->log, metrics, err);
+    if (status == NN_OK && shape->classes_inferred)
+        nn_runlog_note(&run->log, "note: %s has no 'classes' attribute: %d classes inferred "
+                                  "from the labels (0..%lld)",
+                       cfg->data_path, shape->classes, (long long)shape->max_label);
     return status;
+}
+
+/* Rank 0, once the data is loaded: it is what the probe saw (the fixed settings say so). */
+static NnStatus check_shape(const Run *run, char err[NN_ERR_LEN])
+{
+    const NnDataShape *shape = &run->shape;
+    const NnSamples *train = &run->trainer->train;
+    if (shape->features != train->features || shape->classes != train->classes ||
+        !nn_preprocess_equal(&shape->prep, &train->prep))
+        return nn_fail(err, "%s: the dataset changed while it was loaded (%lld features and %d "
+                            "classes before, %d and %d after)",
+                       run->cfg->data_path, (long long)shape->features, shape->classes,
+                       train->features, train->classes);
+    return NN_OK;
 }
 
 /* Rank 0: the checkpoint chosen by prepare into the trainer's model and optimizer. */
@@ -202,8 +221,8 @@ static NnStatus write_checkpoint(Run *run, char err[NN_ERR_LEN])
         NnTrainState *s = &run->state;
         nn_checkpoint_path(run->rundir.path, s->global_step, path, sizeof path);
         s->nranks = t->size;
-        status = nn_checkpoint_write(path, &t->model, &t->sgd, s, run->opt->config_text,
-                                     run->fixed_settings, err);
+        status = nn_checkpoint_write(path, &t->model, &t->sgd, &t->train.prep, s,
+                                     run->opt->config_text, run->fixed_settings, err);
         int best = cfg->checkpoint_keep_best && s->best_step == s->global_step;
         if (status == NN_OK) status = nn_checkpoint_set_add(&run->start.own, s->global_step, err);
         if (status == NN_OK && best) status = mark_best(run, s->global_step, err);
@@ -469,6 +488,7 @@ static NnStatus build(Run *run, NnTrainer *trainer, char err[NN_ERR_LEN])
         status = nn_refuse(err, "[checkpoint] keep_best and [train] early_stopping_patience "
                                 "need a validation split: set [data] validation, or give the "
                                 "dataset a /validation group");
+    if (status == NN_OK && is_root(run)) status = check_shape(run, err);
     if (status == NN_OK && is_root(run) && resumed) status = restore(run, err);
     status = nn_comm_agree(opt->comm, status, err);
     if (status != NN_OK) {
@@ -532,6 +552,7 @@ NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
     }
     nn_runlog_close(&run.log);
     nn_resume_free(&run.start);
+    nn_data_shape_free(&run.shape);
     nn_rundir_unlock(&run.rundir);
     return status;
 }

@@ -47,6 +47,26 @@ static NnStatus hold_out(MPI_Comm comm, const NnConfig *cfg, int64_t unit, NnSpl
     return status;
 }
 
+/* A file without 'classes': the largest label of every split (all its rows) plus one, at
+ * least 2, agreed with one reduction. nn_dataset_probe infers the same on rank 0 alone. */
+static NnStatus infer_classes(MPI_Comm comm, const char *path, NnSplits *out,
+                              char err[NN_ERR_LEN])
+{
+    NnSamples *splits[3] = {&out->train, &out->validation, &out->test};
+    int64_t top = -1;
+    for (int i = 0; i < 3; i++)
+        if (splits[i]->max_label > top) top = splits[i]->max_label;
+    NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &top, 1, MPI_INT64_T, MPI_MAX, comm));
+    int64_t classes = top + 1 < 2 ? 2 : top + 1;
+    if (classes > NN_DATASET_MAX_CLASSES) /* the same on every rank */
+        return nn_fail(err, "%s: the largest label is %lld, so %lld classes; at most %lld are "
+                            "supported",
+                       path, (long long)top, (long long)classes,
+                       (long long)NN_DATASET_MAX_CLASSES);
+    for (int i = 0; i < 3; i++) splits[i]->classes = (int)classes;
+    return NN_OK;
+}
+
 NnStatus nn_splits_read(MPI_Comm comm, const NnConfig *cfg, int64_t unit, NnSplits *out,
                         char err[NN_ERR_LEN])
 {
@@ -67,9 +87,13 @@ NnStatus nn_splits_read(MPI_Comm comm, const NnConfig *cfg, int64_t unit, NnSpli
         status = hold_out(comm, cfg, unit, out, err);
     } else if (status == NN_OK) {
         out->n_train_rows = out->train.total;
-        out->validation = (NnSamples){.features = out->train.features,
-                                      .classes = out->train.classes};
+        const NnSamples *t = &out->train;
+        out->validation = (NnSamples){.features = t->features, .classes = t->classes,
+                                      .label_bytes = t->label_bytes, .max_label = -1};
+        status = nn_preprocess_copy(&out->validation.prep, &t->prep, err);
+        status = nn_comm_agree(comm, status, err);
     }
+    if (status == NN_OK && out->train.classes == 0) status = infer_classes(comm, path, out, err);
     if (status != NN_OK) nn_splits_free(out);
     return status;
 }

@@ -37,14 +37,23 @@ static NnStatus share_storage(NnTrainer *t, char err[NN_ERR_LEN])
     return NN_OK;
 }
 
-/* Evaluated split s must match the training split's shape. */
+/* Evaluated split s must match the training split's shape and preprocessing. */
 static NnStatus check_split(const NnSamples *train, const NnSamples *s, const char *name,
                             char err[NN_ERR_LEN])
 {
-    if (s->total > 0 && (s->features != train->features || s->classes != train->classes))
+    if (s->total == 0) return NN_OK;
+    if (s->features != train->features || s->classes != train->classes)
         return nn_fail(err, "train samples have %d features and %d classes, %s samples %d "
                             "and %d",
                        train->features, train->classes, name, s->features, s->classes);
+    if (!nn_preprocess_equal(&s->prep, &train->prep)) {
+        char a[128], b[128];
+        nn_preprocess_describe(&train->prep, a, sizeof a);
+        nn_preprocess_describe(&s->prep, b, sizeof b);
+        return nn_fail(err, "train features are %s but %s features %s: every split needs the "
+                            "same feature type and scale",
+                       a, name, b);
+    }
     return NN_OK;
 }
 
@@ -64,12 +73,8 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
     memset(splits, 0, sizeof *splits);
 
     NnStatus status = NN_OK;
-    if (t->test.features != t->train.features || t->test.classes != t->train.classes)
-        status = nn_fail(err, "train samples have %d features and %d classes, test samples %d "
-                              "and %d",
-                         t->train.features, t->train.classes, t->test.features,
-                         t->test.classes);
-    else if (check_split(&t->train, &t->validation, "validation", err) != NN_OK)
+    if (check_split(&t->train, &t->test, "test", err) != NN_OK ||
+        check_split(&t->train, &t->validation, "validation", err) != NN_OK)
         status = NN_ERR;
     else if (t->n_train == 0)
         status = nn_fail(err, "the training split is empty");
@@ -209,7 +214,7 @@ NnEvalResult nn_trainer_evaluate(NnTrainer *t, NnSplit which)
     for (int64_t first = 0; first < s->count; first += rows_per_call) {
         int rows = (int)(s->count - first < rows_per_call ? s->count - first : rows_per_call);
         for (int i = 0; i < rows; i++)
-            nn_record_decode(s->records + (first + i) * rec, s->features,
+            nn_record_decode(s, s->records + (first + i) * rec,
                              m->input + (size_t)i * s->features, &m->labels[i]);
         int64_t correct = 0;
         double loss = nn_model_forward(m, m->input, m->labels, rows, &correct);

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nnmpi/nn_dataset.h"
 #include "nnmpi/nn_rng.h"
@@ -28,7 +29,8 @@ static inline void nn_test_row(uint64_t seed, int64_t row, int features, int cla
 static inline NnSamples nn_test_samples(uint64_t seed, int64_t total, int features, int classes,
                                         int64_t unit, int rank, int size)
 {
-    NnSamples s = {.total = total, .features = features, .classes = classes};
+    NnSamples s = {.total = total, .features = features, .classes = classes, .label_bytes = 1,
+                   .max_label = -1, .prep = nn_preprocess_default(features)};
     nn_shard_range_units(total, unit, size, rank, &s.start, &s.count);
     s.records = malloc((size_t)((s.count ? s.count : 1) * (features + 1)));
     for (int64_t i = 0; i < s.count; i++)
@@ -48,7 +50,8 @@ static inline NnSplits nn_test_splits(int64_t seed, int64_t total, int64_t held_
                   .test = nn_test_samples(22, test, features, classes, unit, rank, size),
                   .n_train_rows = total - held_out};
     NnSamples *v = &s.validation;
-    *v = (NnSamples){.total = held_out, .features = features, .classes = classes};
+    *v = (NnSamples){.total = held_out, .features = features, .classes = classes,
+                     .label_bytes = 1, .max_label = -1, .prep = nn_preprocess_default(features)};
     if (held_out == 0) return s;
     int32_t *val = malloc(sizeof(int32_t) * (size_t)held_out);
     s.train_rows = malloc(sizeof(int32_t) * (size_t)(total - held_out));
@@ -59,6 +62,43 @@ static inline NnSplits nn_test_splits(int64_t seed, int64_t total, int64_t held_
         nn_test_row(21, val[v->start + i], features, classes, v->records + i * (features + 1));
     free(val);
     return s;
+}
+
+/* Rewrites a split's records (nn_test_samples' uint8 layout) as float32 features with
+ * int32 labels: feature v becomes v * 2 + 1 with scale 1/510 and mean 1/510, so that
+ * decoding gives v / 255 as before, up to rounding (nn_test_row_id still reads the row).
+ * With std, it becomes (v * 2 + 1) * 2, with mean 2/510 and std 2. */
+static inline void nn_test_to_float(NnSamples *s, int with_std)
+{
+    int f = s->features;
+    int64_t old_rec = f + 1, rec = 4 * (int64_t)f + 4;
+    uint8_t *records = malloc((size_t)((s->count ? s->count : 1) * rec));
+    for (int64_t i = 0; i < s->count; i++) {
+        const uint8_t *from = s->records + i * old_rec;
+        uint8_t *to = records + i * rec;
+        for (int j = 0; j < f; j++) {
+            float v = (float)from[j] * 2.0f + 1.0f;
+            if (with_std) v *= 2.0f;
+            memcpy(to + 4 * j, &v, sizeof v);
+        }
+        int32_t label = from[f];
+        memcpy(to + 4 * f, &label, sizeof label);
+    }
+    free(s->records);
+    s->records = records;
+    s->label_bytes = 4;
+    float *mean = malloc(sizeof(float) * (size_t)f), *std = malloc(sizeof(float) * (size_t)f);
+    for (int j = 0; j < f; j++) {
+        mean[j] = (with_std ? 2.0f : 1.0f) / 510.0f;
+        std[j] = 2.0f;
+    }
+    s->prep = (NnPreprocess){.type = NN_FEATURES_FLOAT32, .features = f,
+                             .scale = 1.0f / 510.0f};
+    char err[NN_ERR_LEN];
+    NnStatus status = nn_preprocess_set(&s->prep, mean, with_std ? std : NULL, "test", err);
+    NN_ASSERT(status == NN_OK);
+    free(mean);
+    free(std);
 }
 
 /* The row index a decoded input row carries in pixels 0 and 1. */

@@ -1,6 +1,6 @@
 /* Checkpoint files: a bitwise round trip of weights, optimizer state and position; damage
  * detection (bit flips in arrays and attributes, truncation, wrong format version); a full
- * disk (test fault); listing, pruning and temporary-file clean-up of a checkpoint
+ * disk (test fault); the stored preprocessing; listing, pruning and temporary-file clean-up of a checkpoint
  * directory. */
 #include <dirent.h>
 #include <fcntl.h>
@@ -61,6 +61,20 @@ static void flip_bit(const char *path, long offset)
     close(fd);
 }
 
+/* Flips a bit of the first value of float dataset name in the open file f. */
+static void flip_bit_open(hid_t f, const char *name)
+{
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    float v[20];
+    CHECK(d >= 0 && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    uint32_t bits;
+    memcpy(&bits, &v[0], 4);
+    bits ^= 1u;
+    memcpy(&v[0], &bits, 4);
+    CHECK(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    H5Dclose(d);
+}
+
 /* The file offset of a contiguous dataset's data. */
 static long data_offset(const char *path, const char *name)
 {
@@ -87,7 +101,7 @@ static void test_round_trip(const char *dir)
                           .validation_loss = 0.5, .validation_accuracy = NAN, .best_value = 0.5,
                           .best_epoch = 3, .best_step = 1200, .stale_epochs = 1,
                           .stopped_early = 1, .run_id = "20261129-101608-3fa2c1"};
-    CHECK(nn_checkpoint_write(path, &m, &opt, &state, CONFIG, FIXED, err) == NN_OK);
+    CHECK(nn_checkpoint_write(path, &m, &opt, NULL, &state, CONFIG, FIXED, err) == NN_OK);
     CHECK(count_entries(dir) == 1); /* the temporary file was renamed, not left */
 
     NnCheckpoint ck;
@@ -150,7 +164,7 @@ static void test_round_trip(const char *dir)
     /* Crafted architectures are refused before anything is allocated from them: layer sizes
      * that disagree with the fixed settings (even with a valid checksum), and layer sizes
      * that claim arrays the file does not have. */
-    CHECK(nn_checkpoint_write(bad, &m, &opt, &state, CONFIG, "[model] hidden = 8, 6\n", err) ==
+    CHECK(nn_checkpoint_write(bad, &m, &opt, NULL, &state, CONFIG, "[model] hidden = 8, 6\n", err) ==
           NN_OK);
     CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
     CHECK_CONTAINS(err, "bad.h5: /model layer_sizes disagree with the fixed settings");
@@ -187,7 +201,7 @@ static void test_round_trip(const char *dir)
 
     /* A directory that does not exist: an error, and nothing written. */
     snprintf(bad, sizeof bad, "%s/missing/ckpt.h5", dir);
-    CHECK(nn_checkpoint_write(bad, &m, &opt, &state, CONFIG, FIXED, err) == NN_ERR);
+    CHECK(nn_checkpoint_write(bad, &m, &opt, NULL, &state, CONFIG, FIXED, err) == NN_ERR);
     CHECK_CONTAINS(err, "missing/ckpt.h5.tmp.");
     CHECK_CONTAINS(err, ": cannot create: No such file or directory");
     CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0);
@@ -212,11 +226,11 @@ static void test_full_disk(const char *dir)
                           .test_accuracy = NAN};
     CHECK(nn_fault_configure("write_enospc@2", err) == NN_OK);
     nn_checkpoint_path(dir, 20, path, sizeof path);
-    CHECK(nn_checkpoint_write(path, &m, &opt, &state, CONFIG, FIXED, err) == NN_OK);
+    CHECK(nn_checkpoint_write(path, &m, &opt, NULL, &state, CONFIG, FIXED, err) == NN_OK);
     for (int64_t step = 40; step <= 60; step += 20) {
         state.global_step = step;
         nn_checkpoint_path(dir, step, path, sizeof path);
-        CHECK(nn_checkpoint_write(path, &m, &opt, &state, CONFIG, FIXED, err) == NN_ERR);
+        CHECK(nn_checkpoint_write(path, &m, &opt, NULL, &state, CONFIG, FIXED, err) == NN_ERR);
         snprintf(expect, sizeof expect, "%s.tmp.%ld: cannot write: No space left on device", path,
                  (long)getpid());
         CHECK(strcmp(err, expect) == 0);
@@ -230,6 +244,79 @@ static void test_full_disk(const char *dir)
     CHECK(ck.state.global_step == 20);
     nn_checkpoint_free(&ck);
     unlink(path);
+    nn_model_free(&m);
+    nn_sgd_free(&opt);
+}
+
+/* /preprocessing: stored and read back bit for bit, covered by the checksum; a checkpoint
+ * without it reads as uint8 features scaled by 1/255 (and its checksum still holds). */
+static void test_preprocessing(const char *dir)
+{
+    char path[512], err[NN_ERR_LEN] = "";
+    snprintf(path, sizeof path, "%s/prep.h5", dir);
+    NnModel m;
+    NnSgd opt;
+    make_model(&m, &opt, 3);
+    NnTrainState state = {.batch_size = 8, .train_samples = 100, .nranks = 1,
+                          .train_loss = NAN, .test_loss = NAN, .test_accuracy = NAN};
+    float mean[20], std[20];
+    for (int j = 0; j < 20; j++) {
+        mean[j] = 0.1f * (float)j - 0.5f;
+        std[j] = j == 3 ? 0.0f : 1.0f + 0.01f * (float)j; /* 0 is stored as 1 */
+    }
+    NnPreprocess prep = {.type = NN_FEATURES_FLOAT32, .features = 20, .scale = 0.5f};
+    CHECK(nn_preprocess_set(&prep, mean, std, "test", err) == NN_OK);
+    CHECK(prep.std[3] == 1.0f);
+    CHECK(nn_checkpoint_write(path, &m, &opt, &prep, &state, CONFIG, FIXED, err) == NN_OK);
+    NnCheckpoint ck;
+    CHECK(nn_checkpoint_load(path, &ck, err) == NN_OK);
+    CHECK(ck.has_preprocessing && nn_preprocess_equal(&ck.prep, &prep));
+    nn_checkpoint_free(&ck);
+
+    /* A changed mean value, scale or feature type, or a deleted group, is damage. */
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/bad.h5", dir);
+    for (int how = 0; how < 4; how++) {
+        copy_file(path, bad);
+        hid_t f = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
+        if (how == 0) {
+            flip_bit_open(f, "/preprocessing/mean");
+        } else if (how == 1) {
+            hid_t g = H5Gopen2(f, "preprocessing", H5P_DEFAULT);
+            nn_h5_attr_write_f64(g, "scale", 0.25, err);
+            H5Gclose(g);
+        } else if (how == 2) {
+            hid_t g = H5Gopen2(f, "preprocessing", H5P_DEFAULT);
+            H5Adelete(g, "feature_type");
+            nn_h5_attr_write_text(g, "feature_type", "uint8", err);
+            H5Gclose(g);
+        } else {
+            H5Ldelete(f, "/preprocessing", H5P_DEFAULT);
+        }
+        H5Fclose(f);
+        CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+        CHECK_CONTAINS(err, "checksum mismatch");
+    }
+    copy_file(path, bad);
+    hid_t f = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t g = H5Gopen2(f, "preprocessing", H5P_DEFAULT);
+    H5Adelete(g, "feature_type");
+    nn_h5_attr_write_text(g, "feature_type", "int16", err);
+    H5Gclose(g);
+    H5Fclose(f);
+    CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+    CHECK_CONTAINS(err, "/preprocessing has feature_type 'int16'");
+
+    /* No /preprocessing (as every checkpoint before format 2 data): the default. */
+    CHECK(nn_checkpoint_write(path, &m, &opt, NULL, &state, CONFIG, FIXED, err) == NN_OK);
+    CHECK(nn_checkpoint_load(path, &ck, err) == NN_OK);
+    NnPreprocess def = nn_preprocess_default(20);
+    CHECK(!ck.has_preprocessing && nn_preprocess_equal(&ck.prep, &def));
+    CHECK(ck.prep.scale == 1.0f / 255.0f && !ck.prep.mean && !ck.prep.std);
+    nn_checkpoint_free(&ck);
+    nn_preprocess_free(&prep);
+    unlink(path);
+    unlink(bad);
     nn_model_free(&m);
     nn_sgd_free(&opt);
 }
@@ -307,6 +394,7 @@ int main(void)
     CHECK(mkdtemp(dir) != NULL);
     test_round_trip(dir);
     test_full_disk(dir);
+    test_preprocessing(dir);
     test_directory(dir);
     CHECK(rmdir(dir) == 0);
     return nn_test_finish("test_checkpoint");

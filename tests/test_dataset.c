@@ -1,7 +1,8 @@
 /* The HDF5 dataset: rank 0 writes small files with nn_dataset_write, then every rank reads
  * its shard with one collective read (run with -np 1..4; with 3 test rows at -np 4 one rank
  * has no rows and still joins the read). Reads of selected rows (a validation split) give
- * exactly a plain read's rows. Also the reader's errors. */
+ * exactly a plain read's rows. Format 2 files (float features, any integer labels, no
+ * classes, scale, mean and std) decode to the values written. Also the reader's errors. */
 #include <hdf5.h>
 #include <mpi.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "nnmpi/nn_dataset.h"
 #include "nnmpi/nn_h5.h"
 #include "nnmpi/nn_sampler.h"
+#include "nnmpi/nn_splits.h"
 
 enum { ROWS = 4, COLS = 3, FEATURES = ROWS * COLS };
 
@@ -143,6 +145,193 @@ static void damage(const char *path, const char *how)
     MPI_Barrier(MPI_COMM_WORLD);
 }
 
+/* ---- Format 2: rank 0 writes files with plain HDF5 calls, as h5py would. ---- */
+
+enum { V2_F = 5, V2_TRAIN = 37, V2_TEST = 11 };
+
+/* Feature j of row i of split s (0 train, 1 test), and its label. */
+static float v2_feature(int s, int64_t i, int j) { return (float)((i * 7 + j * 3 + s) % 256); }
+static int64_t v2_label(int s, int64_t i) { return (i * 5 + s) % 4; }
+
+static void write_dataset(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank,
+                          int64_t rows, int cols, const void *data)
+{
+    hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
+    hid_t space = H5Screate_simple(rank, dims, NULL);
+    hid_t dset = H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    CHECK(dset >= 0 && H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+    H5Dclose(dset);
+    H5Sclose(space);
+}
+
+typedef struct {
+    hid_t feature_type; /* H5T_STD_U8LE or H5T_IEEE_F32LE, H5T_IEEE_F64LE, ... */
+    hid_t label_type;   /* any integer type, or a float type */
+    int64_t classes;    /* 0: no attribute */
+    double scale;       /* 0: no attribute */
+    int mean_std;       /* 1: /mean and /std */
+    int64_t top_row;    /* >= 0: this train row holds label `top` */
+    int64_t top;
+} V2File;
+
+static void write_v2(const char *path, const V2File *v)
+{
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Barrier(MPI_COMM_WORLD); /* no rank reads the previous file any more */
+    if (rank == 0) {
+        hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        char err[NN_ERR_LEN];
+        CHECK(file >= 0 && nn_h5_attr_write_i64(file, "format_version", 2, err) == NN_OK);
+        if (v->classes) nn_h5_attr_write_i64(file, "classes", v->classes, err);
+        const char *names[2] = {"train", "test"};
+        const int64_t rows[2] = {V2_TRAIN, V2_TEST};
+        for (int s = 0; s < 2; s++) {
+            float x[V2_TRAIN * V2_F];
+            int64_t y[V2_TRAIN];
+            for (int64_t i = 0; i < rows[s]; i++) {
+                for (int j = 0; j < V2_F; j++) x[i * V2_F + j] = v2_feature(s, i, j);
+                y[i] = s == 0 && i == v->top_row ? v->top : v2_label(s, i);
+            }
+            hid_t g = H5Gcreate2(file, names[s], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            write_dataset(g, "images", v->feature_type, H5T_NATIVE_FLOAT, 2, rows[s], V2_F, x);
+            write_dataset(g, "labels", v->label_type, H5T_NATIVE_INT64, 1, rows[s], 1, y);
+            if (v->scale != 0.0) {
+                hid_t d = H5Dopen2(g, "images", H5P_DEFAULT);
+                nn_h5_attr_write_f64(d, "scale", v->scale, err);
+                H5Dclose(d);
+            }
+            H5Gclose(g);
+        }
+        if (v->mean_std) {
+            float mean[V2_F] = {1, 2, 3, 4, 5}, std[V2_F] = {2, 0, 0.5f, 3, 7};
+            write_dataset(file, "mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, V2_F, 1, mean);
+            write_dataset(file, "std", H5T_IEEE_F64LE, H5T_NATIVE_FLOAT, 1, V2_F, 1, std);
+        }
+        H5Fclose(file);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+/* Every record of a shard decodes to the values written: features through the
+ * preprocessing (in float32, as documented), labels as written. */
+static void check_v2_shard(const NnSamples *s, int split, const V2File *v)
+{
+    int uint8 = v->feature_type == H5T_STD_U8LE;
+    CHECK(s->features == V2_F && s->prep.type == (uint8 ? NN_FEATURES_UINT8 : NN_FEATURES_FLOAT32));
+    float scale = v->scale != 0.0 ? (float)v->scale : uint8 ? 1.0f / 255.0f : 1.0f;
+    CHECK(s->prep.scale == scale);
+    CHECK((s->prep.mean != NULL) == v->mean_std && (s->prep.std != NULL) == v->mean_std);
+    const float mean[V2_F] = {1, 2, 3, 4, 5}, std[V2_F] = {2, 1, 0.5f, 3, 7}; /* 0 -> 1 */
+    int64_t rec = nn_samples_record_size(s);
+    int same = 1;
+    for (int64_t i = 0; i < s->count; i++) {
+        float x[V2_F];
+        int32_t label;
+        nn_record_decode(s, s->records + i * rec, x, &label);
+        int64_t row = s->start + i;
+        for (int j = 0; j < V2_F; j++) {
+            float want = v2_feature(split, row, j) * scale;
+            if (v->mean_std) want = (want - mean[j]) / std[j];
+            same &= memcmp(&x[j], &want, sizeof want) == 0;
+        }
+        same &= label == (split == 0 && row == v->top_row ? v->top : v2_label(split, row));
+    }
+    CHECK(same);
+}
+
+static void test_format_2(const char *path)
+{
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    char err[NN_ERR_LEN] = "";
+    NnSamples s;
+    /* Label types, feature types, scale, mean and std. */
+    const V2File files[] = {
+        {H5T_IEEE_F32LE, H5T_STD_I64LE, 0, 0.0, 0, -1, 0},
+        {H5T_IEEE_F32LE, H5T_STD_I8LE, 4, 0.0, 1, -1, 0},
+        {H5T_IEEE_F64LE, H5T_STD_U16BE, 0, 0.5, 0, -1, 0},
+        {H5T_STD_U8LE, H5T_STD_I32LE, 4, 0.0, 1, -1, 0},
+        {H5T_STD_U8LE, H5T_STD_U64LE, 0, 0.125, 0, -1, 0},
+        {H5T_STD_U8LE, H5T_STD_U8LE, 4, 0.0, 0, -1, 0},
+        {H5T_STD_U8LE, H5T_STD_I64LE, 300, 0.0, 0, 30, 299}, /* labels beyond a byte */
+    };
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        const V2File *v = &files[f];
+        write_v2(path, v);
+        for (int split = 0; split < 2; split++) {
+            CHECK(nn_dataset_read(MPI_COMM_WORLD, path, split ? "test" : "train", 0, 1, &s,
+                                  err) == NN_OK);
+            if (err[0]) fprintf(stderr, "%s\n", err);
+            CHECK(s.classes == v->classes);
+            /* The compact layout for uint8 features and byte labels (MNIST's), else int32. */
+            int compact = v->feature_type == H5T_STD_U8LE &&
+                          (v->classes ? v->classes <= 256 : H5Tget_size(v->label_type) == 1);
+            CHECK(s.label_bytes == (compact ? 1 : 4));
+            check_v2_shard(&s, split, v);
+            nn_samples_free(&s);
+        }
+        /* The probe (rank 0 alone) sees the same. */
+        NnDataShape shape;
+        CHECK(nn_dataset_probe(path, &shape, err) == NN_OK);
+        int64_t classes = v->classes ? v->classes : 4;
+        CHECK(shape.classes == classes && shape.classes_inferred == !v->classes);
+        CHECK(shape.features == V2_F && shape.train_rows == V2_TRAIN);
+        CHECK((shape.prep.mean != NULL) == v->mean_std);
+        nn_data_shape_free(&shape);
+    }
+
+    /* Inferred classes: the largest label of all rows plus one, agreed by every rank, also
+     * when the largest lies beyond [data] train_samples; the probe agrees. */
+    V2File top = {H5T_IEEE_F32LE, H5T_STD_I64LE, 0, 0.0, 0, V2_TRAIN - 1, 6};
+    write_v2(path, &top);
+    NnConfig cfg;
+    nn_config_defaults(&cfg);
+    snprintf(cfg.data_path, sizeof cfg.data_path, "%s", path);
+    cfg.train_samples = 20;
+    NnSplits splits;
+    CHECK(nn_splits_read(MPI_COMM_WORLD, &cfg, 1, &splits, err) == NN_OK);
+    CHECK(splits.train.classes == 7 && splits.test.classes == 7 &&
+          splits.validation.classes == 7);
+    nn_splits_free(&splits);
+    NnDataShape shape;
+    CHECK(nn_dataset_probe(path, &shape, err) == NN_OK);
+    CHECK(shape.classes == 7 && shape.classes_inferred && shape.max_label == 6);
+    nn_data_shape_free(&shape);
+
+    /* Errors name the file, the dataset and the row. */
+    V2File out_of_range = {H5T_IEEE_F32LE, H5T_STD_U16LE, 4, 0.0, 0, 29, 4};
+    write_v2(path, &out_of_range);
+    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 0, 1, &s, err) == NN_ERR);
+    CHECK_CONTAINS(err, ": dataset /train/labels row 29 holds label 4, expected 0..3");
+    V2File negative = {H5T_IEEE_F32LE, H5T_STD_I8LE, 0, 0.0, 0, 17, -3};
+    write_v2(path, &negative);
+    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 0, 1, &s, err) == NN_ERR);
+    CHECK_CONTAINS(err, ": dataset /train/labels row 17 holds label -3, expected a class number >= 0");
+    if (rank == 0) {
+        CHECK(nn_dataset_probe(path, &shape, err) == NN_ERR);
+        CHECK_CONTAINS(err, "dataset /train/labels row 17 holds label -3");
+    }
+    V2File float_labels = {H5T_IEEE_F32LE, H5T_IEEE_F32LE, 4, 0.0, 0, -1, 0};
+    write_v2(path, &float_labels);
+    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "test", 0, 1, &s, err) == NN_ERR);
+    CHECK_CONTAINS(err, "dataset /test/labels is float32; classification labels must be integers");
+    V2File int_features = {H5T_STD_I16LE, H5T_STD_U8LE, 4, 0.0, 0, -1, 0};
+    write_v2(path, &int_features);
+    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 0, 1, &s, err) == NN_ERR);
+    CHECK_CONTAINS(err, "dataset /train/images is int16; features must be uint8 or float32");
+    V2File plain = {H5T_IEEE_F32LE, H5T_STD_U8LE, 4, 0.0, 0, -1, 0};
+    write_v2(path, &plain);
+    if (rank == 0) {
+        hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+        nn_h5_attr_write_i64(f, "format_version", 3, err);
+        H5Fclose(f);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 0, 1, &s, err) == NN_ERR);
+    CHECK_CONTAINS(err, "dataset format version 3, this nn-mpi reads versions 1 to 2");
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -172,6 +361,8 @@ int main(int argc, char **argv)
     CHECK(s.count == 0 || s.start % 8 == 0);
     nn_samples_free(&s);
     test_selected_rows(path);
+    test_format_2(path);
+    CHECK(write_file(path, 50, 3, err) == NN_OK);
 
     /* The optional /validation split: absent here, present once rank 0 adds the group. */
     int has = -1;
@@ -207,7 +398,8 @@ int main(int argc, char **argv)
     CHECK_CONTAINS(err, "expected 0..1");
     damage(path, "float");
     CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "test", 0, 1, &s, err) == NN_ERR);
-    CHECK_CONTAINS(err, "dataset /test/labels is not of type uint8");
+    CHECK_CONTAINS(err, "dataset /test/labels is float32; classification labels must be "
+                        "integers");
     damage(path, "nolabels");
     CHECK(nn_dataset_read(MPI_COMM_WORLD, path, "train", 0, 1, &s, err) == NN_ERR);
     CHECK_CONTAINS(err, "dataset /train/labels is missing");

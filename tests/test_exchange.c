@@ -26,7 +26,7 @@ static void check_case(int64_t total, int64_t held_out, int64_t batch, int64_t c
                            chunk, 5, err) == NN_OK);
     int64_t steps = nn_sampler_steps(n, batch);
     float *x = malloc(sizeof(float) * (size_t)(batch * features));
-    uint8_t *labels = malloc((size_t)batch);
+    int32_t *labels = malloc(sizeof(int32_t) * (size_t)batch);
     int32_t *ids = malloc(sizeof(int32_t) * (size_t)batch);
     int32_t *perm = malloc(sizeof(int32_t) * (size_t)n);
     int *uses = calloc((size_t)total, sizeof(int));

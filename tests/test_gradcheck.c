@@ -14,7 +14,7 @@ enum { INPUTS = 7, OUTPUTS = 4, ROWS = 5 };
 /* The reference: the same network in double, from the model's layout, returning the loss
  * summed over the rows. */
 static double reference_loss(const NnModel *m, const double *params, const float *x,
-                             const uint8_t *labels, int rows)
+                             const int32_t *labels, int rows)
 {
     double a[16][32], next[32];
     double total = 0.0;
@@ -70,9 +70,9 @@ static void check_gradients(NnActivation act, NnLoss loss)
     /* Non-zero biases and larger weights, so that every unit and derivative matters. */
     for (size_t i = 0; i < m.n_params; i++) m.params[i] += nn_rng_symmetric(&rng, 0.5f);
     float x[ROWS * INPUTS];
-    uint8_t labels[ROWS];
+    int32_t labels[ROWS];
     for (int i = 0; i < ROWS * INPUTS; i++) x[i] = nn_rng_symmetric(&rng, 1.0f);
-    for (int r = 0; r < ROWS; r++) labels[r] = (uint8_t)nn_rng_below(&rng, OUTPUTS);
+    for (int r = 0; r < ROWS; r++) labels[r] = (int32_t)nn_rng_below(&rng, OUTPUTS);
 
     double *params = malloc(sizeof(double) * m.n_params);
     for (size_t i = 0; i < m.n_params; i++) params[i] = m.params[i];
@@ -122,7 +122,7 @@ static void check_stable_softmax(void)
     float w[6] = {1000, 0, -1000, 0, 0, 0};
     memcpy(m.layers[0].weights, w, sizeof w);
     float x[4] = {1, 0, 1, 0};
-    uint8_t labels[2] = {0, 1};
+    int32_t labels[2] = {0, 1};
     int64_t correct = 0;
     double loss = nn_model_forward(&m, x, labels, 2, &correct);
     CHECK(isfinite(loss));

@@ -1,7 +1,8 @@
 /* Nothing is allocated in the training loop: after a first epoch, further epochs (the
  * sample exchange, every step, evaluation of the test and validation splits) call no
  * malloc, calloc, realloc or free of nn-mpi's own, in plain and reproducible mode, with and
- * without a validation split held out (run with several rank counts). The program
+ * without a validation split held out, with uint8 and with float32 features (and mean and
+ * std to apply) (run with several rank counts). The program
  * is linked with --wrap for those functions (tests/CMakeLists.txt), which counts the calls
  * made by nn-mpi's code; MPI's and BLAS's own allocations are not ours to count. */
 #include <mpi.h>
@@ -55,7 +56,7 @@ static void epoch(NnTrainer *t, const NnConfig *cfg, int64_t e)
     CHECK(test.samples == t->test.total && validation.samples == t->validation.total);
 }
 
-static void check_mode(int reproducible, int64_t held_out)
+static void check_mode(int reproducible, int64_t held_out, int float_features)
 {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -68,6 +69,11 @@ static void check_mode(int reproducible, int64_t held_out)
     cfg.batch_size = 10;
     NnSplits splits = nn_test_splits(cfg.seed, 103, held_out, 17, 12, 4,
                                      nn_trainer_test_unit(&cfg), rank, size);
+    if (float_features) { /* float32 records with mean and std to apply */
+        nn_test_to_float(&splits.train, 1);
+        nn_test_to_float(&splits.test, 1);
+        nn_test_to_float(&splits.validation, 1);
+    }
     NnTrainer t;
     char err[NN_ERR_LEN];
     CHECK(nn_trainer_init(&t, MPI_COMM_WORLD, &cfg, &splits, err) == NN_OK);
@@ -76,9 +82,9 @@ static void check_mode(int reproducible, int64_t held_out)
     for (int64_t e = 1; e < 4; e++) epoch(&t, &cfg, e);
     long during = calls - before;
     if (during != 0)
-        fprintf(stderr, "rank %d, reproducible = %d, validation %lld: %ld allocator calls in 3 "
-                        "epochs\n",
-                rank, reproducible, (long long)held_out, during);
+        fprintf(stderr, "rank %d, reproducible = %d, validation %lld, float features %d: %ld "
+                        "allocator calls in 3 epochs\n",
+                rank, reproducible, (long long)held_out, float_features, during);
     CHECK(during == 0);
     nn_trainer_free(&t);
     CHECK(calls > before); /* the counting works: freeing the trainer was counted */
@@ -90,8 +96,9 @@ int main(int argc, char **argv)
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     for (int reproducible = 0; reproducible <= 1; reproducible++) {
-        check_mode(reproducible, 0);
-        check_mode(reproducible, 20);
+        check_mode(reproducible, 0, 0);
+        check_mode(reproducible, 20, 0);
+        check_mode(reproducible, 20, 1);
     }
     MPI_Allreduce(MPI_IN_PLACE, &nn_test_failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     int status = rank == 0 ? nn_test_finish("test_no_alloc") : (nn_test_failures != 0);

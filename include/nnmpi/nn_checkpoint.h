@@ -9,6 +9,10 @@
  *   /model/layer_L/weights (out, in) float32, /model/layer_L/biases (out) float32
  *   /optimizer        attributes type = "sgd", momentum, weight_decay
  *   /optimizer/layer_L/weights_velocity, /optimizer/layer_L/biases_velocity
+ *   /preprocessing    optional (absent: uint8 features scaled by 1/255, no mean, no std):
+ *                     the model's input preprocessing (nn_preprocess.h), attributes
+ *                     feature_type ("uint8" or "float32") and scale; datasets mean and std
+ *                     (inputs) float32 when the data has them; covered by the checksum
  *   /train            attributes epochs_done, step_in_epoch, global_step, samples_seen, seed,
  *                     batch_size, train_samples, epoch_loss_sum, epoch_samples, log_loss_sum,
  *                     log_samples, train_loss, test_loss, test_accuracy; version 3 on also
@@ -26,6 +30,7 @@
 
 #include "nnmpi/nn_model.h"
 #include "nnmpi/nn_optim.h"
+#include "nnmpi/nn_preprocess.h"
 #include "nnmpi/nn_status.h"
 
 #define NN_CHECKPOINT_FORMAT_VERSION 3
@@ -70,13 +75,17 @@ typedef struct {
     uint64_t checksum;
     NnModel model;
     NnSgd sgd;
+    NnPreprocess prep;    /* the stored preprocessing, or the default; owned */
+    int has_preprocessing; /* 1: the file has /preprocessing */
 } NnCheckpoint;
 
-/* Writes the model, optimizer and state to path atomically. config_text and fixed_settings
- * are stored as they are. On failure (a full disk included) err names the file and the
- * errno text, no temporary file is left, no HDF5 id stays open and path is untouched. */
+/* Writes the model, optimizer, preprocessing (NULL: none stored, which means the default)
+ * and state to path atomically. config_text and fixed_settings are stored as they are. On
+ * failure (a full disk included) err names the file and the errno text, no temporary file
+ * is left, no HDF5 id stays open and path is untouched. */
 NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnSgd *opt,
-                             const NnTrainState *state, const char *config_text,
+                             const NnPreprocess *prep, const NnTrainState *state,
+                             const char *config_text,
                              const char *fixed_settings, char err[NN_ERR_LEN]);
 
 /* Reads and validates a whole checkpoint (a regular file): format and version, the

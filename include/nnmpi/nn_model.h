@@ -38,7 +38,7 @@ typedef struct {
     float *grads;    /* n_params + NN_GRAD_EXTRA */
     int owns_params, owns_grads; /* else the storage belongs to the caller */
     float *input;    /* (rows_cap, inputs): scratch for the caller's batch */
-    uint8_t *labels; /* (rows_cap): scratch for the caller's batch */
+    int32_t *labels; /* (rows_cap): scratch for the caller's batch */
     NnLayer layers[NN_MAX_LAYERS];
     void *arena; /* activation buffers, one allocation */
 } NnModel;
@@ -57,12 +57,12 @@ void nn_model_init_weights(NnModel *m, NnInit init, int64_t seed);
  * (softmax) or sigmoid outputs. With labels, returns the summed loss over the rows and adds
  * to *correct (if not NULL) the rows whose largest output is the label; the loss per row is
  * -log softmax(z)[y] or 1/2 sum_k (a_k - onehot(y)_k)^2. rows <= rows_cap. */
-double nn_model_forward(NnModel *m, const float *x, const uint8_t *labels, int rows,
+double nn_model_forward(NnModel *m, const float *x, const int32_t *labels, int rows,
                         int64_t *correct);
 
 /* Backward pass after nn_model_forward on the same x and labels: writes into grads the
  * gradient of the summed (not averaged) loss over the rows. rows = 0 gives zero grads. */
-void nn_model_backward(NnModel *m, const float *x, const uint8_t *labels, int rows);
+void nn_model_backward(NnModel *m, const float *x, const int32_t *labels, int rows);
 
 /* Moves the parameters and/or the gradients (whichever is not NULL) to storage the caller
  * owns and fills, which must outlive the model: n_params and n_params + NN_GRAD_EXTRA
