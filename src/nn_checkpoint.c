@@ -372,9 +372,8 @@ done:
 NnStatus nn_checkpoint_load(const char *path, NnCheckpoint *ck, char err[NN_ERR_LEN])
 {
     memset(ck, 0, sizeof *ck);
-    if (nn_file_check_regular(path, "checkpoint", err) != NN_OK) return NN_ERR;
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) return nn_fail(err, "%s: not an HDF5 file, or damaged", path);
+    hid_t file = nn_h5_open_file(path, "checkpoint", err);
+    if (file < 0) return NN_ERR;
     NnStatus status = nn_checkpoint_load_open(file, path, ck, err);
     H5Fclose(file);
     return status;

@@ -514,11 +514,8 @@ static NnStatus probe_file(hid_t file, const char *path, NnDataShape *shape,
 NnStatus nn_dataset_probe(const char *path, NnDataShape *shape, char err[NN_ERR_LEN])
 {
     memset(shape, 0, sizeof *shape);
-    shape->validation_rows = -1;
-    shape->max_label = -1;
-    if (nn_file_check_regular(path, NULL, err) != NN_OK) return NN_ERR;
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) return nn_fail(err, "%s: not an HDF5 file, or damaged", path);
+    hid_t file = nn_h5_open_file(path, NULL, err);
+    if (file < 0) return NN_ERR;
     NnStatus status = nn_dataset_probe_open(file, path, shape, err);
     H5Fclose(file);
     return status;

@@ -295,3 +295,11 @@ done:
     if (dset >= 0) H5Dclose(dset);
     return status;
 }
+
+hid_t nn_h5_open_file(const char *path, const char *what, char err[NN_ERR_LEN])
+{
+    if (nn_file_check_regular(path, what, err) != NN_OK) return -1;
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) nn_fail(err, "%s: not an HDF5 file, or damaged", path);
+    return file;
+}

@@ -35,6 +35,10 @@ NnStatus nn_h5_save_memory_file(hid_t file, const char *path, int stall_halfway,
  * own copy), named `name` in messages. Returns the file id, or -1 with err set. */
 hid_t nn_h5_open_image(const void *image, size_t size, const char *name, char err[NN_ERR_LEN]);
 
+/* Opens the regular file at path read-only, in this process alone (no MPI); -1 with err
+ * naming it ("PATH: cannot open WHAT: ...", "PATH: not an HDF5 file, or damaged"). */
+hid_t nn_h5_open_file(const char *path, const char *what, char err[NN_ERR_LEN]);
+
 /* Scalar and small attributes on a group or dataset. */
 NnStatus nn_h5_attr_write_i64(hid_t obj, const char *name, int64_t value, char err[NN_ERR_LEN]);
 NnStatus nn_h5_attr_write_f64(hid_t obj, const char *name, double value, char err[NN_ERR_LEN]);
