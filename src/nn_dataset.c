@@ -500,12 +500,13 @@ static NnStatus probe_file(hid_t file, const char *path, NnDataShape *shape,
         for (int i = 0; i < 2 + has_validation; i++)
             if (scan_labels(file, path, names[i], &shape->max_label, err) != NN_OK)
                 return NN_ERR;
-        classes = shape->max_label + 1 < 2 ? 2 : shape->max_label + 1;
-        if (classes > NN_DATASET_MAX_CLASSES)
-            return nn_fail(err, "%s: the largest label is %lld, so %lld classes; at most %lld "
-                                "are supported",
-                           path, (long long)shape->max_label, (long long)classes,
+        /* Compared before adding 1: a label of INT64_MAX must not overflow. */
+        if (shape->max_label >= NN_DATASET_MAX_CLASSES)
+            return nn_fail(err, "%s: the largest label is %lld; at most %lld classes are "
+                                "supported",
+                           path, (long long)shape->max_label,
                            (long long)NN_DATASET_MAX_CLASSES);
+        classes = shape->max_label + 1 < 2 ? 2 : shape->max_label + 1;
     }
     shape->classes = (int)classes;
     return NN_OK;

@@ -57,12 +57,11 @@ static NnStatus infer_classes(MPI_Comm comm, const char *path, NnSplits *out,
     for (int i = 0; i < 3; i++)
         if (splits[i]->max_label > top) top = splits[i]->max_label;
     NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &top, 1, MPI_INT64_T, MPI_MAX, comm));
+    /* The same on every rank; compared before adding 1, which INT64_MAX would overflow. */
+    if (top >= NN_DATASET_MAX_CLASSES)
+        return nn_fail(err, "%s: the largest label is %lld; at most %lld classes are supported",
+                       path, (long long)top, (long long)NN_DATASET_MAX_CLASSES);
     int64_t classes = top + 1 < 2 ? 2 : top + 1;
-    if (classes > NN_DATASET_MAX_CLASSES) /* the same on every rank */
-        return nn_fail(err, "%s: the largest label is %lld, so %lld classes; at most %lld are "
-                            "supported",
-                       path, (long long)top, (long long)classes,
-                       (long long)NN_DATASET_MAX_CLASSES);
     for (int i = 0; i < 3; i++) splits[i]->classes = (int)classes;
     return NN_OK;
 }
