@@ -347,7 +347,7 @@ static NnStatus build_model(hid_t model, hid_t optim, const char *path, NnCheckp
         nn_h5_attr_read_f64(optim, "momentum", &momentum, err) != NN_OK ||
         nn_h5_attr_read_f64(optim, "weight_decay", &weight_decay, err) != NN_OK)
         goto done;
-    int act = name_index(activation_name, 3, activation), lo = name_index(loss_name, 2, loss);
+    int act = name_index(activation_name, 3, activation), lo = name_index(loss_name, 3, loss);
     NnIntList hidden = {.count = n_sizes - 2};
     int sizes_ok = n_sizes >= 2;
     for (int i = 0; i < n_sizes; i++) sizes_ok &= sizes[i] >= 1 && sizes[i] <= (1 << 24);

@@ -39,8 +39,11 @@ static const ConfigKey KEYS[] = {
      "hidden layer sizes, comma separated, any depth up to 16 (empty = none)"},
     {"model", "activation", KEY_CHOICE, FIELD(activation), "relu", 0, 0, "sigmoid|relu|tanh",
      "activation of the hidden layers"},
-    {"model", "loss", KEY_CHOICE, FIELD(loss), "cross_entropy", 0, 0, "cross_entropy|mse",
-     "cross_entropy: softmax outputs; mse: sigmoid outputs, loss 1/2 sum (a - y)^2"},
+    {"model", "loss", KEY_CHOICE, FIELD(loss), "cross_entropy", 0, 0,
+     "cross_entropy|mse|squared_error",
+     "cross_entropy: softmax outputs; mse: sigmoid outputs, loss 1/2 sum (a - y)^2 against "
+     "the one-hot label; squared_error: regression, linear outputs, loss 1/2 sum (a - t)^2 "
+     "against the float targets"},
     {"model", "init", KEY_CHOICE, FIELD(init), "auto", 0, 0, "auto|xavier|he",
      "weight init: xavier U(+-sqrt(6/(in+out))), he U(+-sqrt(6/in)); auto = he for relu"},
 
@@ -634,6 +637,6 @@ const char *nn_activation_name(NnActivation a)
 
 const char *nn_loss_name(NnLoss l)
 {
-    static const char *const names[] = {"cross_entropy", "mse"};
+    static const char *const names[] = {"cross_entropy", "mse", "squared_error"};
     return names[l];
 }

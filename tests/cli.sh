@@ -6,8 +6,15 @@
 source "$(dirname "$0")/lib.sh"
 
 expect_status 0 mpi 1 "$NN_MPI" --help
-expect_in "$WORK/out" "usage: nn-mpi CONFIG"
+expect_in "$WORK/out" "usage: nn-mpi COMMAND"
+expect_in "$WORK/out" "usage: nn-mpi train CONFIG"
 expect_in "$WORK/out" "[train] batch_size (integer, default '64'"
+for command in train inspect; do
+    expect_status 0 "$NN_MPI" $command --help
+    expect_in "$WORK/out" "usage: nn-mpi $command"
+done
+expect_status 2 "$NN_MPI" inspect
+expect_in "$WORK/err" "nn-mpi inspect: no checkpoint given"
 expect_status 0 mpi 1 "$NN_MPI" --version
 expect_in "$WORK/out" "nn-mpi 0."
 

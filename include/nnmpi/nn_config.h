@@ -14,7 +14,10 @@
 #define NN_MAX_HIDDEN 16
 
 typedef enum { NN_ACT_SIGMOID, NN_ACT_RELU, NN_ACT_TANH } NnActivation;
-typedef enum { NN_LOSS_CROSS_ENTROPY, NN_LOSS_MSE } NnLoss;
+/* cross_entropy: softmax outputs; mse: sigmoid outputs and squared error against the one-hot
+ * label (classification, the tutorial's); squared_error: linear outputs and squared error
+ * against float targets (regression). */
+typedef enum { NN_LOSS_CROSS_ENTROPY, NN_LOSS_MSE, NN_LOSS_SQUARED_ERROR } NnLoss;
 typedef enum { NN_INIT_AUTO, NN_INIT_XAVIER, NN_INIT_HE } NnInit;
 typedef enum { NN_LR_CONSTANT, NN_LR_STEP, NN_LR_COSINE } NnLrSchedule;
 typedef enum { NN_RESUME_NO, NN_RESUME_AUTO } NnResume;
