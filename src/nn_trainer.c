@@ -1,6 +1,7 @@
 #include "nnmpi/nn_trainer.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nnmpi/nn_comm.h"
@@ -42,10 +43,12 @@ static NnStatus check_split(const NnSamples *train, const NnSamples *s, const ch
                             char err[NN_ERR_LEN])
 {
     if (s->total == 0) return NN_OK;
-    if (s->features != train->features || s->classes != train->classes)
-        return nn_fail(err, "train samples have %d features and %d classes, %s samples %d "
-                            "and %d",
-                       train->features, train->classes, name, s->features, s->classes);
+    if (s->features != train->features || s->classes != train->classes ||
+        s->targets != train->targets)
+        return nn_fail(err, "train samples have %d features, %d classes and %d targets, %s "
+                            "samples %d, %d and %d",
+                       train->features, train->classes, train->targets, name, s->features,
+                       s->classes, s->targets);
     if (!nn_preprocess_equal(&s->prep, &train->prep)) {
         char a[128], b[128];
         nn_preprocess_describe(&train->prep, a, sizeof a);
@@ -55,6 +58,78 @@ static NnStatus check_split(const NnSamples *train, const NnSamples *s, const ch
                        a, name, b);
     }
     return NN_OK;
+}
+
+NnStatus nn_trainer_check_task(const NnConfig *cfg, int targets, char err[NN_ERR_LEN])
+{
+    int regression = nn_loss_is_regression(cfg->loss);
+    if (targets && !regression)
+        return nn_fail(err, "%s holds regression targets (/train/targets) but [model] loss is "
+                            "%s: set [model] loss = squared_error",
+                       cfg->data_path, nn_loss_name(cfg->loss));
+    if (!targets && regression)
+        return nn_fail(err, "[model] loss = squared_error needs regression targets, but %s "
+                            "holds class labels: use cross_entropy or mse",
+                       cfg->data_path);
+    if (regression && cfg->monitor == NN_MONITOR_VALIDATION_ACCURACY)
+        return nn_fail(err, "[checkpoint] monitor = validation_accuracy: a regression run has "
+                            "no accuracy; monitor validation_loss");
+    return NN_OK;
+}
+
+/* Collective. Regression: *sst = the sum over split s's rows and targets of
+ * (t - mean of that target over the split)^2, the same bits at any rank count in
+ * reproducible mode (two passes of exact sums over the rows: the means, then the squares).
+ * NaN when the split is empty or a term is beyond the exact sums' range. */
+static NnStatus target_spread(NnTrainer *t, const NnSamples *s, double *sst,
+                              char err[NN_ERR_LEN])
+{
+    int T = s->targets;
+    int64_t rec = nn_samples_record_size(s);
+    double limit = nn_fixed_limit(s->total > 0 ? s->total : 1);
+    int64_t *exact = calloc((size_t)T + 1, sizeof *exact); /* sums of t; rejected terms */
+    double *mean = calloc((size_t)T, sizeof *mean);
+    NnStatus status = exact && mean ? NN_OK : nn_fail(err, "out of memory for %d targets", T);
+    status = nn_comm_agree(t->comm, status, err);
+    if (status != NN_OK) goto done;
+    int reproducible = t->cfg->reproducible;
+    float value;
+    for (int64_t i = 0; i < s->count; i++)
+        for (int k = 0; k < T; k++) {
+            memcpy(&value, s->records + i * rec + rec - s->label_bytes + 4 * k, sizeof value);
+            exact[T] += nn_fixed_add_double(&exact[k], value, limit);
+            mean[k] += value;
+        }
+    if (reproducible) {
+        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, exact, T + 1, MPI_INT64_T, MPI_SUM, t->comm));
+        for (int k = 0; k < T; k++) mean[k] = nn_fixed_to_double(exact[k]);
+    } else {
+        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, mean, T, MPI_DOUBLE, MPI_SUM, t->comm));
+    }
+    for (int k = 0; k < T; k++) mean[k] /= (double)(s->total > 0 ? s->total : 1);
+    int64_t spread[2] = {0, 0}; /* rejected terms; the exact sum of squares */
+    double plain = 0.0;
+    for (int64_t i = 0; i < s->count; i++) {
+        double square = 0.0;
+        for (int k = 0; k < T; k++) {
+            memcpy(&value, s->records + i * rec + rec - s->label_bytes + 4 * k, sizeof value);
+            square += (value - mean[k]) * (value - mean[k]);
+        }
+        spread[0] += nn_fixed_add_double(&spread[1], square, limit);
+        plain += square;
+    }
+    if (reproducible) {
+        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, spread, 2, MPI_INT64_T, MPI_SUM, t->comm));
+        *sst = spread[0] || exact[T] ? NAN : nn_fixed_to_double(spread[1]);
+    } else {
+        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &plain, 1, MPI_DOUBLE, MPI_SUM, t->comm));
+        *sst = plain;
+    }
+    if (s->total == 0) *sst = NAN;
+done:
+    free(exact);
+    free(mean);
+    return status;
 }
 
 NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSplits *splits,
@@ -78,6 +153,8 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
         status = NN_ERR;
     else if (t->n_train == 0)
         status = nn_fail(err, "the training split is empty");
+    else
+        status = nn_trainer_check_task(cfg, t->train.targets, err);
     NN_ASSERT(t->n_train <= t->train.total && (train_rows || t->n_train == t->train.total));
     /* Reproducible evaluation needs shards made of whole chunks. */
     NN_ASSERT(t->test.count == 0 || t->test.start % nn_trainer_test_unit(cfg) == 0);
@@ -93,7 +170,8 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
         t->eval_limit[NN_SPLIT_TEST] = nn_fixed_limit((t->test.total + t->chunk - 1) / t->chunk);
         t->eval_limit[NN_SPLIT_VALIDATION] =
             nn_fixed_limit((t->validation.total + t->chunk - 1) / t->chunk);
-        status = nn_model_init(&t->model, t->train.features, &cfg->hidden, t->train.classes,
+        int outputs = t->train.targets ? t->train.targets : t->train.classes;
+        status = nn_model_init(&t->model, t->train.features, &cfg->hidden, outputs,
                                cfg->activation, cfg->loss, rows_cap, err);
     }
     if (status == NN_OK) {
@@ -101,6 +179,11 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
         status = nn_sgd_init(&t->sgd, &t->model, cfg->momentum, cfg->weight_decay, err);
     }
     status = nn_comm_agree(comm, status, err);
+    if (status == NN_OK && t->train.targets) {
+        status = target_spread(t, &t->test, &t->target_sst[NN_SPLIT_TEST], err);
+        if (status == NN_OK)
+            status = target_spread(t, &t->validation, &t->target_sst[NN_SPLIT_VALIDATION], err);
+    }
     if (status == NN_OK) status = share_storage(t, err);
     if (status == NN_OK)
         status = nn_exchange_init(&t->exchange, comm, &t->train, train_rows, t->n_train,
@@ -133,13 +216,15 @@ static void step_exact(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
     NnModel *m = &t->model;
     size_t n = m->n_params;
     int64_t *q = nn_reduce_row(&t->sums), rejected = 0, slots[NN_GRAD_EXTRA];
+    NnTruth batch = nn_model_truth(m);
     if (rows == 0) memset(q, 0, sizeof(int64_t) * n);
     q[n + SLOT_LOSS] = 0;
     for (int first = 0; first < rows; first += (int)t->chunk) {
         int c = rows - first < t->chunk ? rows - first : (int)t->chunk;
         const float *x = m->input + (size_t)first * m->inputs;
-        double loss = nn_model_forward(m, x, m->labels + first, c, NULL);
-        nn_model_backward(m, x, m->labels + first, c);
+        NnTruth truth = nn_truth_from(&batch, first, m->outputs);
+        double loss = nn_model_forward(m, x, &truth, c, NULL);
+        nn_model_backward(m, x, &truth, c);
         rejected += first == 0 ? nn_fixed_store(q, m->grads, n, t->step_limit)
                                : nn_fixed_add(q, m->grads, n, t->step_limit);
         rejected += nn_fixed_add_double(&q[n + SLOT_LOSS], loss, t->step_limit);
@@ -164,8 +249,9 @@ static void step_exact(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
 static void step_plain(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
 {
     NnModel *m = &t->model;
-    double loss = nn_model_forward(m, m->input, m->labels, rows, NULL);
-    nn_model_backward(m, m->input, m->labels, rows);
+    NnTruth truth = nn_model_truth(m);
+    double loss = nn_model_forward(m, m->input, &truth, rows, NULL);
+    nn_model_backward(m, m->input, &truth, rows);
     float *slot = m->grads + m->n_params; /* this rank's row */
     slot[SLOT_LOSS] = (float)loss;
     slot[SLOT_COUNT] = (float)rows;
@@ -186,7 +272,7 @@ static void step_plain(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
 NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned votes)
 {
     NnModel *m = &t->model;
-    int rows = nn_exchange_batch(&t->exchange, step, m->input, m->labels);
+    int rows = nn_exchange_batch(&t->exchange, step, m->input, m->labels, m->targets);
     NnStepResult r;
     if (t->cfg->reproducible)
         step_exact(t, rows, votes, &r);
@@ -207,35 +293,50 @@ NnEvalResult nn_trainer_evaluate(NnTrainer *t, NnSplit which)
     const NnSamples *s = which == NN_SPLIT_VALIDATION ? &t->validation : &t->test;
     double limit = t->eval_limit[which];
     int64_t rec = nn_samples_record_size(s);
-    /* Reproducible mode: chunks of the (chunk-aligned) shard and exact loss sums. */
+    int T = s->targets;
+    NnTruth truth = nn_model_truth(m);
+    /* Reproducible mode: chunks of the (chunk-aligned) shard and exact sums. */
     int64_t rows_per_call = t->cfg->reproducible ? t->chunk : m->rows_cap;
-    int64_t exact[4] = {0, 0, 0, 0};  /* loss sum (fixed point), correct, rejected, samples */
-    double sums[3] = {0.0, 0.0, 0.0}; /* plain mode: loss sum, correct, samples */
+    enum { LOSS, CORRECT, ABS_ERROR, SAMPLES, REJECTED, N_SUMS };
+    int64_t exact[N_SUMS] = {0}; /* loss and absolute error in fixed point */
+    double sums[N_SUMS] = {0.0}; /* plain mode */
     for (int64_t first = 0; first < s->count; first += rows_per_call) {
         int rows = (int)(s->count - first < rows_per_call ? s->count - first : rows_per_call);
         for (int i = 0; i < rows; i++)
             nn_record_decode(s, s->records + (first + i) * rec,
-                             m->input + (size_t)i * s->features, &m->labels[i]);
+                             m->input + (size_t)i * s->features, &m->labels[i],
+                             T ? m->targets + (size_t)i * T : NULL);
         int64_t correct = 0;
-        double loss = nn_model_forward(m, m->input, m->labels, rows, &correct);
-        exact[1] += correct;
-        exact[2] += nn_fixed_add_double(&exact[0], loss, limit);
-        exact[3] += rows;
-        sums[0] += loss;
-        sums[1] += (double)correct;
-        sums[2] += rows;
+        double loss = nn_model_forward(m, m->input, &truth, rows, &correct);
+        double abs_error = T ? nn_model_abs_error(m, m->targets, rows) : 0.0;
+        exact[CORRECT] += correct;
+        exact[REJECTED] += nn_fixed_add_double(&exact[LOSS], loss, limit) +
+                           nn_fixed_add_double(&exact[ABS_ERROR], abs_error, limit);
+        exact[SAMPLES] += rows;
+        sums[LOSS] += loss;
+        sums[CORRECT] += (double)correct;
+        sums[ABS_ERROR] += abs_error;
+        sums[SAMPLES] += rows;
     }
     if (t->cfg->reproducible) {
-        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, exact, 4, MPI_INT64_T, MPI_SUM, t->comm));
-        sums[0] = exact[2] ? NAN : nn_fixed_to_double(exact[0]);
-        sums[1] = (double)exact[1];
-        sums[2] = (double)exact[3];
+        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, exact, N_SUMS, MPI_INT64_T, MPI_SUM, t->comm));
+        sums[LOSS] = exact[REJECTED] ? NAN : nn_fixed_to_double(exact[LOSS]);
+        sums[ABS_ERROR] = exact[REJECTED] ? NAN : nn_fixed_to_double(exact[ABS_ERROR]);
+        sums[CORRECT] = (double)exact[CORRECT];
+        sums[SAMPLES] = (double)exact[SAMPLES];
     } else {
-        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, sums, 3, MPI_DOUBLE, MPI_SUM, t->comm));
+        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, sums, N_SUMS - 1, MPI_DOUBLE, MPI_SUM, t->comm));
     }
-    NnEvalResult r = {.samples = (int64_t)sums[2]};
-    r.mean_loss = r.samples ? sums[0] / sums[2] : NAN;
-    r.accuracy = r.samples ? sums[1] / sums[2] : NAN;
+    double n = sums[SAMPLES];
+    NnEvalResult r = {.samples = (int64_t)n, .rmse = NAN, .mae = NAN, .r2 = NAN};
+    r.mean_loss = n > 0 ? sums[LOSS] / n : NAN;
+    r.accuracy = n > 0 && !T ? sums[CORRECT] / n : NAN;
+    if (T && n > 0) {
+        double values = n * T, squares = 2.0 * sums[LOSS]; /* the loss is 1/2 the squares */
+        r.rmse = sqrt(squares / values);
+        r.mae = sums[ABS_ERROR] / values;
+        r.r2 = 1.0 - squares / t->target_sst[which];
+    }
     return r;
 }
 

@@ -48,6 +48,8 @@ typedef struct {
                            and the parameters and velocity the node's ranks share */
     double step_limit;  /* largest term of an exact sum over one batch's chunks */
     double eval_limit[2]; /* the same over each evaluated split's chunks, by NnSplit */
+    double target_sst[2]; /* regression: sum over each evaluated split's rows and targets of
+                             (t - the target's mean)^2, by NnSplit (R^2's denominator) */
     double exchange_seconds;  /* wall time in the sample exchange, summed (caller resets) */
     double allreduce_seconds; /* wall time in the steps' allreduce, summed (caller resets) */
 } NnTrainer;
@@ -55,6 +57,11 @@ typedef struct {
 /* The rows per unit of the test and validation shards that nn_trainer_init expects: pass it
  * to nn_splits_read. */
 int64_t nn_trainer_test_unit(const NnConfig *cfg);
+
+/* The loss suits data with `targets` targets per row (0: class labels): squared_error for
+ * targets (regression), cross_entropy or mse for labels; and the monitored metric exists.
+ * nn_trainer_init checks it too; a caller checks it before writing anything. */
+NnStatus nn_trainer_check_task(const NnConfig *cfg, int targets, char err[NN_ERR_LEN]);
 
 /* Takes ownership of everything in splits (this rank's shards, the training rows; splits
  * is left zeroed, also on failure) and builds the model from cfg, with the seed's initial
@@ -89,8 +96,14 @@ NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned vote
 
 typedef struct {
     double mean_loss; /* over the split; NaN when it is empty */
-    double accuracy;  /* fraction classified correctly; NaN when the split is empty */
+    double accuracy;  /* fraction classified correctly; NaN when the split is empty or for
+                         regression */
     int64_t samples;  /* samples evaluated, summed over the ranks: the split's size */
+    /* Regression only (else NaN), over every row and target: */
+    double rmse;      /* sqrt(mean (a - t)^2) */
+    double mae;       /* mean |a - t| */
+    double r2;        /* 1 - sum (a - t)^2 / sum (t - mean t)^2 (for several targets: their
+                         summed squares, i.e. variance-weighted) */
 } NnEvalResult;
 
 /* Evaluates the test or validation split, each sample once on the rank that holds it (one
