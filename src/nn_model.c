@@ -151,14 +151,6 @@ static void activation_backward(float *delta, const float *a, size_t n, NnActiva
     }
 }
 
-static int argmax(const float *v, int n)
-{
-    int best = 0;
-    for (int j = 1; j < n; j++)
-        if (v[j] > v[best]) best = j;
-    return best;
-}
-
 /* Output layer. z:(rows, out) holds x W^T; becomes softmax(z + b), sigmoid(z + b) or
  * z + b. Returns the summed loss when a truth is given. */
 static double output_forward(NnModel *m, float *z, const float *b, const NnTruth *truth,
@@ -171,10 +163,10 @@ static double output_forward(NnModel *m, float *z, const float *b, const NnTruth
         float *row = z + (size_t)r * out;
         for (int j = 0; j < out; j++) row[j] += b[j];
         int y = labels ? labels[r] : -1;
-        if (labels && correct && argmax(row, out) == y) (*correct)++;
+        if (labels && correct && nn_argmax(row, out) == y) (*correct)++;
         switch (m->loss) {
         case NN_LOSS_CROSS_ENTROPY: {
-            float top = row[argmax(row, out)];
+            float top = row[nn_argmax(row, out)];
             float zy = y >= 0 ? row[y] : 0.0f, sum = 0.0f;
             for (int j = 0; j < out; j++) sum += row[j] = expf(row[j] - top);
             float inv = 1.0f / sum;

@@ -77,61 +77,6 @@ NnStatus nn_trainer_check_task(const NnConfig *cfg, int targets, char err[NN_ERR
     return NN_OK;
 }
 
-/* Collective. Regression: *sst = the sum over split s's rows and targets of
- * (t - mean of that target over the split)^2, the same bits at any rank count in
- * reproducible mode (two passes of exact sums over the rows: the means, then the squares).
- * NaN when the split is empty or a term is beyond the exact sums' range. */
-static NnStatus target_spread(NnTrainer *t, const NnSamples *s, double *sst,
-                              char err[NN_ERR_LEN])
-{
-    int T = s->targets;
-    int64_t rec = nn_samples_record_size(s);
-    double limit = nn_fixed_limit(s->total > 0 ? s->total : 1);
-    int64_t *exact = calloc((size_t)T + 1, sizeof *exact); /* sums of t; rejected terms */
-    double *mean = calloc((size_t)T, sizeof *mean);
-    NnStatus status = exact && mean ? NN_OK : nn_fail(err, "out of memory for %d targets", T);
-    status = nn_comm_agree(t->comm, status, err);
-    if (status != NN_OK) goto done;
-    int reproducible = t->cfg->reproducible;
-    float value;
-    for (int64_t i = 0; i < s->count; i++)
-        for (int k = 0; k < T; k++) {
-            memcpy(&value, s->records + i * rec + rec - s->label_bytes + 4 * k, sizeof value);
-            exact[T] += nn_fixed_add_double(&exact[k], value, limit);
-            mean[k] += value;
-        }
-    if (reproducible) {
-        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, exact, T + 1, MPI_INT64_T, MPI_SUM, t->comm));
-        for (int k = 0; k < T; k++) mean[k] = nn_fixed_to_double(exact[k]);
-    } else {
-        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, mean, T, MPI_DOUBLE, MPI_SUM, t->comm));
-    }
-    for (int k = 0; k < T; k++) mean[k] /= (double)(s->total > 0 ? s->total : 1);
-    int64_t spread[2] = {0, 0}; /* rejected terms; the exact sum of squares */
-    double plain = 0.0;
-    for (int64_t i = 0; i < s->count; i++) {
-        double square = 0.0;
-        for (int k = 0; k < T; k++) {
-            memcpy(&value, s->records + i * rec + rec - s->label_bytes + 4 * k, sizeof value);
-            square += (value - mean[k]) * (value - mean[k]);
-        }
-        spread[0] += nn_fixed_add_double(&spread[1], square, limit);
-        plain += square;
-    }
-    if (reproducible) {
-        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, spread, 2, MPI_INT64_T, MPI_SUM, t->comm));
-        *sst = spread[0] || exact[T] ? NAN : nn_fixed_to_double(spread[1]);
-    } else {
-        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &plain, 1, MPI_DOUBLE, MPI_SUM, t->comm));
-        *sst = plain;
-    }
-    if (s->total == 0) *sst = NAN;
-done:
-    free(exact);
-    free(mean);
-    return status;
-}
-
 NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSplits *splits,
                          char err[NN_ERR_LEN])
 {
@@ -167,9 +112,8 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
         int64_t local_cap = (chunks + t->size - 1) / t->size * t->chunk; /* a rank's part */
         int rows_cap = (int)(local_cap > NN_EVAL_ROWS ? local_cap : NN_EVAL_ROWS);
         t->step_limit = nn_fixed_limit(chunks);
-        t->eval_limit[NN_SPLIT_TEST] = nn_fixed_limit((t->test.total + t->chunk - 1) / t->chunk);
-        t->eval_limit[NN_SPLIT_VALIDATION] =
-            nn_fixed_limit((t->validation.total + t->chunk - 1) / t->chunk);
+        t->eval_limit[NN_SPLIT_TEST] = nn_evaluate_limit(t->test.total, t->chunk);
+        t->eval_limit[NN_SPLIT_VALIDATION] = nn_evaluate_limit(t->validation.total, t->chunk);
         int outputs = t->train.targets ? t->train.targets : t->train.classes;
         status = nn_model_init(&t->model, t->train.features, &cfg->hidden, outputs,
                                cfg->activation, cfg->loss, rows_cap, err);
@@ -180,9 +124,11 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
     }
     status = nn_comm_agree(comm, status, err);
     if (status == NN_OK && t->train.targets) {
-        status = target_spread(t, &t->test, &t->target_sst[NN_SPLIT_TEST], err);
+        status = nn_evaluate_target_spread(comm, cfg->reproducible, &t->test,
+                                           &t->target_sst[NN_SPLIT_TEST], err);
         if (status == NN_OK)
-            status = target_spread(t, &t->validation, &t->target_sst[NN_SPLIT_VALIDATION], err);
+            status = nn_evaluate_target_spread(comm, cfg->reproducible, &t->validation,
+                                               &t->target_sst[NN_SPLIT_VALIDATION], err);
     }
     if (status == NN_OK) status = share_storage(t, err);
     if (status == NN_OK)
@@ -290,54 +236,12 @@ NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned vote
 NnEvalResult nn_trainer_evaluate(NnTrainer *t, NnSplit which)
 {
     NnModel *m = &t->model;
-    const NnSamples *s = which == NN_SPLIT_VALIDATION ? &t->validation : &t->test;
-    double limit = t->eval_limit[which];
-    int64_t rec = nn_samples_record_size(s);
-    int T = s->targets;
-    NnTruth truth = nn_model_truth(m);
-    /* Reproducible mode: chunks of the (chunk-aligned) shard and exact sums. */
-    int64_t rows_per_call = t->cfg->reproducible ? t->chunk : m->rows_cap;
-    enum { LOSS, CORRECT, ABS_ERROR, SAMPLES, REJECTED, N_SUMS };
-    int64_t exact[N_SUMS] = {0}; /* loss and absolute error in fixed point */
-    double sums[N_SUMS] = {0.0}; /* plain mode */
-    for (int64_t first = 0; first < s->count; first += rows_per_call) {
-        int rows = (int)(s->count - first < rows_per_call ? s->count - first : rows_per_call);
-        for (int i = 0; i < rows; i++)
-            nn_record_decode(s, s->records + (first + i) * rec,
-                             m->input + (size_t)i * s->features, &m->labels[i],
-                             T ? m->targets + (size_t)i * T : NULL);
-        int64_t correct = 0;
-        double loss = nn_model_forward(m, m->input, &truth, rows, &correct);
-        double abs_error = T ? nn_model_abs_error(m, m->targets, rows) : 0.0;
-        exact[CORRECT] += correct;
-        exact[REJECTED] += nn_fixed_add_double(&exact[LOSS], loss, limit) +
-                           nn_fixed_add_double(&exact[ABS_ERROR], abs_error, limit);
-        exact[SAMPLES] += rows;
-        sums[LOSS] += loss;
-        sums[CORRECT] += (double)correct;
-        sums[ABS_ERROR] += abs_error;
-        sums[SAMPLES] += rows;
-    }
-    if (t->cfg->reproducible) {
-        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, exact, N_SUMS, MPI_INT64_T, MPI_SUM, t->comm));
-        sums[LOSS] = exact[REJECTED] ? NAN : nn_fixed_to_double(exact[LOSS]);
-        sums[ABS_ERROR] = exact[REJECTED] ? NAN : nn_fixed_to_double(exact[ABS_ERROR]);
-        sums[CORRECT] = (double)exact[CORRECT];
-        sums[SAMPLES] = (double)exact[SAMPLES];
-    } else {
-        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, sums, N_SUMS - 1, MPI_DOUBLE, MPI_SUM, t->comm));
-    }
-    double n = sums[SAMPLES];
-    NnEvalResult r = {.samples = (int64_t)n, .rmse = NAN, .mae = NAN, .r2 = NAN};
-    r.mean_loss = n > 0 ? sums[LOSS] / n : NAN;
-    r.accuracy = n > 0 && !T ? sums[CORRECT] / n : NAN;
-    if (T && n > 0) {
-        double values = n * T, squares = 2.0 * sums[LOSS]; /* the loss is 1/2 the squares */
-        r.rmse = sqrt(squares / values);
-        r.mae = sums[ABS_ERROR] / values;
-        r.r2 = 1.0 - squares / t->target_sst[which];
-    }
-    return r;
+    NnEvalOptions o = {.comm = t->comm,
+                       .exact = t->cfg->reproducible,
+                       .rows_per_call = t->cfg->reproducible ? t->chunk : m->rows_cap,
+                       .limit = t->eval_limit[which],
+                       .target_sst = t->target_sst[which]};
+    return nn_evaluate(m, which == NN_SPLIT_VALIDATION ? &t->validation : &t->test, &o);
 }
 
 void nn_trainer_free(NnTrainer *t)

@@ -73,6 +73,15 @@ static inline NnTruth nn_model_truth(const NnModel *m)
     return t;
 }
 
+/* The index of the largest of v[0..n) (the first of equals): the predicted class. */
+static inline int nn_argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int j = 1; j < n; j++)
+        if (v[j] > v[best]) best = j;
+    return best;
+}
+
 /* Allocates a model of inputs -> hidden... -> outputs. Weights are zero until
  * nn_model_init_weights. */
 NnStatus nn_model_init(NnModel *m, int inputs, const NnIntList *hidden, int outputs,

@@ -22,6 +22,7 @@
 
 #include "nnmpi/nn_config.h"
 #include "nnmpi/nn_dataset.h"
+#include "nnmpi/nn_evaluate.h"
 #include "nnmpi/nn_exchange.h"
 #include "nnmpi/nn_model.h"
 #include "nnmpi/nn_optim.h"
@@ -93,18 +94,6 @@ typedef struct {
  * global batch, one MPI_Allreduce of the gradient sums with the loss sum, sample count and
  * votes, then the SGD update with learning rate lr. */
 NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned votes);
-
-typedef struct {
-    double mean_loss; /* over the split; NaN when it is empty */
-    double accuracy;  /* fraction classified correctly; NaN when the split is empty or for
-                         regression */
-    int64_t samples;  /* samples evaluated, summed over the ranks: the split's size */
-    /* Regression only (else NaN), over every row and target: */
-    double rmse;      /* sqrt(mean (a - t)^2) */
-    double mae;       /* mean |a - t| */
-    double r2;        /* 1 - sum (a - t)^2 / sum (t - mean t)^2 (for several targets: their
-                         summed squares, i.e. variance-weighted) */
-} NnEvalResult;
 
 /* Evaluates the test or validation split, each sample once on the rank that holds it (one
  * MPI_Allreduce). In reproducible mode the results are the same bits at any rank count. */
