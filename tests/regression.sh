@@ -4,8 +4,8 @@
 # no noise, so that a network that learns it reaches R^2 near 1 (a linear fit reaches about
 # 0.3). Checks: test R^2 >= 0.95 at -np 1 and -np 3 (plain mode); the logged RMSE, MAE and
 # R^2 equal numpy's from the final checkpoint's weights; reproducible mode gives the same
-# bits at -np 1 and 3 (weights and every logged number) and a resume at another rank count
-# ends on them; two targets per row train too (R^2 over both); mismatched loss and data,
+# bits at -np 1 and 3 (weights and every logged number), a resume at another rank count
+# ends on them and nn-mpi eval reports them; two targets per row train too (R^2 over both); mismatched loss and data,
 # the accuracy monitor, a NaN target and missing targets in a split are refused with a
 # message naming the file, dataset and row.
 source "$(dirname "$0")/lib.sh"
@@ -108,6 +108,22 @@ expect_status 0 mpi 2 "$NN_MPI" "${base[@]}" "${rep[@]}" --set data.path="$WORK/
     --set run.dir="$WORK/resumed" --resume "$WORK/rep3/version_0/ckpt-000000375.h5"
 expect_in "$WORK/out" "resuming from $WORK/rep3/version_0/ckpt-000000375.h5"
 same_state "$WORK/rep3/$final" "$WORK/resumed/$final"
+
+# nn-mpi eval of the final checkpoint at 2 ranks: the logged test loss (the same bits) and
+# errors.
+expect_status 0 mpi 2 "$NN_MPI" eval "$WORK/rep3/$final" --json
+"$PY" - "$WORK/out" "$WORK/rep3/$final" "$WORK/rep3.jsonl" <<'EOF' || fail "eval differs from the run's logged errors"
+import sys, json, h5py
+report = json.load(open(sys.argv[1]))
+logged = [json.loads(l) for l in open(sys.argv[3]) if '"event":"epoch"' in l][-1]
+assert report["loss"] == float(h5py.File(sys.argv[2])["train"].attrs["test_loss"]), report
+for k in ["rmse", "mae", "r2"]:
+    assert "%.9g" % report[k] == "%.9g" % logged["test_" + k], (k, report[k], logged)
+assert "accuracy" not in report and report["samples"] == 1000
+print("eval: loss, rmse, mae and r2 are the run's")
+EOF
+expect_status 0 "$NN_MPI" eval "$WORK/rep3/$final"
+expect_in "$WORK/out" "r2 0."
 
 # Two targets per row: 8-64-64-2, R^2 over both.
 expect_status 0 mpi 2 "$NN_MPI" "${base[@]}" --set data.path="$WORK/two.h5" \
