@@ -533,11 +533,13 @@ NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
     if (status == NN_OK) {
         if (run.state.stopped_early)
             nn_runlog_note(&run.log, "nothing to do: the run stopped early at epoch %lld (best "
-                                     "epoch %lld)",
-                           (long long)run.state.epochs_done, (long long)run.state.best_epoch);
+                                     "epoch %lld); nn-mpi eval %s evaluates it",
+                           (long long)run.state.epochs_done, (long long)run.state.best_epoch,
+                           run.start.from);
         else if (run.state.epochs_done >= cfg->epochs)
-            nn_runlog_note(&run.log, "nothing to do: the checkpoint has %lld of %d epochs done",
-                           (long long)run.state.epochs_done, cfg->epochs);
+            nn_runlog_note(&run.log, "nothing to do: the checkpoint has %lld of %d epochs done; "
+                                     "nn-mpi eval %s evaluates it",
+                           (long long)run.state.epochs_done, cfg->epochs, run.start.from);
     }
     int64_t first_step = run.state.step_in_epoch; /* non-zero only when resuming mid-epoch */
     int early = run.state.stopped_early;
