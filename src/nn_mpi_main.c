@@ -2,6 +2,7 @@
  * that use what it trains. The first argument names the subcommand (nn_cli.h):
  *   nn-mpi train CONFIG ...      (nn-mpi CONFIG ... is the same)
  *   nn-mpi inspect CHECKPOINT    (nn-mpi --inspect CHECKPOINT is the same)
+ *   nn-mpi export CHECKPOINT -o FILE.onnx|FILE.npz
  * and nn-mpi --help lists them all. */
 #include <cblas.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ typedef struct {
 static const Command commands[] = {
     {"train", nn_cmd_train, "CONFIG [--set k=v ...] [--resume CKPT|auto]", "train a network"},
     {"inspect", nn_cmd_inspect, "CHECKPOINT", "validate a checkpoint and describe it"},
+    {"export", nn_cmd_export, "CHECKPOINT -o FILE.onnx|FILE.npz", "write the model for inference"},
     {NULL, NULL, NULL, NULL},
 };
 
