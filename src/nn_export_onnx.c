@@ -167,32 +167,36 @@ static void set_io(Io *io, const char *name, int64_t width)
     io->info.type = &io->type;
 }
 
-/* An ONNX operator and the name its node takes after "layer_L/". */
+/* An ONNX operator and the name its node takes after "layer_L/"; for the output layer also
+ * what its outputs are (for doc_string) and whether they are classes. */
 typedef struct {
     const char *op, *node;
+    const char *outputs;
+    int classes;
 } OnnxOp;
 
 static OnnxOp activation_op(NnActivation a)
 {
     switch (a) {
-    case NN_ACT_RELU: return (OnnxOp){"Relu", "relu"};
-    case NN_ACT_SIGMOID: return (OnnxOp){"Sigmoid", "sigmoid"};
-    case NN_ACT_TANH: return (OnnxOp){"Tanh", "tanh"};
+    case NN_ACT_RELU: return (OnnxOp){"Relu", "relu", NULL, 0};
+    case NN_ACT_SIGMOID: return (OnnxOp){"Sigmoid", "sigmoid", NULL, 0};
+    case NN_ACT_TANH: return (OnnxOp){"Tanh", "tanh", NULL, 0};
     }
     NN_ASSERT(!"unknown activation");
-    return (OnnxOp){NULL, NULL};
+    return (OnnxOp){NULL, NULL, NULL, 0};
 }
 
 /* The output layer's operator after its Gemm; op NULL: none (linear outputs). */
 static OnnxOp output_op(NnLoss loss)
 {
     switch (loss) {
-    case NN_LOSS_CROSS_ENTROPY: return (OnnxOp){"Softmax", "softmax"};
-    case NN_LOSS_MSE: return (OnnxOp){"Sigmoid", "sigmoid"};
-    case NN_LOSS_SQUARED_ERROR: return (OnnxOp){NULL, NULL};
+    case NN_LOSS_CROSS_ENTROPY:
+        return (OnnxOp){"Softmax", "softmax", "class probabilities (softmax)", 1};
+    case NN_LOSS_MSE: return (OnnxOp){"Sigmoid", "sigmoid", "per-class sigmoid scores", 1};
+    case NN_LOSS_SQUARED_ERROR: return (OnnxOp){NULL, NULL, "linear (regression) outputs", 0};
     }
     NN_ASSERT(!"unknown loss");
-    return (OnnxOp){NULL, NULL};
+    return (OnnxOp){NULL, NULL, NULL, 0};
 }
 
 /* Fills b with ck's model: b's messages point into b and into ck, which must both outlive
@@ -209,8 +213,8 @@ static void build(OnnxBuild *b, const NnCheckpoint *ck)
     /* Preprocessing: separate nodes, each rounded to float32 (nn_preprocess.h). */
     b->scale = p->scale;
     char *x = "input";
-    char *in[3] = {x, add_init(b, "preprocess/scale", &b->scale, 0, 0, 0)};
-    x = add_node(b, "Mul", "preprocess/scaled", in, 2, NULL, 0);
+    char *mul[2] = {x, add_init(b, "preprocess/scale", &b->scale, 0, 0, 0)};
+    x = add_node(b, "Mul", "preprocess/scaled", mul, 2, NULL, 0);
     if (p->mean) {
         char *sub[2] = {x, add_init(b, "preprocess/mean", p->mean, 1, p->features, 0)};
         x = add_node(b, "Sub", "preprocess/centered", sub, 2, NULL, 0);
@@ -258,14 +262,12 @@ static void build(OnnxBuild *b, const NnCheckpoint *ck)
 
     char hex[17];
     nn_hash_hex(ck->checksum, hex);
-    const char *outputs_are = m->loss == NN_LOSS_CROSS_ENTROPY ? "class probabilities (softmax)"
-                              : m->loss == NN_LOSS_MSE         ? "per-class sigmoid scores"
-                                                               : "linear (regression) outputs";
+    const OnnxOp out = output_op(m->loss);
     snprintf(b->model_doc, sizeof b->model_doc,
              "nn-mpi model %s %s/%s. input: (N, %d) raw stored feature values (%s) as float32; "
              "the graph applies the model's preprocessing. output: (N, %d) %s.",
              arch, nn_activation_name(m->activation), nn_loss_name(m->loss), m->inputs,
-             nn_feature_type_name(p->type), m->outputs, outputs_are);
+             nn_feature_type_name(p->type), m->outputs, out.outputs);
     add_meta(b, "run_id", "%s", ck->state.run_id);
     add_meta(b, "checkpoint_checksum", "%s", hex);
     add_meta(b, "global_step", "%" PRId64, ck->state.global_step);
@@ -274,7 +276,7 @@ static void build(OnnxBuild *b, const NnCheckpoint *ck)
     add_meta(b, "activation", "%s", nn_activation_name(m->activation));
     add_meta(b, "loss", "%s", nn_loss_name(m->loss));
     add_meta(b, "feature_type", "%s", nn_feature_type_name(p->type));
-    if (m->loss != NN_LOSS_SQUARED_ERROR) add_meta(b, "classes", "%d", m->outputs);
+    if (out.classes) add_meta(b, "classes", "%d", m->outputs);
 
     b->opset = (Onnx__OperatorSetIdProto)ONNX__OPERATOR_SET_ID_PROTO__INIT;
     b->opset.domain = "";
