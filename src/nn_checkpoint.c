@@ -293,12 +293,15 @@ static NnStatus check_architecture(hid_t model, hid_t optim, const char *path,
 {
     int64_t listed[NN_MAX_LAYERS + 1];
     int n_hidden = setting_ints(fixed, "[model] hidden", listed, NN_MAX_LAYERS);
-    int64_t features, classes;
+    int64_t features, outputs;
     int ok = n_hidden == n_sizes - 2 || (n_hidden == 0 && n_sizes == 2);
     for (int i = 0; ok && i < n_hidden; i++) ok = listed[i] == sizes[i + 1];
     if (setting_ints(fixed, "features per sample", &features, 1) == 1)
         ok &= features == sizes[0];
-    if (setting_ints(fixed, "classes", &classes, 1) == 1) ok &= classes == sizes[n_sizes - 1];
+    /* A regression model has a targets line (and classes = 0); a classifier has none. */
+    if (setting_ints(fixed, "targets", &outputs, 1) == 1 ||
+        setting_ints(fixed, "classes", &outputs, 1) == 1)
+        ok &= outputs == sizes[n_sizes - 1];
     if (!ok)
         return nn_fail(err, "%s: /model layer_sizes disagree with the fixed settings: the "
                             "file is damaged",

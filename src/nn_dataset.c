@@ -119,6 +119,48 @@ static hid_t open_labels(hid_t file, const char *path, const char *name, hsize_t
     return dset;
 }
 
+/* Opens a targets dataset (N) or (N, T) of regression targets: any float type, read as
+ * float32. *targets: T. */
+static hid_t open_targets(hid_t file, const char *path, const char *name, hsize_t *dims,
+                          int *targets, char err[NN_ERR_LEN])
+{
+    TypeInfo info;
+    hsize_t dims2[2];
+    hid_t dset = -1;
+    if (nn_h5_exists(file, name)) {
+        hid_t probe = H5Dopen2(file, name, H5P_DEFAULT);
+        hid_t space = probe >= 0 ? H5Dget_space(probe) : -1;
+        int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : 1;
+        if (space >= 0) H5Sclose(space);
+        if (probe >= 0) H5Dclose(probe);
+        dset = open_dataset(file, path, name, rank == 2 ? 2 : 1, dims2, &info, err);
+        if (dset >= 0) *targets = rank == 2 ? (int)dims2[1] : 1;
+        dims[0] = dims2[0];
+    } else {
+        dset = open_dataset(file, path, name, 1, dims, &info, err); /* says it is missing */
+    }
+    if (dset < 0) return -1;
+    if (info.cls != H5T_FLOAT) {
+        H5Dclose(dset);
+        nn_fail(err, "%s: dataset %s is %s; regression targets must be floats", path, name,
+                info.name);
+        return -1;
+    }
+    if (*targets < 1 || *targets > NN_DATASET_MAX_TARGETS) {
+        H5Dclose(dset);
+        nn_fail(err, "%s: dataset %s has %d columns, expected 1 .. %d targets", path, name,
+                *targets, NN_DATASET_MAX_TARGETS);
+        return -1;
+    }
+    return dset;
+}
+
+/* 1 when the file is a regression dataset: its /train has targets. */
+static int is_regression(hid_t file)
+{
+    return nn_h5_exists(file, "/train/targets");
+}
+
 /* The root's format_version, when present, is one this reader knows. */
 static NnStatus check_format_version(hid_t file, const char *path, char err[NN_ERR_LEN])
 {
@@ -293,6 +335,31 @@ static NnStatus check_labels(const int64_t *labels, int64_t count, const int32_t
     return NN_OK;
 }
 
+/* Checks targets[0..count * T) of dataset `name` (row of row i: row0 + i, or rows[row0 + i]
+ * with a list): every value finite. */
+static NnStatus check_targets(const float *targets, int64_t count, int T, const int32_t *rows,
+                              int64_t row0, const char *path, const char *name,
+                              char err[NN_ERR_LEN])
+{
+    for (int64_t i = 0; i < count * T; i++)
+        if (!isfinite(targets[i])) {
+            int64_t row = rows ? rows[row0 + i / T] : row0 + i / T;
+            return nn_fail(err, "%s: dataset %s row %lld holds target %g, expected a finite "
+                                "number",
+                           path, name, (long long)row, (double)targets[i]);
+        }
+    return NN_OK;
+}
+
+/* Stores checked targets[0..count * T) into the records' target fields. */
+static void store_targets(NnSamples *s, const float *targets)
+{
+    int64_t rec = nn_samples_record_size(s);
+    uint8_t *at = s->records + rec - s->label_bytes;
+    for (int64_t i = 0; i < s->count; i++, at += rec)
+        memcpy(at, targets + i * s->targets, sizeof(float) * (size_t)s->targets);
+}
+
 /* Stores checked labels[0..count) into the records' label field. */
 static void store_labels(NnSamples *s, const int64_t *labels)
 {
@@ -320,11 +387,12 @@ static NnStatus read_split(MPI_Comm comm, const char *path, const char *split, i
     out->max_label = -1;
     char images_name[64], labels_name[64];
     snprintf(images_name, sizeof images_name, "/%s/images", split);
-    snprintf(labels_name, sizeof labels_name, "/%s/labels", split);
 
     NnStatus status = NN_ERR;
     hid_t fapl = -1, file = -1, images = -1, labels = -1, dxpl = -1;
     int64_t *label_values = NULL;
+    float *target_values = NULL; /* regression: (rows, T) */
+    int targets = 0;
     int64_t classes = 0, split_rows = 0, beyond_start = 0, beyond_count = 0;
     hsize_t image_dims[2], label_dims[1];
     NnFeatureType type = NN_FEATURES_UINT8;
@@ -336,7 +404,20 @@ static NnStatus read_split(MPI_Comm comm, const char *path, const char *split, i
         goto agree;
     images = open_features(file, path, images_name, image_dims, &type, err);
     if (images < 0) goto agree;
-    labels = open_labels(file, path, labels_name, label_dims, &label_size, err);
+    if (is_regression(file)) {
+        snprintf(labels_name, sizeof labels_name, "/%s/targets", split);
+        if (classes) {
+            nn_fail(err, "%s: a regression dataset (/train/targets) has no classes, but the "
+                         "file states %lld",
+                    path, (long long)classes);
+            goto agree;
+        }
+        labels = open_targets(file, path, labels_name, label_dims, &targets, err);
+        label_size = 4;
+    } else {
+        snprintf(labels_name, sizeof labels_name, "/%s/labels", split);
+        labels = open_labels(file, path, labels_name, label_dims, &label_size, err);
+    }
     if (labels < 0) goto agree;
     if (label_dims[0] != image_dims[0]) {
         nn_fail(err, "%s: dataset %s has %llu rows but %s has %llu", path, labels_name,
@@ -363,15 +444,19 @@ static NnStatus read_split(MPI_Comm comm, const char *path, const char *split, i
     out->total = rows ? n_rows : limit > 0 ? limit : split_rows;
     out->features = (int)image_dims[1];
     out->classes = (int)classes;
+    out->targets = targets;
     /* Without 'classes', the widest label the type can hold decides the record layout. */
     out->label_bytes =
-        nn_label_bytes(type, classes ? classes : label_size == 1 ? 256 : NN_DATASET_MAX_CLASSES);
+        targets ? 4 * targets
+                : nn_label_bytes(type, classes        ? classes
+                                       : label_size == 1 ? 256
+                                                         : NN_DATASET_MAX_CLASSES);
     if (read_preprocess(file, images, path, images_name, type, out->features, &out->prep, err) !=
         NN_OK)
         goto agree;
     nn_shard_range_units(out->total, unit, size, rank, &out->start, &out->count);
     /* Without 'classes' and with a limit, the labels beyond it count for max_label too. */
-    if (!classes && !rows && out->total < split_rows) {
+    if (!classes && !targets && !rows && out->total < split_rows) {
         nn_shard_range(split_rows - out->total, size, rank, &beyond_start, &beyond_count);
         beyond_start += out->total;
     }
@@ -382,8 +467,11 @@ static NnStatus read_split(MPI_Comm comm, const char *path, const char *split, i
     if (strcmp(split, "train") == 0 && !rows)
         out->records = nn_fault_alloc(NN_STAGE_DATASET, out->records);
     label_values = malloc(sizeof(int64_t) * (size_t)(label_rows ? label_rows : 1));
+    if (targets)
+        target_values = malloc(sizeof(float) * (size_t)(label_rows ? label_rows : 1) *
+                               (size_t)targets);
     dxpl = H5Pcreate(H5P_DATASET_XFER);
-    if (!out->records || !label_values)
+    if (!out->records || !label_values || (targets && !target_values))
         nn_fail(err, "out of memory for %lld bytes of %s samples", (long long)bytes, split);
     else if (dxpl < 0 || H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0)
         nn_fail(err, "cannot set up collective HDF5 reads");
@@ -402,8 +490,10 @@ agree:
     if (read_rows(images, dxpl, out->start, out->count, rows,
                   float_features ? H5T_NATIVE_FLOAT : H5T_NATIVE_UCHAR, out->records,
                   float_features ? rec / (int64_t)sizeof(float) : rec, 0, out->features) < 0 ||
-        read_rows(labels, dxpl, out->start, out->count, rows, H5T_NATIVE_INT64, label_values, 1,
-                  0, 1) < 0) {
+        (targets ? read_rows(labels, dxpl, out->start, out->count, rows, H5T_NATIVE_FLOAT,
+                             target_values, targets, 0, targets)
+                 : read_rows(labels, dxpl, out->start, out->count, rows, H5T_NATIVE_INT64,
+                             label_values, 1, 0, 1)) < 0) {
         if (rows)
             nn_fail(err, "%s: cannot read %lld selected rows of %s", path,
                     (long long)out->count, split);
@@ -412,11 +502,18 @@ agree:
                     (long long)(out->start + out->count), split);
         goto done;
     }
-    if (check_labels(label_values, out->count, rows, out->start, classes, path, labels_name,
-                     &out->max_label, err) != NN_OK)
-        goto done;
-    store_labels(out, label_values);
-    if (!classes && !rows && out->total < split_rows) {
+    if (targets) {
+        if (check_targets(target_values, out->count, targets, rows, out->start, path,
+                          labels_name, err) != NN_OK)
+            goto done;
+        store_targets(out, target_values);
+    } else {
+        if (check_labels(label_values, out->count, rows, out->start, classes, path,
+                         labels_name, &out->max_label, err) != NN_OK)
+            goto done;
+        store_labels(out, label_values);
+    }
+    if (!classes && !targets && !rows && out->total < split_rows) {
         if (read_rows(labels, dxpl, beyond_start, beyond_count, NULL, H5T_NATIVE_INT64,
                       label_values, 1, 0, 1) < 0) {
             nn_fail(err, "%s: cannot read rows %lld..%lld of %s", path, (long long)beyond_start,
@@ -430,6 +527,7 @@ agree:
     status = NN_OK;
 done:
     free(label_values);
+    free(target_values);
     if (dxpl >= 0) H5Pclose(dxpl);
     if (labels >= 0) H5Dclose(labels);
     if (images >= 0) H5Dclose(images);
@@ -493,6 +591,19 @@ static NnStatus probe_file(hid_t file, const char *path, NnDataShape *shape,
         if (images < 0) return NN_ERR;
         H5Dclose(images);
         shape->validation_rows = (int64_t)validation_dims[0];
+    }
+    if (is_regression(file)) {
+        if (classes)
+            return nn_fail(err, "%s: a regression dataset (/train/targets) has no classes, but "
+                                "the file states %lld",
+                           path, (long long)classes);
+        hsize_t target_dims[1];
+        hid_t targets = open_targets(file, path, "/train/targets", target_dims,
+                                     &shape->targets, err);
+        if (targets < 0) return NN_ERR;
+        H5Dclose(targets);
+        shape->classes = 0;
+        return NN_OK;
     }
     if (classes == 0) {
         shape->classes_inferred = 1;

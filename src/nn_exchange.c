@@ -189,17 +189,19 @@ static void prefetch_record(const uint8_t *record, int64_t rec)
     __builtin_prefetch(record + rec - 1);
 }
 
-int nn_exchange_batch(const NnExchange *ex, int64_t step, float *x, int32_t *labels)
+int nn_exchange_batch(const NnExchange *ex, int64_t step, float *x, int32_t *labels,
+                      float *targets)
 {
     NN_ASSERT(ex->epoch >= 0);
     int64_t first, count, rec = nn_samples_record_size(ex->shard);
-    int features = ex->shard->features;
+    int features = ex->shard->features, T = ex->shard->targets;
     local_part(ex, step, &first, &count);
     const uint8_t **records = ex->use_record + first;
     for (int64_t i = 0; i < count && i < PREFETCH_AHEAD; i++) prefetch_record(records[i], rec);
     for (int64_t i = 0; i < count; i++) {
         if (i + PREFETCH_AHEAD < count) prefetch_record(records[i + PREFETCH_AHEAD], rec);
-        nn_record_decode(ex->shard, records[i], x + i * features, &labels[i]);
+        nn_record_decode(ex->shard, records[i], x + i * features, &labels[i],
+                         T ? targets + i * T : NULL);
     }
     return (int)count;
 }

@@ -62,8 +62,10 @@ NnStatus nn_model_init(NnModel *m, int inputs, const NnIntList *hidden, int outp
     m->owns_params = m->owns_grads = 1;
     m->input = alloc_floats((size_t)rows_cap * inputs);
     m->labels = calloc((size_t)rows_cap, sizeof *m->labels);
+    if (nn_loss_is_regression(loss)) m->targets = alloc_floats((size_t)rows_cap * outputs);
     m->arena = alloc_floats(n_act);
-    if (!m->params || !m->grads || !m->input || !m->labels || !m->arena) {
+    if (!m->params || !m->grads || !m->input || !m->labels || !m->arena ||
+        (nn_loss_is_regression(loss) && !m->targets)) {
         nn_model_free(m);
         return nn_fail(err, "out of memory for a model of %zu parameters and %d rows", n_params,
                        rows_cap);
@@ -101,7 +103,8 @@ void nn_model_init_weights(NnModel *m, NnInit init, int64_t seed)
     nn_rng_seed(&rng, (uint64_t)seed, NN_STREAM_WEIGHTS, 0);
     for (int l = 0; l < m->n_layers; l++) {
         NnLayer *L = &m->layers[l];
-        /* The output layer feeds softmax/sigmoid, not the hidden activation: Xavier. */
+        /* The output layer feeds softmax, sigmoid or nothing, not the hidden activation:
+         * Xavier. */
         int he = init == NN_INIT_HE && l < m->n_layers - 1;
         float limit = he ? sqrtf(6.0f / L->in) : sqrtf(6.0f / (L->in + L->out));
         for (size_t i = 0; i < (size_t)L->out * L->in; i++)
@@ -148,34 +151,30 @@ static void activation_backward(float *delta, const float *a, size_t n, NnActiva
     }
 }
 
-static int argmax(const float *v, int n)
-{
-    int best = 0;
-    for (int j = 1; j < n; j++)
-        if (v[j] > v[best]) best = j;
-    return best;
-}
-
-/* Output layer. z:(rows, out) holds x W^T; becomes softmax(z + b) or sigmoid(z + b).
- * Returns the summed loss when labels are given. */
-static double output_forward(NnModel *m, float *z, const float *b, const int32_t *labels,
+/* Output layer. z:(rows, out) holds x W^T; becomes softmax(z + b), sigmoid(z + b) or
+ * z + b. Returns the summed loss when a truth is given. */
+static double output_forward(NnModel *m, float *z, const float *b, const NnTruth *truth,
                              int rows, int64_t *correct)
 {
     int out = m->outputs;
+    const int32_t *labels = truth ? truth->labels : NULL;
     double loss = 0.0;
     for (int r = 0; r < rows; r++) {
         float *row = z + (size_t)r * out;
         for (int j = 0; j < out; j++) row[j] += b[j];
         int y = labels ? labels[r] : -1;
-        if (labels && correct && argmax(row, out) == y) (*correct)++;
-        if (m->loss == NN_LOSS_CROSS_ENTROPY) {
-            float top = row[argmax(row, out)];
+        if (labels && correct && nn_argmax(row, out) == y) (*correct)++;
+        switch (m->loss) {
+        case NN_LOSS_CROSS_ENTROPY: {
+            float top = row[nn_argmax(row, out)];
             float zy = y >= 0 ? row[y] : 0.0f, sum = 0.0f;
             for (int j = 0; j < out; j++) sum += row[j] = expf(row[j] - top);
             float inv = 1.0f / sum;
             for (int j = 0; j < out; j++) row[j] *= inv;
             if (labels) loss += (double)logf(sum) + top - zy; /* -log softmax(z)[y] */
-        } else {
+            break;
+        }
+        case NN_LOSS_MSE: {
             float sq = 0.0f;
             for (int j = 0; j < out; j++) {
                 row[j] = 1.0f / (1.0f + expf(-row[j]));
@@ -183,12 +182,25 @@ static double output_forward(NnModel *m, float *z, const float *b, const int32_t
                 sq += d * d;
             }
             if (labels) loss += 0.5 * sq;
+            break;
+        }
+        case NN_LOSS_SQUARED_ERROR:
+            if (truth) {
+                const float *t = truth->targets + (size_t)r * out;
+                float sq = 0.0f;
+                for (int j = 0; j < out; j++) {
+                    float d = row[j] - t[j];
+                    sq += d * d;
+                }
+                loss += 0.5 * sq;
+            }
+            break;
         }
     }
     return loss;
 }
 
-double nn_model_forward(NnModel *m, const float *x, const int32_t *labels, int rows,
+double nn_model_forward(NnModel *m, const float *x, const NnTruth *truth, int rows,
                         int64_t *correct)
 {
     NN_ASSERT(rows >= 0 && rows <= m->rows_cap);
@@ -204,10 +216,19 @@ double nn_model_forward(NnModel *m, const float *x, const int32_t *labels, int r
         in = L->act;
     }
     NnLayer *top = &m->layers[m->n_layers - 1];
-    return output_forward(m, top->act, top->biases, labels, rows, correct);
+    return output_forward(m, top->act, top->biases, truth, rows, correct);
 }
 
-void nn_model_backward(NnModel *m, const float *x, const int32_t *labels, int rows)
+double nn_model_abs_error(const NnModel *m, const float *targets, int rows)
+{
+    const NnLayer *top = &m->layers[m->n_layers - 1];
+    double sum = 0.0;
+    for (size_t i = 0; i < (size_t)rows * (size_t)m->outputs; i++)
+        sum += fabsf(top->act[i] - targets[i]);
+    return sum;
+}
+
+void nn_model_backward(NnModel *m, const float *x, const NnTruth *truth, int rows)
 {
     NN_ASSERT(rows >= 0 && rows <= m->rows_cap);
     if (rows == 0) {
@@ -215,14 +236,19 @@ void nn_model_backward(NnModel *m, const float *x, const int32_t *labels, int ro
         return;
     }
     /* Output delta: softmax + cross-entropy gives a - onehot(y); sigmoid + MSE gives
-     * (a - onehot(y)) a (1 - a). */
+     * (a - onehot(y)) a (1 - a); linear + squared error gives a - t. */
     NnLayer *top = &m->layers[m->n_layers - 1];
     int out = m->outputs;
     for (int r = 0; r < rows; r++) {
         const float *a = top->act + (size_t)r * out;
         float *d = top->delta + (size_t)r * out;
+        if (m->loss == NN_LOSS_SQUARED_ERROR) {
+            const float *t = truth->targets + (size_t)r * out;
+            for (int j = 0; j < out; j++) d[j] = a[j] - t[j];
+            continue;
+        }
         for (int j = 0; j < out; j++) {
-            float diff = a[j] - (j == labels[r]);
+            float diff = a[j] - (j == truth->labels[r]);
             d[j] = m->loss == NN_LOSS_CROSS_ENTROPY ? diff : diff * a[j] * (1.0f - a[j]);
         }
     }
@@ -258,6 +284,7 @@ void nn_model_free(NnModel *m)
     if (m->owns_grads) free(m->grads);
     free(m->input);
     free(m->labels);
+    free(m->targets);
     free(m->arena);
     memset(m, 0, sizeof *m);
 }

@@ -34,6 +34,9 @@ void nn_resume_fixed_settings(const NnConfig *cfg, const NnDataShape *shape,
                              "sample = %lld\nclasses = %d\n",
                              (long long)train, (long long)validation,
                              (long long)shape->features, shape->classes);
+    if (shape->targets) /* regression; absent for classifiers, as before regression */
+        used += (size_t)snprintf(out + used, NN_FIXED_SETTINGS_LEN - used, "targets = %d\n",
+                                 shape->targets);
     const NnPreprocess *p = &shape->prep;
     char hex[17];
     nn_hash_hex(nn_preprocess_hash(p), hex);

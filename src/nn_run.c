@@ -65,7 +65,9 @@ static NnStatus prepare(Run *run, char err[NN_ERR_LEN])
     const NnConfig *cfg = run->cfg;
     const NnRunOptions *opt = run->opt;
     NnDataShape *shape = &run->shape;
-    if (nn_dataset_probe(cfg->data_path, shape, err) != NN_OK) return NN_ERR;
+    if (nn_dataset_probe(cfg->data_path, shape, err) != NN_OK ||
+        nn_trainer_check_task(cfg, shape->targets, err) != NN_OK)
+        return NN_ERR;
     nn_resume_fixed_settings(cfg, shape, run->fixed_settings);
     NnStatus status =
         cfg->run_dir[0] ? nn_rundir_lock(&run->rundir, cfg->run_dir, opt->run_name, err) : NN_OK;
@@ -97,7 +99,7 @@ static NnStatus check_shape(const Run *run, char err[NN_ERR_LEN])
     const NnDataShape *shape = &run->shape;
     const NnSamples *train = &run->trainer->train;
     if (shape->features != train->features || shape->classes != train->classes ||
-        !nn_preprocess_equal(&shape->prep, &train->prep))
+        shape->targets != train->targets || !nn_preprocess_equal(&shape->prep, &train->prep))
         return nn_fail(err, "%s: the dataset changed while it was loaded (%lld features and %d "
                             "classes before, %d and %d after)",
                        run->cfg->data_path, (long long)shape->features, shape->classes,
@@ -391,6 +393,7 @@ static NnStatus finish_epoch(Run *run, int64_t epoch, double train_time, int64_t
     NnEvalResult validation = nn_trainer_evaluate(t, NN_SPLIT_VALIDATION);
     s->validation_loss = validation.mean_loss;
     s->validation_accuracy = validation.accuracy;
+    NnEvalResult test = {.mean_loss = NAN, .accuracy = NAN, .rmse = NAN, .mae = NAN, .r2 = NAN};
 
     /* Rank 0 decides from its (reduced) values, so that every rank decides alike. */
     int decision[2] = {0, 0}; /* a new best; stop early */
@@ -404,7 +407,7 @@ static NnStatus finish_epoch(Run *run, int64_t epoch, double train_time, int64_t
     int last = epoch + 1 == cfg->epochs || *early;
     s->test_loss = s->test_accuracy = NAN;
     if (cfg->log_test == NN_LOG_TEST_EVERY_EPOCH || last) {
-        NnEvalResult test = nn_trainer_evaluate(t, NN_SPLIT_TEST);
+        test = nn_trainer_evaluate(t, NN_SPLIT_TEST);
         s->test_loss = test.mean_loss;
         s->test_accuracy = test.accuracy;
     }
@@ -417,7 +420,10 @@ static NnStatus finish_epoch(Run *run, int64_t epoch, double train_time, int64_t
                                 .samples_per_sec = (double)samples /
                                                    (train_time > 0 ? train_time : 1e-9),
                                 .exchange_sec = t->exchange_seconds,
-                                .allreduce_sec = t->allreduce_seconds};
+                                .allreduce_sec = t->allreduce_seconds,
+                                .regression = t->train.targets > 0,
+                                .validation = {validation.rmse, validation.mae, validation.r2},
+                                .test = {test.rmse, test.mae, test.r2}};
         nn_runlog_epoch(&run->log, &report);
         if (*early)
             nn_runlog_early_stop(&run->log, epoch + 1, s,

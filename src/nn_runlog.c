@@ -124,12 +124,19 @@ void nn_runlog_epoch(NnRunLog *log, const NnEpochReport *r)
     nn_hash_hex(r->params_hash, hash);
     fprintf(log->out, "epoch %lld/%d done: train_loss %.6f", (long long)r->epoch + 1, r->epochs,
             s->train_loss);
-    if (!isnan(s->validation_loss))
-        fprintf(log->out, " validation_loss %.6f validation_accuracy %.2f%%", s->validation_loss,
-                100.0 * s->validation_accuracy);
-    if (!isnan(s->test_loss))
-        fprintf(log->out, " test_loss %.6f test_accuracy %.2f%%", s->test_loss,
-                100.0 * s->test_accuracy);
+    const char *names[2] = {"validation", "test"};
+    const double losses[2] = {s->validation_loss, s->test_loss};
+    const double accuracies[2] = {s->validation_accuracy, s->test_accuracy};
+    const NnRegressionErrors *errors[2] = {&r->validation, &r->test};
+    for (int i = 0; i < 2; i++) {
+        if (isnan(losses[i])) continue;
+        fprintf(log->out, " %s_loss %.6f", names[i], losses[i]);
+        if (r->regression)
+            fprintf(log->out, " %s_rmse %.6g %s_mae %.6g %s_r2 %.6f", names[i], errors[i]->rmse,
+                    names[i], errors[i]->mae, names[i], errors[i]->r2);
+        else
+            fprintf(log->out, " %s_accuracy %.2f%%", names[i], 100.0 * accuracies[i]);
+    }
     fprintf(log->out, " samples/s %.0f elapsed %.1f s params_hash %s\n", r->samples_per_sec,
             elapsed, hash);
     fflush(log->out);
@@ -139,10 +146,22 @@ void nn_runlog_epoch(NnRunLog *log, const NnEpochReport *r)
     fprintf(f, ",\"epoch\":%lld,\"step\":%lld", (long long)r->epoch + 1,
             (long long)s->global_step);
     json_number(f, "train_loss", s->train_loss);
-    json_number(f, "validation_loss", s->validation_loss);
-    json_number(f, "validation_accuracy", s->validation_accuracy);
-    json_number(f, "test_loss", s->test_loss);
-    json_number(f, "test_accuracy", s->test_accuracy);
+    char key[32];
+    for (int i = 0; i < 2; i++) {
+        snprintf(key, sizeof key, "%s_loss", names[i]);
+        json_number(f, key, losses[i]);
+        if (!r->regression) {
+            snprintf(key, sizeof key, "%s_accuracy", names[i]);
+            json_number(f, key, accuracies[i]);
+            continue;
+        }
+        const char *what[3] = {"rmse", "mae", "r2"};
+        const double values[3] = {errors[i]->rmse, errors[i]->mae, errors[i]->r2};
+        for (int k = 0; k < 3; k++) {
+            snprintf(key, sizeof key, "%s_%s", names[i], what[k]);
+            json_number(f, key, values[k]);
+        }
+    }
     if (s->best_epoch > 0) fprintf(f, ",\"best_epoch\":%lld", (long long)s->best_epoch);
     fprintf(f, ",\"params_hash\":\"%s\",\"samples_per_sec\":%.1f,\"elapsed_sec\":%.3f", hash,
             r->samples_per_sec, elapsed);

@@ -88,11 +88,13 @@ NnStatus nn_splits_read(MPI_Comm comm, const NnConfig *cfg, int64_t unit, NnSpli
         out->n_train_rows = out->train.total;
         const NnSamples *t = &out->train;
         out->validation = (NnSamples){.features = t->features, .classes = t->classes,
-                                      .label_bytes = t->label_bytes, .max_label = -1};
+                                      .targets = t->targets, .label_bytes = t->label_bytes,
+                                      .max_label = -1};
         status = nn_preprocess_copy(&out->validation.prep, &t->prep, err);
         status = nn_comm_agree(comm, status, err);
     }
-    if (status == NN_OK && out->train.classes == 0) status = infer_classes(comm, path, out, err);
+    if (status == NN_OK && out->train.classes == 0 && out->train.targets == 0)
+        status = infer_classes(comm, path, out, err);
     if (status != NN_OK) nn_splits_free(out);
     return status;
 }

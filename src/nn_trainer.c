@@ -1,6 +1,7 @@
 #include "nnmpi/nn_trainer.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nnmpi/nn_comm.h"
@@ -42,10 +43,12 @@ static NnStatus check_split(const NnSamples *train, const NnSamples *s, const ch
                             char err[NN_ERR_LEN])
 {
     if (s->total == 0) return NN_OK;
-    if (s->features != train->features || s->classes != train->classes)
-        return nn_fail(err, "train samples have %d features and %d classes, %s samples %d "
-                            "and %d",
-                       train->features, train->classes, name, s->features, s->classes);
+    if (s->features != train->features || s->classes != train->classes ||
+        s->targets != train->targets)
+        return nn_fail(err, "train samples have %d features, %d classes and %d targets, %s "
+                            "samples %d, %d and %d",
+                       train->features, train->classes, train->targets, name, s->features,
+                       s->classes, s->targets);
     if (!nn_preprocess_equal(&s->prep, &train->prep)) {
         char a[128], b[128];
         nn_preprocess_describe(&train->prep, a, sizeof a);
@@ -54,6 +57,23 @@ static NnStatus check_split(const NnSamples *train, const NnSamples *s, const ch
                             "same feature type and scale",
                        a, name, b);
     }
+    return NN_OK;
+}
+
+NnStatus nn_trainer_check_task(const NnConfig *cfg, int targets, char err[NN_ERR_LEN])
+{
+    int regression = nn_loss_is_regression(cfg->loss);
+    if (targets && !regression)
+        return nn_fail(err, "%s holds regression targets (/train/targets) but [model] loss is "
+                            "%s: set [model] loss = squared_error",
+                       cfg->data_path, nn_loss_name(cfg->loss));
+    if (!targets && regression)
+        return nn_fail(err, "[model] loss = squared_error needs regression targets, but %s "
+                            "holds class labels: use cross_entropy or mse",
+                       cfg->data_path);
+    if (regression && cfg->monitor == NN_MONITOR_VALIDATION_ACCURACY)
+        return nn_fail(err, "[checkpoint] monitor = validation_accuracy: a regression run has "
+                            "no accuracy; monitor validation_loss");
     return NN_OK;
 }
 
@@ -78,6 +98,8 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
         status = NN_ERR;
     else if (t->n_train == 0)
         status = nn_fail(err, "the training split is empty");
+    else
+        status = nn_trainer_check_task(cfg, t->train.targets, err);
     NN_ASSERT(t->n_train <= t->train.total && (train_rows || t->n_train == t->train.total));
     /* Reproducible evaluation needs shards made of whole chunks. */
     NN_ASSERT(t->test.count == 0 || t->test.start % nn_trainer_test_unit(cfg) == 0);
@@ -90,10 +112,10 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
         int64_t local_cap = (chunks + t->size - 1) / t->size * t->chunk; /* a rank's part */
         int rows_cap = (int)(local_cap > NN_EVAL_ROWS ? local_cap : NN_EVAL_ROWS);
         t->step_limit = nn_fixed_limit(chunks);
-        t->eval_limit[NN_SPLIT_TEST] = nn_fixed_limit((t->test.total + t->chunk - 1) / t->chunk);
-        t->eval_limit[NN_SPLIT_VALIDATION] =
-            nn_fixed_limit((t->validation.total + t->chunk - 1) / t->chunk);
-        status = nn_model_init(&t->model, t->train.features, &cfg->hidden, t->train.classes,
+        t->eval_limit[NN_SPLIT_TEST] = nn_evaluate_limit(t->test.total, t->chunk);
+        t->eval_limit[NN_SPLIT_VALIDATION] = nn_evaluate_limit(t->validation.total, t->chunk);
+        int outputs = t->train.targets ? t->train.targets : t->train.classes;
+        status = nn_model_init(&t->model, t->train.features, &cfg->hidden, outputs,
                                cfg->activation, cfg->loss, rows_cap, err);
     }
     if (status == NN_OK) {
@@ -101,6 +123,13 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
         status = nn_sgd_init(&t->sgd, &t->model, cfg->momentum, cfg->weight_decay, err);
     }
     status = nn_comm_agree(comm, status, err);
+    if (status == NN_OK && t->train.targets) {
+        status = nn_evaluate_target_spread(comm, cfg->reproducible, &t->test,
+                                           &t->target_sst[NN_SPLIT_TEST], err);
+        if (status == NN_OK)
+            status = nn_evaluate_target_spread(comm, cfg->reproducible, &t->validation,
+                                               &t->target_sst[NN_SPLIT_VALIDATION], err);
+    }
     if (status == NN_OK) status = share_storage(t, err);
     if (status == NN_OK)
         status = nn_exchange_init(&t->exchange, comm, &t->train, train_rows, t->n_train,
@@ -133,13 +162,15 @@ static void step_exact(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
     NnModel *m = &t->model;
     size_t n = m->n_params;
     int64_t *q = nn_reduce_row(&t->sums), rejected = 0, slots[NN_GRAD_EXTRA];
+    NnTruth batch = nn_model_truth(m);
     if (rows == 0) memset(q, 0, sizeof(int64_t) * n);
     q[n + SLOT_LOSS] = 0;
     for (int first = 0; first < rows; first += (int)t->chunk) {
         int c = rows - first < t->chunk ? rows - first : (int)t->chunk;
         const float *x = m->input + (size_t)first * m->inputs;
-        double loss = nn_model_forward(m, x, m->labels + first, c, NULL);
-        nn_model_backward(m, x, m->labels + first, c);
+        NnTruth truth = nn_truth_from(&batch, first, m->outputs);
+        double loss = nn_model_forward(m, x, &truth, c, NULL);
+        nn_model_backward(m, x, &truth, c);
         rejected += first == 0 ? nn_fixed_store(q, m->grads, n, t->step_limit)
                                : nn_fixed_add(q, m->grads, n, t->step_limit);
         rejected += nn_fixed_add_double(&q[n + SLOT_LOSS], loss, t->step_limit);
@@ -164,8 +195,9 @@ static void step_exact(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
 static void step_plain(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
 {
     NnModel *m = &t->model;
-    double loss = nn_model_forward(m, m->input, m->labels, rows, NULL);
-    nn_model_backward(m, m->input, m->labels, rows);
+    NnTruth truth = nn_model_truth(m);
+    double loss = nn_model_forward(m, m->input, &truth, rows, NULL);
+    nn_model_backward(m, m->input, &truth, rows);
     float *slot = m->grads + m->n_params; /* this rank's row */
     slot[SLOT_LOSS] = (float)loss;
     slot[SLOT_COUNT] = (float)rows;
@@ -186,7 +218,7 @@ static void step_plain(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
 NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned votes)
 {
     NnModel *m = &t->model;
-    int rows = nn_exchange_batch(&t->exchange, step, m->input, m->labels);
+    int rows = nn_exchange_batch(&t->exchange, step, m->input, m->labels, m->targets);
     NnStepResult r;
     if (t->cfg->reproducible)
         step_exact(t, rows, votes, &r);
@@ -204,39 +236,12 @@ NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned vote
 NnEvalResult nn_trainer_evaluate(NnTrainer *t, NnSplit which)
 {
     NnModel *m = &t->model;
-    const NnSamples *s = which == NN_SPLIT_VALIDATION ? &t->validation : &t->test;
-    double limit = t->eval_limit[which];
-    int64_t rec = nn_samples_record_size(s);
-    /* Reproducible mode: chunks of the (chunk-aligned) shard and exact loss sums. */
-    int64_t rows_per_call = t->cfg->reproducible ? t->chunk : m->rows_cap;
-    int64_t exact[4] = {0, 0, 0, 0};  /* loss sum (fixed point), correct, rejected, samples */
-    double sums[3] = {0.0, 0.0, 0.0}; /* plain mode: loss sum, correct, samples */
-    for (int64_t first = 0; first < s->count; first += rows_per_call) {
-        int rows = (int)(s->count - first < rows_per_call ? s->count - first : rows_per_call);
-        for (int i = 0; i < rows; i++)
-            nn_record_decode(s, s->records + (first + i) * rec,
-                             m->input + (size_t)i * s->features, &m->labels[i]);
-        int64_t correct = 0;
-        double loss = nn_model_forward(m, m->input, m->labels, rows, &correct);
-        exact[1] += correct;
-        exact[2] += nn_fixed_add_double(&exact[0], loss, limit);
-        exact[3] += rows;
-        sums[0] += loss;
-        sums[1] += (double)correct;
-        sums[2] += rows;
-    }
-    if (t->cfg->reproducible) {
-        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, exact, 4, MPI_INT64_T, MPI_SUM, t->comm));
-        sums[0] = exact[2] ? NAN : nn_fixed_to_double(exact[0]);
-        sums[1] = (double)exact[1];
-        sums[2] = (double)exact[3];
-    } else {
-        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, sums, 3, MPI_DOUBLE, MPI_SUM, t->comm));
-    }
-    NnEvalResult r = {.samples = (int64_t)sums[2]};
-    r.mean_loss = r.samples ? sums[0] / sums[2] : NAN;
-    r.accuracy = r.samples ? sums[1] / sums[2] : NAN;
-    return r;
+    NnEvalOptions o = {.comm = t->comm,
+                       .exact = t->cfg->reproducible,
+                       .rows_per_call = t->cfg->reproducible ? t->chunk : m->rows_cap,
+                       .limit = t->eval_limit[which],
+                       .target_sst = t->target_sst[which]};
+    return nn_evaluate(m, which == NN_SPLIT_VALIDATION ? &t->validation : &t->test, &o);
 }
 
 void nn_trainer_free(NnTrainer *t)

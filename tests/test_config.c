@@ -201,7 +201,7 @@ static const BadConfig BAD[] = {
     {"[checkpoint]\nsignal = kill\n",
      "bad.ini:2: [checkpoint] signal = kill: expected one of none, hup, int, quit, usr2, xcpu"},
     {"[model]\nloss = hinge\n",
-     "bad.ini:2: [model] loss = hinge: expected one of cross_entropy, mse"},
+     "bad.ini:2: [model] loss = hinge: expected one of cross_entropy, mse, squared_error"},
     {"[model]\nhidden = 128, x\n", "bad.ini:2: [model] hidden = 128, x: 'x' is not an integer"},
     {"[model]\nhidden = 128,,64\n",
      "bad.ini:2: [model] hidden = 128,,64: expected a comma-separated list of integers"},

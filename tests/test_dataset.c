@@ -227,8 +227,8 @@ static void check_v2_shard(const NnSamples *s, int split, const V2File *v)
     int same = 1;
     for (int64_t i = 0; i < s->count; i++) {
         float x[V2_F];
-        int32_t label;
-        nn_record_decode(s, s->records + i * rec, x, &label);
+        int32_t label = -1;
+        nn_record_decode(s, s->records + i * rec, x, &label, NULL);
         int64_t row = s->start + i;
         for (int j = 0; j < V2_F; j++) {
             float want = v2_feature(split, row, j) * scale;

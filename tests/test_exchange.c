@@ -37,7 +37,7 @@ static void check_case(int64_t total, int64_t held_out, int64_t batch, int64_t c
         nn_sampler_permutation(5, epoch, n, perm);
         memset(uses, 0, sizeof(int) * (size_t)total);
         for (int64_t t = 0; t < steps; t++) {
-            int rows = nn_exchange_batch(&ex, t, x, labels);
+            int rows = nn_exchange_batch(&ex, t, x, labels, NULL);
             int n_ids = nn_exchange_batch_ids(&ex, t, ids);
             int64_t start, count;
             NnBatchLayout layout = {n, batch, chunk, size};

@@ -4,6 +4,10 @@
  *                  nn_preprocess.h; 1/255 for uint8, 1 for float32 when absent); uint8
  *                  files written by nn-mpi-data also have image_shape (rows, cols)
  *   /train/labels  (N) any integer type (int8 .. int64, uint8 .. uint64): the class
+ *   /train/targets instead of labels for regression: (N) or (N, T) float (any HDF5 float
+ *                  type, read as float32; finite), T target values per row. A file whose
+ *                  /train has targets is a regression dataset: every split has targets,
+ *                  and there are no classes.
  *   /test/images, /test/labels              the same layout, M rows
  *   /validation/images, /validation/labels  optional, the same layout
  *   /mean, /std    optional, (F) float: input normalisation (nn_preprocess.h)
@@ -28,13 +32,15 @@
 #define NN_DATASET_MAX_ROWS INT64_C(2147483647)
 #define NN_DATASET_MAX_FEATURES INT64_C(16777216)
 #define NN_DATASET_MAX_CLASSES INT64_C(16777216)
+#define NN_DATASET_MAX_TARGETS 65536
 
 /* One rank's contiguous rows of one split (or of a list of its rows: then total, start and
  * count count positions in the list), each stored as a record: the F features as stored
  * (prep.type: F bytes, or F float32 in native byte order) followed by the label (uint8
- * when label_bytes is 1, else int32 in native byte order). Records have no alignment:
+ * when label_bytes is 1, else int32 in native byte order) or, in a regression dataset, the
+ * T targets (float32, native byte order; label_bytes = 4 T). Records have no alignment:
  * read them with nn_record_decode. uint8 features with at most 256 classes (MNIST) take
- * F + 1 bytes; float32 features take 4 F + 4. */
+ * F + 1 bytes; float32 features take 4 F + 4 (+ 4 T - 4 for T targets). */
 typedef struct {
     int64_t total;    /* rows of the split in use (all ranks) */
     int64_t start;    /* this rank's first row */
@@ -42,7 +48,8 @@ typedef struct {
     int features;     /* F */
     int classes;      /* labels are 0 .. classes-1; 0 after a read of a file that does not
                          state them, until nn_splits_read infers them */
-    int label_bytes;  /* 1 or 4 */
+    int targets;      /* T: target values per row (regression); 0: a classification split */
+    int label_bytes;  /* bytes after the features: 1 or 4 for a label, 4 T for targets */
     int64_t max_label; /* the largest label of this rank's share of the split (-1: none);
                           a plain read's shares cover every row of the split, also those
                           beyond a limit, so the largest over the ranks is the split's */
@@ -63,13 +70,17 @@ static inline int nn_label_bytes(NnFeatureType type, int64_t classes)
     return type == NN_FEATURES_UINT8 && classes <= 256 ? 1 : 4;
 }
 
-/* Decodes one record into model input x:(features) (nn_preprocess_apply) and its label. */
+/* Decodes one record into model input x:(features) (nn_preprocess_apply) and its label
+ * (*label) or, in a regression split, its targets (targets:(T); NULL skips them). */
 static inline void nn_record_decode(const NnSamples *s, const uint8_t *record, float *x,
-                                    int32_t *label)
+                                    int32_t *label, float *targets)
 {
     nn_preprocess_apply(&s->prep, record, x);
     const uint8_t *at = record + (size_t)s->features * (size_t)nn_feature_bytes(s->prep.type);
-    if (s->label_bytes == 1)
+    if (s->targets) {
+        if (targets) memcpy(targets, at, sizeof(float) * (size_t)s->targets);
+    }
+    else if (s->label_bytes == 1)
         *label = *at;
     else
         memcpy(label, at, sizeof *label);
@@ -91,7 +102,8 @@ typedef struct {
     int64_t train_rows;      /* rows of /train */
     int64_t validation_rows; /* rows of /validation; -1: the file has no such group */
     int64_t features;
-    int classes;             /* stated, or inferred as the trainer infers them */
+    int classes;             /* stated, or inferred as the trainer infers them; 0: regression */
+    int targets;             /* T of a regression dataset; 0: classification */
     int classes_inferred;    /* 1: the file has no 'classes' attribute */
     int64_t max_label;       /* the largest label of all splits, when inferred; else -1 */
     NnPreprocess prep;       /* the features' type, scale, mean and std; owned */

@@ -57,8 +57,10 @@ void nn_exchange_epoch(NnExchange *ex, int64_t epoch);
 
 /* Decodes this rank's part of step `step` of the current epoch into model input
  * x:(rows, features) (the shard's preprocessing applied, nn_record_decode) and
- * labels:(rows); returns rows (0 when this rank's part is empty). Allocates nothing. */
-int nn_exchange_batch(const NnExchange *ex, int64_t step, float *x, int32_t *labels);
+ * labels:(rows), or targets:(rows, T) for a regression shard; returns rows (0 when this
+ * rank's part is empty). Allocates nothing. */
+int nn_exchange_batch(const NnExchange *ex, int64_t step, float *x, int32_t *labels,
+                      float *targets);
 
 /* The rows of the training split of the samples that
  * nn_exchange_batch(ex, step, ...) returns, for tests; returns their number. */

@@ -1,5 +1,6 @@
 /* A multi-layer perceptron: dense layers with a hidden activation, and a softmax
- * (cross-entropy loss) or sigmoid (MSE loss) output layer. All weights and biases live in
+ * (cross-entropy loss), sigmoid (MSE loss) or linear (squared-error loss, regression)
+ * output layer. All weights and biases live in
  * one flat buffer and all gradients in another; layers hold views into them. All matrix
  * work goes through CBLAS sgemm on row-major arrays. Nothing is allocated after init. */
 #ifndef NNMPI_NN_MODEL_H
@@ -16,6 +17,27 @@
 /* Slots after the gradients in the grads buffer, for the caller to send along in the same
  * reduction (nn_trainer_step: the loss sum, the sample count, votes). */
 enum { NN_GRAD_EXTRA = 8 };
+
+/* What the rows of a batch should give: a class per row (losses cross_entropy and mse) or
+ * `outputs` target values per row (squared_error), row-major. */
+typedef struct {
+    const int32_t *labels;  /* (rows) */
+    const float *targets;   /* (rows, outputs) */
+} NnTruth;
+
+/* 1 for the regression loss (float targets, linear outputs), 0 for the classifiers. */
+static inline int nn_loss_is_regression(NnLoss loss)
+{
+    return loss == NN_LOSS_SQUARED_ERROR;
+}
+
+/* The truth of rows [first, ...) of a batch whose truth is `all`. */
+static inline NnTruth nn_truth_from(const NnTruth *all, int first, int outputs)
+{
+    NnTruth t = {all->labels ? all->labels + first : NULL,
+                 all->targets ? all->targets + (size_t)first * (size_t)outputs : NULL};
+    return t;
+}
 
 typedef struct {
     int in, out;
@@ -38,10 +60,27 @@ typedef struct {
     float *grads;    /* n_params + NN_GRAD_EXTRA */
     int owns_params, owns_grads; /* else the storage belongs to the caller */
     float *input;    /* (rows_cap, inputs): scratch for the caller's batch */
-    int32_t *labels; /* (rows_cap): scratch for the caller's batch */
+    int32_t *labels; /* (rows_cap): scratch for the caller's batch (classification) */
+    float *targets;  /* (rows_cap, outputs): the same (regression); NULL otherwise */
     NnLayer layers[NN_MAX_LAYERS];
     void *arena; /* activation buffers, one allocation */
 } NnModel;
+
+/* The model's scratch truth (labels or targets) for the caller's batch. */
+static inline NnTruth nn_model_truth(const NnModel *m)
+{
+    NnTruth t = {nn_loss_is_regression(m->loss) ? NULL : m->labels, m->targets};
+    return t;
+}
+
+/* The index of the largest of v[0..n) (the first of equals): the predicted class. */
+static inline int nn_argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int j = 1; j < n; j++)
+        if (v[j] > v[best]) best = j;
+    return best;
+}
 
 /* Allocates a model of inputs -> hidden... -> outputs. Weights are zero until
  * nn_model_init_weights. */
@@ -54,15 +93,20 @@ NnStatus nn_model_init(NnModel *m, int inputs, const NnIntList *hidden, int outp
 void nn_model_init_weights(NnModel *m, NnInit init, int64_t seed);
 
 /* Forward pass. x:(rows, inputs) -> each layer's act; the output layer holds probabilities
- * (softmax) or sigmoid outputs. With labels, returns the summed loss over the rows and adds
- * to *correct (if not NULL) the rows whose largest output is the label; the loss per row is
- * -log softmax(z)[y] or 1/2 sum_k (a_k - onehot(y)_k)^2. rows <= rows_cap. */
-double nn_model_forward(NnModel *m, const float *x, const int32_t *labels, int rows,
+ * (softmax), sigmoid outputs or linear outputs (squared_error). With a truth (not NULL),
+ * returns the summed loss over the rows and adds to *correct (if not NULL; classifiers
+ * only) the rows whose largest output is the label; the loss per row is -log softmax(z)[y],
+ * 1/2 sum_k (a_k - onehot(y)_k)^2 or 1/2 sum_k (a_k - t_k)^2. rows <= rows_cap. */
+double nn_model_forward(NnModel *m, const float *x, const NnTruth *truth, int rows,
                         int64_t *correct);
 
-/* Backward pass after nn_model_forward on the same x and labels: writes into grads the
+/* Backward pass after nn_model_forward on the same x and truth: writes into grads the
  * gradient of the summed (not averaged) loss over the rows. rows = 0 gives zero grads. */
-void nn_model_backward(NnModel *m, const float *x, const int32_t *labels, int rows);
+void nn_model_backward(NnModel *m, const float *x, const NnTruth *truth, int rows);
+
+/* After nn_model_forward of a regression model on these rows: sum over the rows and
+ * outputs of |a_k - t_k|. */
+double nn_model_abs_error(const NnModel *m, const float *targets, int rows);
 
 /* Moves the parameters and/or the gradients (whichever is not NULL) to storage the caller
  * owns and fills, which must outlive the model: n_params and n_params + NN_GRAD_EXTRA

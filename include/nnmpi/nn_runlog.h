@@ -6,7 +6,9 @@
  *   epoch           {"event","run","epoch","step","train_loss","validation_loss",
  *                    "validation_accuracy","test_loss","test_accuracy","best_epoch",
  *                    "params_hash","samples_per_sec","elapsed_sec","exchange_sec",
- *                    "allreduce_sec"}
+ *                    "allreduce_sec"}; a regression run's epoch has no accuracies but
+ *                    "validation_rmse","validation_mae","validation_r2","test_rmse",
+ *                    "test_mae","test_r2"
  *   checkpoint      {"event","run","step","path","best"}
  *   early_stop      {"event","run","epoch","best_epoch","best_value","monitor"}
  *   end             {"event","run","status","peak_rss_mib"}
@@ -43,6 +45,11 @@ void nn_runlog_start(NnRunLog *log, const char *resumed_from, const NnTrainState
 void nn_runlog_train(NnRunLog *log, int64_t epoch, int epochs, int64_t step,
                      int64_t steps_per_epoch, int64_t global_step, double mean_loss, double lr);
 
+/* A regression model's errors on a split (NaN: not evaluated); see NnEvalResult. */
+typedef struct {
+    double rmse, mae, r2;
+} NnRegressionErrors;
+
 /* What an epoch's line and event report. NaN losses: that split was not evaluated. */
 typedef struct {
     int64_t epoch; /* 0-based */
@@ -51,6 +58,8 @@ typedef struct {
     uint64_t params_hash;
     double samples_per_sec;
     double exchange_sec, allreduce_sec;
+    int regression; /* 1: report the errors below instead of the accuracies */
+    NnRegressionErrors validation, test;
 } NnEpochReport;
 
 void nn_runlog_epoch(NnRunLog *log, const NnEpochReport *r);

@@ -22,6 +22,7 @@
 
 #include "nnmpi/nn_config.h"
 #include "nnmpi/nn_dataset.h"
+#include "nnmpi/nn_evaluate.h"
 #include "nnmpi/nn_exchange.h"
 #include "nnmpi/nn_model.h"
 #include "nnmpi/nn_optim.h"
@@ -48,6 +49,8 @@ typedef struct {
                            and the parameters and velocity the node's ranks share */
     double step_limit;  /* largest term of an exact sum over one batch's chunks */
     double eval_limit[2]; /* the same over each evaluated split's chunks, by NnSplit */
+    double target_sst[2]; /* regression: sum over each evaluated split's rows and targets of
+                             (t - the target's mean)^2, by NnSplit (R^2's denominator) */
     double exchange_seconds;  /* wall time in the sample exchange, summed (caller resets) */
     double allreduce_seconds; /* wall time in the steps' allreduce, summed (caller resets) */
 } NnTrainer;
@@ -55,6 +58,11 @@ typedef struct {
 /* The rows per unit of the test and validation shards that nn_trainer_init expects: pass it
  * to nn_splits_read. */
 int64_t nn_trainer_test_unit(const NnConfig *cfg);
+
+/* The loss suits data with `targets` targets per row (0: class labels): squared_error for
+ * targets (regression), cross_entropy or mse for labels; and the monitored metric exists.
+ * nn_trainer_init checks it too; a caller checks it before writing anything. */
+NnStatus nn_trainer_check_task(const NnConfig *cfg, int targets, char err[NN_ERR_LEN]);
 
 /* Takes ownership of everything in splits (this rank's shards, the training rows; splits
  * is left zeroed, also on failure) and builds the model from cfg, with the seed's initial
@@ -86,12 +94,6 @@ typedef struct {
  * global batch, one MPI_Allreduce of the gradient sums with the loss sum, sample count and
  * votes, then the SGD update with learning rate lr. */
 NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned votes);
-
-typedef struct {
-    double mean_loss; /* over the split; NaN when it is empty */
-    double accuracy;  /* fraction classified correctly; NaN when the split is empty */
-    int64_t samples;  /* samples evaluated, summed over the ranks: the split's size */
-} NnEvalResult;
 
 /* Evaluates the test or validation split, each sample once on the rank that holds it (one
  * MPI_Allreduce). In reproducible mode the results are the same bits at any rank count. */
