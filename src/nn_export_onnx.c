@@ -276,7 +276,7 @@ static void build(OnnxBuild *b, const NnCheckpoint *ck)
     add_meta(b, "activation", "%s", nn_activation_name(m->activation));
     add_meta(b, "loss", "%s", nn_loss_name(m->loss));
     add_meta(b, "feature_type", "%s", nn_feature_type_name(p->type));
-    if (out.classes) add_meta(b, "classes", "%d", m->outputs);
+    add_meta(b, out.classes ? "classes" : "targets", "%d", m->outputs);
 
     b->opset = (Onnx__OperatorSetIdProto)ONNX__OPERATOR_SET_ID_PROTO__INIT;
     b->opset.domain = "";

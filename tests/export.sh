@@ -6,9 +6,10 @@
 # abs diff < 1e-5, same argmax), the preprocessing nodes bit for bit. Models: MNIST
 # relu/cross_entropy (200 real test images as raw 0..255 floats) and tanh/mse; float32
 # features with a `scale` attribute, /mean and /std (one std of 0) and sigmoid hidden
-# units; the committed fixtures tests/data/ckpt-v2-step2.h5 (no /preprocessing: the
-# default 1/255) and ckpt-v3-squared-error.h5 (6-5-4-3 tanh/squared_error: linear outputs,
-# trained by nn-mpi on 6 float features). The same checkpoint exports to the same bytes.
+# units; regression (tanh/squared_error, two targets: linear outputs); the committed
+# fixture tests/data/ckpt-v2-step2.h5 (no /preprocessing: the default 1/255). On each
+# run's test split the ONNX outputs give nn-mpi's stored test accuracy (regression: test
+# loss). The same checkpoint exports to the same bytes.
 # Refusals: a truncated and a bit-flipped checkpoint exit 1 with nn-mpi inspect's reason
 # and leave no file; an unknown extension and a missing -o exit 2; an unwritable path
 # exits 1 naming it.
@@ -18,10 +19,16 @@ PY=/usr/bin/python3 # Debian's interpreter, with python3-numpy, python3-h5py, py
     skip "export: needs Debian's python3-numpy, python3-h5py and python3-onnx (scripts/setup-deps.sh)"
 require_data
 
+# exported CKPT: $WORK/RUN-NAME for CKPT = .../RUN/version_N/NAME.h5 (or DIR/NAME.h5), the
+# exports' path without the extension.
+exported() {
+    echo "$WORK/$(basename "$(dirname "$(dirname "$1")")")-$(basename "$1" .h5)"
+}
+
 # check CKPT DATA|- SPLIT ROWS [run-test-split]: exports CKPT both ways and checks the files.
 check() {
     local name
-    name=$(basename "$1" .h5)
+    name=$(basename "$(exported "$1")")
     expect_status 0 "$NN_MPI" export "$1" -o "$WORK/$name.onnx"
     expect_in "$WORK/out" "wrote $WORK/$name.onnx: ONNX model (opset 13, IR version 7) of the"
     expect_status 0 "$NN_MPI" export "$1" --output "$WORK/$name.npz"
@@ -40,7 +47,7 @@ check "$relu" "$NN_DATA" test 200 run-test-split
 # The same checkpoint, the same bytes.
 for ext in onnx npz; do
     expect_status 0 "$NN_MPI" export "$relu" -o "$WORK/again.$ext"
-    cmp -s "$WORK/again.$ext" "$WORK/$(basename "$relu" .h5).$ext" || fail "two exports to .$ext differ"
+    cmp -s "$WORK/again.$ext" "$(exported "$relu").$ext" || fail "two exports to .$ext differ"
 done
 
 # MNIST, tanh/mse.
@@ -76,7 +83,7 @@ expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set data.path="$WORK/blobs.h5" \
     --set model.activation=sigmoid --set run.dir="$WORK/blobs"
 blobs=$(newest "$WORK/blobs")
 check "$blobs" "$WORK/blobs.h5" test 200 run-test-split
-"$PY" - "$WORK/$(basename "$blobs" .h5).onnx" <<'EOF' || fail "the preprocessing nodes of the float model are wrong"
+"$PY" - "$(exported "$blobs").onnx" <<'EOF' || fail "the preprocessing nodes of the float model are wrong"
 import sys, onnx
 g = onnx.load(sys.argv[1]).graph
 pre = [(n.op_type, list(n.input)) for n in g.node[:3]]
@@ -86,9 +93,26 @@ meta = {p.key: p.value for p in onnx.load(sys.argv[1]).metadata_props}
 assert meta["feature_type"] == "float32" and meta["classes"] == "3", meta
 EOF
 
-# The committed fixtures: no /preprocessing (uint8 / 255), and squared_error's linear outputs.
+# Regression: 6 float features, two targets, linear outputs.
+"$PY" - "$WORK/targets.h5" <<'EOF'
+import sys, numpy as np, h5py
+rng = np.random.default_rng(12)
+with h5py.File(sys.argv[1], "w") as f:
+    f.attrs["format"] = "nn-mpi dataset"
+    f.attrs["format_version"] = 2
+    for split, n in (("train", 600), ("test", 200)):
+        x = rng.normal(0.0, 1.0, (n, 6)).astype(np.float32)
+        f[f"{split}/images"] = x
+        f[f"{split}/targets"] = np.stack([np.sin(x[:, 0]) + x[:, 1] / 2, x[:, 2] * x[:, 3]], 1).astype(np.float32)
+EOF
+expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set data.path="$WORK/targets.h5" \
+    --set data.train_samples=0 --set data.test_samples=0 --set model.hidden=16,8 \
+    --set model.activation=tanh --set model.loss=squared_error --set run.dir="$WORK/targets"
+expect_in "$WORK/out" "model 6-16-8-2 tanh/squared_error"
+check "$(newest "$WORK/targets")" "$WORK/targets.h5" test 200 run-test-split
+
+# The committed fixture without /preprocessing (uint8 / 255), on random raw rows.
 check "$NN_SOURCE/tests/data/ckpt-v2-step2.h5" - - 50
-check "$NN_SOURCE/tests/data/ckpt-v3-squared-error.h5" - - 50
 
 # Refusals. A damaged checkpoint: nn-mpi inspect's reason, exit 1, no file, no temporary.
 cp "$relu" "$WORK/truncated.h5"

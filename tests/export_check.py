@@ -7,7 +7,8 @@ usage: export_check.py CKPT ONNX NPZ DATA|- SPLIT ROWS [run-test-split]
   DATA: a dataset file whose SPLIT/images rows 0..ROWS-1 are the inputs, or - for ROWS
   random raw rows (uint8 values, or normal floats, after the checkpoint's feature type).
   run-test-split: those rows are the run's whole test split, so the ONNX outputs' accuracy
-  on their labels must be the test_accuracy nn-mpi stored in the checkpoint.
+  on their labels (regression: mean loss 1/2 sum (a - t)^2 on their targets) must be the
+  test_accuracy (test_loss) nn-mpi stored in the checkpoint.
 Prints one line per check; exits 1 naming the first failure.
 """
 import sys
@@ -164,7 +165,8 @@ def check_onnx(path, ck, raw, want):
     arch = "-".join(map(str, ck["sizes"]))
     for key, value in (("layer_sizes", arch), ("activation", ck["activation"]),
                        ("loss", ck["loss"]), ("feature_type", ck["feature_type"]),
-                       ("run_id", ck["run_id"])):
+                       ("run_id", ck["run_id"]),
+                       ("targets" if ck["loss"] == "squared_error" else "classes", str(ck["sizes"][-1]))):
         if meta.get(key) != value:
             fail(f"{path}: metadata {key} = {meta.get(key)!r}, expected {value!r}")
     g = model.graph
@@ -242,7 +244,7 @@ def main():
     whole_test_split = sys.argv[7:] == ["run-test-split"]
     rows = int(rows)
     ck = read_checkpoint(ckpt)
-    labels = None
+    truth = None
     if data == "-":
         rng = np.random.default_rng(1)
         shape = (rows, ck["sizes"][0])
@@ -251,7 +253,8 @@ def main():
     else:
         with h5py.File(data, "r") as f:
             raw = f[f"{split}/images"][:rows]
-            labels = f[f"{split}/labels"][:rows]
+            kind = "targets" if ck["loss"] == "squared_error" else "labels"
+            truth = f[f"{split}/{kind}"][:rows]
     want = forward(ck["weights"], ck["biases"], ck["activation"], ck["loss"], preprocess(ck, raw))
     if ck["loss"] != "squared_error" and len(set(want.argmax(axis=1).tolist())) < 2 and rows > 20:
         fail("the checkpoint predicts a single class: too weak a comparison")
@@ -259,11 +262,19 @@ def main():
     if whole_test_split:
         # nn-mpi's own evaluation of these rows, stored in the checkpoint.
         with h5py.File(ckpt, "r") as f:
-            stored = float(f["train"].attrs["test_accuracy"])
-        accuracy = float(np.mean(got.argmax(axis=1) == labels))
-        if abs(accuracy - stored) > 1e-9:
-            fail(f"{onnx_path}: accuracy {accuracy} on the run's test split, nn-mpi stored {stored}")
-        print(f"{onnx_path}: accuracy {accuracy:.4f} on the run's {rows} test rows, as nn-mpi's evaluation")
+            stored_accuracy = float(f["train"].attrs["test_accuracy"])
+            stored_loss = float(f["train"].attrs["test_loss"])
+        if ck["loss"] == "squared_error":
+            t = truth.astype(np.float64).reshape(len(got), -1)
+            loss = float(np.mean(0.5 * np.sum((got.astype(np.float64) - t) ** 2, axis=1)))
+            if not abs(loss - stored_loss) <= 1e-5 * abs(stored_loss):
+                fail(f"{onnx_path}: mean loss {loss} on the run's test split, nn-mpi stored {stored_loss}")
+            print(f"{onnx_path}: mean loss {loss:.6g} on the run's {rows} test rows, as nn-mpi's evaluation")
+        else:
+            accuracy = float(np.mean(got.argmax(axis=1) == truth))
+            if abs(accuracy - stored_accuracy) > 1e-9:
+                fail(f"{onnx_path}: accuracy {accuracy} on the run's test split, nn-mpi stored {stored_accuracy}")
+            print(f"{onnx_path}: accuracy {accuracy:.4f} on the run's {rows} test rows, as nn-mpi's evaluation")
     check_npz(npz_path, ck, raw, want)
 
 

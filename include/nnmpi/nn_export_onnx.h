@@ -13,7 +13,8 @@
  *   output                (N, K)
  * Separate Mul, Sub and Div nodes round each step to float32, as nn_preprocess.h does.
  * The batch dimension is the symbol "N". metadata_props name the run, the checkpoint's
- * checksum and step, the architecture, the feature type and the classes. The same
+ * checksum and step, the architecture, the feature type and the classes (regression: the
+ * targets). The same
  * checkpoint always gives the same bytes. */
 #ifndef NNMPI_NN_EXPORT_ONNX_H
 #define NNMPI_NN_EXPORT_ONNX_H
