@@ -6,9 +6,11 @@
 #   - nn-mpi-data on small IDX files made here (raw, gzipped, and a truncated one);
 #   - a short training run at -np 1 and -np 3 (one epoch, 600 samples), a resume at -np 3,
 #     and a run that fails (a missing dataset) at -np 3;
-#   - nn-mpi --inspect on a checkpoint the run wrote, and on a damaged copy.
+#   - nn-mpi --inspect on a checkpoint the run wrote, and on a damaged copy;
+#   - nn-mpi export of that checkpoint to .onnx and .npz, of the damaged copy, and to a
+#     directory that does not exist.
 # Leaks: checked in full (detect_leaks=1) for the programs that do not start MPI (the unit
-# tests, nn-mpi-data, nn-mpi --inspect). The MPI runs check leaks too, with the
+# tests, nn-mpi-data, nn-mpi --inspect and export). The MPI runs check leaks too, with the
 # suppressions in tests/lsan-mpi.supp, which name only Open MPI's, PMIx's, hwloc's,
 # libevent's and HDF5's own libraries (full allocation stacks: fast_unwind_on_malloc=0).
 #   scripts/sanitize.sh            (about 1 minute on 2 cores)
@@ -118,4 +120,12 @@ offset=$(h5dump -p -H -d /model/layer_0/weights damaged.h5 | awk '/OFFSET/ { pri
 printf '\xff\xff\xff\xff' | dd of=damaged.h5 bs=1 seek=$((offset + 1000)) conv=notrunc 2>/dev/null
 serial 1 "$work/inspect-bad.log" "$build/nn-mpi" --inspect damaged.h5
 grep -q INVALID "$work/inspect-bad.log" || fail "--inspect did not reject a damaged checkpoint"
+
+step "nn-mpi export"
+for ext in onnx npz; do
+    serial 0 "$work/export-$ext.log" "$build/nn-mpi" export "$ckpt" -o "$work/model.$ext"
+    [ -s "$work/model.$ext" ] || fail "export wrote no $work/model.$ext"
+    serial 1 "$work/export-bad-$ext.log" "$build/nn-mpi" export damaged.h5 -o "$work/bad.$ext"
+    serial 1 "$work/export-nodir-$ext.log" "$build/nn-mpi" export "$ckpt" -o "$work/no/model.$ext"
+done
 step "ok: no sanitizer reports"

@@ -3,6 +3,7 @@
  *   nn-mpi train CONFIG ...      (nn-mpi CONFIG ... is the same)
  *   nn-mpi inspect CHECKPOINT    (nn-mpi --inspect CHECKPOINT is the same)
  *   nn-mpi eval CHECKPOINT ...
+ *   nn-mpi export CHECKPOINT -o FILE.onnx|FILE.npz
  * and nn-mpi --help lists them all. */
 #include <cblas.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@ static const Command commands[] = {
     {"inspect", nn_cmd_inspect, "CHECKPOINT", "validate a checkpoint and describe it"},
     {"eval", nn_cmd_eval, "CHECKPOINT [--split S] [--data FILE] [--json]",
      "loss, accuracy, per-class scores, confusion matrix"},
+    {"export", nn_cmd_export, "CHECKPOINT -o FILE.onnx|FILE.npz", "write the model for inference"},
     {NULL, NULL, NULL, NULL},
 };
 
