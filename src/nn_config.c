@@ -114,6 +114,10 @@ static const ConfigKey KEYS[] = {
      "the run's directory)"},
     {"log", "test", KEY_CHOICE, FIELD(log_test), "every_epoch", 0, 0, "every_epoch|end",
      "evaluate the test split after every epoch, or only at the end of training"},
+    {"log", "progress", KEY_CHOICE, FIELD(progress), "auto", 0, 0, "auto|bar|lines|none",
+     "training progress on rank 0's output: bar, a live line redrawn in place; lines, "
+     "the every_steps loss lines with samples/s and ETAs; auto, bar on a terminal, else "
+     "lines; none, only the epoch lines"},
 };
 
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])

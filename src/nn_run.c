@@ -344,6 +344,9 @@ static NnStatus train_epoch(Run *run, int64_t epoch, int64_t first, char err[NN_
         s->global_step++;
         s->samples_seen += r.samples;
         s->step_in_epoch = step + 1;
+        if (is_root(run))
+            nn_progress_step(&run->log.progress, step + 1,
+                             s->epoch_loss_sum / (double)s->epoch_samples, MPI_Wtime());
         if (s->global_step % cfg->log_every_steps == 0) log_train(run, epoch, step, lr);
         if ((r.votes & NN_VOTE_STOP) && !(last_epoch && step + 1 == steps))
             return stop(run, epoch, step + 1, err);
@@ -450,10 +453,13 @@ static NnStatus run_epoch(Run *run, int64_t epoch, int64_t first, int *early,
     int64_t samples_before = run->state.epoch_samples;
     t->exchange_seconds = t->allreduce_seconds = 0.0;
     nn_trainer_begin_epoch(t, epoch);
+    nn_progress_epoch_start(&run->log.progress, epoch, first, MPI_Wtime());
     NnStatus status = train_epoch(run, epoch, first, err);
     if (status != NN_OK) return status;
-    return finish_epoch(run, epoch, MPI_Wtime() - epoch_start,
-                        run->state.epoch_samples - samples_before, early, err);
+    status = finish_epoch(run, epoch, MPI_Wtime() - epoch_start,
+                          run->state.epoch_samples - samples_before, early, err);
+    nn_progress_epoch_end(&run->log.progress, MPI_Wtime());
+    return status;
 }
 
 /* The largest peak resident memory of any rank, on rank 0 (one reduction). */
@@ -525,6 +531,8 @@ NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
     if (status == NN_OK) status = build(&run, &trainer, err);
     int built = status == NN_OK;
     if (built) {
+        nn_progress_init(&run.log.progress, run.log.out, cfg->progress, cfg->epochs,
+                         trainer.steps_per_epoch, cfg->batch_size);
         warn_private_copies(&run);
         run.deadline = find_deadline(&run);
         run.last_checkpoint = MPI_Wtime();

@@ -19,6 +19,7 @@ NnStatus nn_runlog_open_metrics(NnRunLog *log, const char *path, char err[NN_ERR
 void nn_runlog_note(NnRunLog *log, const char *fmt, ...)
 {
     if (!log->out) return;
+    nn_progress_clear(&log->progress);
     va_list ap;
     va_start(ap, fmt);
     vfprintf(log->out, fmt, ap);
@@ -104,9 +105,14 @@ void nn_runlog_start(NnRunLog *log, const char *resumed_from, const NnTrainState
 void nn_runlog_train(NnRunLog *log, int64_t epoch, int epochs, int64_t step,
                      int64_t steps_per_epoch, int64_t global_step, double mean_loss, double lr)
 {
-    fprintf(log->out, "epoch %lld/%d step %lld/%lld train_loss %.6f lr %.6g\n",
-            (long long)epoch + 1, epochs, (long long)step + 1, (long long)steps_per_epoch,
-            mean_loss, lr);
+    if (log->progress.mode == NN_PROGRESS_LINES) {
+        char pace[128];
+        nn_progress_suffix(&log->progress, step + 1, MPI_Wtime(), pace, sizeof pace);
+        fprintf(log->out, "epoch %lld/%d step %lld/%lld train_loss %.6f lr %.6g%s\n",
+                (long long)epoch + 1, epochs, (long long)step + 1, (long long)steps_per_epoch,
+                mean_loss, lr, pace);
+        fflush(log->out);
+    }
     if (!log->metrics) return;
     json_begin(log, "train");
     fprintf(log->metrics, ",\"epoch\":%lld,\"step\":%lld", (long long)epoch + 1,
@@ -122,6 +128,7 @@ void nn_runlog_epoch(NnRunLog *log, const NnEpochReport *r)
     double elapsed = MPI_Wtime() - log->started;
     char hash[17];
     nn_hash_hex(r->params_hash, hash);
+    nn_progress_clear(&log->progress);
     fprintf(log->out, "epoch %lld/%d done: train_loss %.6f", (long long)r->epoch + 1, r->epochs,
             s->train_loss);
     const char *names[2] = {"validation", "test"};
@@ -172,6 +179,7 @@ void nn_runlog_epoch(NnRunLog *log, const NnEpochReport *r)
 
 void nn_runlog_checkpoint(NnRunLog *log, const char *path, int64_t step, int best)
 {
+    nn_progress_clear(&log->progress);
     fprintf(log->out, "checkpoint %s%s\n", path, best ? " (best so far)" : "");
     fflush(log->out);
     if (!log->metrics) return;
@@ -185,6 +193,7 @@ void nn_runlog_checkpoint(NnRunLog *log, const char *path, int64_t step, int bes
 void nn_runlog_early_stop(NnRunLog *log, int64_t epoch, const NnTrainState *state,
                           const char *monitor)
 {
+    nn_progress_clear(&log->progress);
     fprintf(log->out,
             "early stopping after epoch %lld: %s has not improved for %lld epochs; best %.6g "
             "at epoch %lld\n",
@@ -202,6 +211,7 @@ void nn_runlog_early_stop(NnRunLog *log, int64_t epoch, const NnTrainState *stat
 
 void nn_runlog_end(NnRunLog *log, const char *status, double peak_rss_mib)
 {
+    nn_progress_clear(&log->progress);
     if (peak_rss_mib > 0)
         fprintf(log->out, "peak memory per rank: at most %.1f MiB\n", peak_rss_mib);
     fflush(log->out);

@@ -51,7 +51,8 @@ static const char *EVERY_KEY =
     "[log]\n"
     "every_steps = 10   ; inline comment\n"
     "metrics = /tmp/m.jsonl\n"
-    "test = end\n";
+    "test = end\n"
+    "progress = lines\n";
 
 static const char *EVERY_KEY_CANONICAL =
     "[data]\n"
@@ -98,7 +99,8 @@ static const char *EVERY_KEY_CANONICAL =
     "\n[log]\n"
     "every_steps = 10\n"
     "metrics = /tmp/m.jsonl\n"
-    "test = end\n";
+    "test = end\n"
+    "progress = lines\n";
 
 static void test_every_key(void)
 {
@@ -121,6 +123,7 @@ static void test_every_key(void)
     CHECK(cfg.early_stopping_patience == 4 && cfg.min_delta == 0.001);
     CHECK(cfg.checkpoint_keep_best == 1 && cfg.monitor == NN_MONITOR_VALIDATION_ACCURACY);
     CHECK(cfg.log_test == NN_LOG_TEST_END);
+    CHECK(cfg.progress == NN_PROGRESS_LINES);
     CHECK(cfg.checkpoint_every_epochs == 2 && cfg.checkpoint_every_steps == 50);
     CHECK(cfg.log_every_steps == 10 && strcmp(cfg.metrics_path, "/tmp/m.jsonl") == 0);
     CHECK(cfg.checkpoint_every_minutes == 2.5 && cfg.checkpoint_keep == 5);
@@ -159,6 +162,7 @@ static void test_defaults(void)
     CHECK(cfg.early_stopping_patience == 0 && cfg.min_delta == 0);
     CHECK(cfg.checkpoint_keep_best == 0 && cfg.monitor == NN_MONITOR_VALIDATION_LOSS);
     CHECK(cfg.log_test == NN_LOG_TEST_EVERY_EPOCH);
+    CHECK(cfg.progress == NN_PROGRESS_AUTO);
     CHECK(cfg.reproducible == 0 && cfg.chunk_size == 32);
     CHECK(cfg.checkpoint_every_epochs == 1 && cfg.checkpoint_every_steps == 0);
     CHECK(cfg.log_every_steps == 100 && cfg.metrics_path[0] == '\0');

@@ -25,6 +25,13 @@ typedef enum { NN_RESUME_NO, NN_RESUME_AUTO } NnResume;
 typedef enum { NN_MONITOR_VALIDATION_LOSS, NN_MONITOR_VALIDATION_ACCURACY } NnMonitor;
 #define NN_MONITOR_CHOICES "validation_loss|validation_accuracy"
 typedef enum { NN_LOG_TEST_EVERY_EPOCH, NN_LOG_TEST_END } NnLogTest;
+/* How rank 0 shows training progress (nn_progress.h). */
+typedef enum {
+    NN_PROGRESS_AUTO,  /* bar when the log is a terminal, else lines */
+    NN_PROGRESS_BAR,
+    NN_PROGRESS_LINES,
+    NN_PROGRESS_NONE   /* neither: only the epoch lines */
+} NnProgressMode;
 /* A signal that stops a run at a checkpoint, besides SIGTERM and SIGUSR1. */
 typedef enum {
     NN_SIGNAL_NONE,
@@ -87,6 +94,7 @@ typedef struct {
     int log_every_steps;
     char metrics_path[NN_PATH_LEN]; /* empty: metrics.jsonl in the run's directory */
     NnLogTest log_test;
+    NnProgressMode progress;
 } NnConfig;
 
 /* Fills cfg with every key's default. */

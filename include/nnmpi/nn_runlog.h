@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "nnmpi/nn_checkpoint.h"
+#include "nnmpi/nn_progress.h"
 #include "nnmpi/nn_status.h"
 
 typedef struct {
@@ -28,6 +29,8 @@ typedef struct {
     FILE *metrics;     /* NULL: no metrics file */
     char run_id[32];
     double started;    /* MPI_Wtime() at the start of the process */
+    NnProgress progress; /* the live bar or the ETAs of the loss lines; every line printed
+                            here first erases a live bar */
 } NnRunLog;
 
 /* Opens the metrics file at path for appending (creating it). */
@@ -41,7 +44,8 @@ void nn_runlog_start(NnRunLog *log, const char *resumed_from, const NnTrainState
                      int nranks, const char *hosts, const char *run_dir,
                      const char *config_text);
 
-/* The periodic training-loss line. */
+/* The periodic training-loss line (with progress lines: with samples/s and ETAs; with a
+ * bar or none: only the metrics event). */
 void nn_runlog_train(NnRunLog *log, int64_t epoch, int epochs, int64_t step,
                      int64_t steps_per_epoch, int64_t global_step, double mean_loss, double lr);
 
