@@ -65,7 +65,7 @@ NnStatus nn_input_detect(const char *path, NnInputKind *kind, char err[NN_ERR_LE
         return nn_fail(err, "%s: an IDX labels file; give the images file as the input and "
                             "this one with --labels",
                        path);
-    else if (n >= 3 && head[0] == 'P' && (head[1] == '5' || head[1] == '2') &&
+    else if (n >= 3 && head[0] == 'P' && (head[1] == '5' || head[1] == '2') && head[2] &&
              strchr(" \t\r\n#", head[2]))
         *kind = NN_INPUT_PGM;
     else if (ends_with(path, ".h5") || ends_with(path, ".hdf5"))

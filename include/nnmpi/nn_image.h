@@ -18,7 +18,8 @@ typedef enum { NN_IMAGE_PNG, NN_IMAGE_PGM } NnImageKind;
  * (the model's inputs)". Conversions to 8-bit gray:
  *   PNG: gray as stored; 1, 2 and 4-bit gray scaled to 0..255; palettes expanded; colour
  *        converted with png_set_rgb_to_gray's default weights (Rec. 709 primaries: 0.2126 R
- *        + 0.7152 G + 0.0722 B, so R = G = B keeps its value); an alpha channel dropped
+ *        + 0.7152 G + 0.0722 B, or those of the file's cHRM chunk; R = G = B keeps its
+ *        value); an alpha channel dropped
  *        (the colour values are used as they are, not composited); 16-bit scaled to 8 bits
  *        (png_set_scale_16: round(v / 257)); no gamma correction.
  *   PGM: maxval 255 as stored; any other maxval (1..65535) scaled to round(v * 255 / maxval).
