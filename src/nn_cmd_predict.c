@@ -238,7 +238,7 @@ static void write_header(Predictor *p, int has_labels)
 }
 
 /* The K best outputs of a:(outputs) into order[0..K), best first; ties go to the lower
- * class, as numpy's argmax and argsort(-a, kind="stable") do. */
+ * class, as nn_argmax and numpy's argsort(-a, kind="stable") do. */
 static void best_k(const float *a, int outputs, int k, int *order)
 {
     for (int j = 0; j < outputs; j++) order[j] = j;
@@ -264,15 +264,13 @@ static void write_row(Predictor *p, const NnInputBlock *block, int i, const floa
         fprintf(out, "%lld", (long long)(block->first + i));
     if (p->kind == OUT_VALUES) {
         for (int j = 0; j < C; j++) fprintf(out, ",%.9g", (double)a[j]);
+    } else if (p->top > 0) {
+        best_k(a, C, p->top, p->order);
+        for (int k = 0; k < p->top; k++)
+            fprintf(out, ",%d,%.9g", p->order[k], (double)a[p->order[k]]);
     } else {
-        best_k(a, C, p->top > 0 ? p->top : 1, p->order);
-        if (p->top > 0) {
-            for (int k = 0; k < p->top; k++)
-                fprintf(out, ",%d,%.9g", p->order[k], (double)a[p->order[k]]);
-        } else {
-            fprintf(out, ",%d", p->order[0]);
-            for (int j = 0; j < C; j++) fprintf(out, ",%.9g", (double)a[j]);
-        }
+        fprintf(out, ",%d", nn_argmax(a, C));
+        for (int j = 0; j < C; j++) fprintf(out, ",%.9g", (double)a[j]);
     }
     if (p->has_labels) fprintf(out, ",%lld", (long long)block->labels[i]);
     putc('\n', out);

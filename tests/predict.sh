@@ -11,8 +11,9 @@
 # - a float32 dataset with /mean and /std (written with h5py): its test split, and the same
 #   raw rows as .npy and CSV, go through the standardization the checkpoint stored (numpy
 #   computes it from the data, not from the checkpoint);
-# - an mse and a squared_error model (tests/predict_fixture.c): score and y columns (numpy
-#   for mse's sigmoid scores), --top refused for the regression;
+# - an mse and a squared_error model (tests/predict_fixture.c) and a short regression run
+#   (2 targets): score and y columns equal numpy's sigmoid scores and linear values, --top
+#   refused for the regression;
 # - bad inputs exit 1 with a message naming the file and the row or size, bad usage exits 2,
 #   and no output file (or temporary file) is left: a wrong feature count on row 3, a
 #   non-numeric value, a bad row after a block was already written, a 27x28 PNG, a truncated
@@ -202,8 +203,33 @@ expect_status 0 "$NN_MPI" predict "$WORK/mse.h5" "$WORK/in/six.csv" -o "$WORK/ms
 expect_status 0 "$NN_MPI" predict "$WORK/mse.h5" "$WORK/in/six.csv" --top 2 -o "$WORK/mse_top.csv"
 head -n 1 "$WORK/mse_top.csv" | grep -qx "row,top1,score1,top2,score2" || fail "mse --top header"
 expect_status 0 "$NN_MPI" predict "$WORK/squared_error.h5" "$WORK/in/six.npy" -o "$WORK/reg.csv"
-head -n 1 "$WORK/reg.csv" | grep -qx "row,y0,y1,y2" || fail "regression header"
-[ "$(wc -l <"$WORK/reg.csv")" = 31 ] || fail "regression: not 30 rows"
+"${CHECK[@]}" forward "$WORK/squared_error.h5" "$WORK/in/six.npy" "$WORK/reg.csv" --scale 0.5 ||
+    fail "squared_error values"
+# A regression run (2 targets, /test/targets): predict on its dataset and on the raw rows.
+"$PY" - "$WORK" <<'EOF'
+import sys, h5py, numpy as np
+work = sys.argv[1]
+rng = np.random.default_rng(5)
+def rows(n):
+    x = rng.normal(0.0, 1.0, (n, 5)).astype(np.float32)
+    return x, np.stack([np.sin(x[:, 0]) + x[:, 1] * x[:, 2], x[:, 3] - x[:, 4] / 2], 1).astype(np.float32)
+with h5py.File(f"{work}/reg_data.h5", "w") as f:
+    f.attrs["format"] = "nn-mpi dataset"
+    for split, n in (("train", 1000), ("test", 300)):
+        x, t = rows(n)
+        f[f"{split}/images"], f[f"{split}/targets"] = x, t
+        if split == "test":
+            np.save(f"{work}/in/reg_x.npy", x)
+EOF
+expect_status 0 mpi 2 "$NN_MPI" "$NN_SOURCE/configs/test-small.ini" --set data.path="$WORK/reg_data.h5" \
+    --set data.train_samples=0 --set data.test_samples=0 --set model.hidden=16 \
+    --set model.activation=tanh --set model.loss=squared_error --set train.epochs=1 \
+    --set checkpoint.every_steps=0 --set run.dir="$WORK/rrun"
+rck=$(newest "$WORK/rrun")
+for input in "$WORK/reg_data.h5" "$WORK/in/reg_x.npy"; do
+    expect_status 0 "$NN_MPI" predict "$rck" "$input" -o "$WORK/reg_run.csv"
+    "${CHECK[@]}" forward "$rck" "$WORK/in/reg_x.npy" "$WORK/reg_run.csv" || fail "regression run: $input"
+done
 expect_status 2 "$NN_MPI" predict "$WORK/squared_error.h5" "$WORK/in/six.npy" --top 1 -o "$WORK/no.csv"
 expect_in "$WORK/err" "--top: $WORK/squared_error.h5 is a regression model (loss squared_error)"
 
