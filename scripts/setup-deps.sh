@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(gcc make cmake pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
           libopenblas-dev libinih-dev zlib1g-dev npm ca-certificates gzip dataset-fashion-mnist
           slurmctld slurmd slurm-client munge python3-numpy python3-h5py
-          clang libclang-rt-14-dev libcsv-dev libzip-dev python3-pandas
+          clang libclang-rt-14-dev libcsv-dev libzip-dev libpng-dev python3-pandas
           libprotobuf-c-dev protobuf-c-compiler python3-onnx)
 # Packages that count as present when their command is: another Node.js installation (such
 # as NodeSource's nodejs) brings its own npm and conflicts with Debian's.

@@ -1,8 +1,6 @@
-/* NumPy to dataset. The .npy format (numpy.lib.format) is a magic string, a version, and a
- * Python dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (N, F), } padded
- * with spaces, then the raw array; no Debian C library reads it, so the header is parsed
- * here. A .npz is a zip of .npy members, read as streams through libzip. Rows are read a
- * block at a time and converted, so memory does not grow with N. */
+/* NumPy to dataset. A .npy file's header is parsed by nn_npy.h; a .npz is a zip of .npy
+ * members, read as streams through libzip. Rows are read a block at a time and converted, so
+ * memory does not grow with N. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,9 +10,8 @@
 
 #include "nnmpi/nn_atomic_file.h"
 #include "nnmpi/nn_convert.h"
+#include "nnmpi/nn_npy.h"
 
-#define NPY_MAX_HEADER 65536
-#define NPY_MAX_DIMS 32
 /* Bytes of features read at a time (at least one row). */
 #define BLOCK_BYTES ((int64_t)4 << 20)
 
@@ -22,148 +19,34 @@ typedef struct {
     char name[4200]; /* "X.npy" or "data.npz: array 'X'" for messages */
     FILE *file;
     zip_file_t *member;
-    char kind;  /* 'f' float, 'i' signed, 'u' unsigned, 'b' bool */
-    int size;   /* bytes per element */
-    int swap;   /* big-endian data */
-    int64_t rows, per_row;
-    int ndim;
+    NnNpyHeader h;
 } Npy;
 
-static NnStatus read_exact(Npy *a, void *buf, size_t n, char err[NN_ERR_LEN])
+/* An NnNpyRead for a member of a .npz archive (a zip_file_t *). */
+static NnStatus zip_read(void *member, void *buf, size_t n, const char *name,
+                         char err[NN_ERR_LEN])
 {
     size_t got = 0;
     while (got < n) {
-        if (a->file) {
-            size_t r = fread((char *)buf + got, 1, n - got, a->file);
-            if (r == 0)
-                return ferror(a->file)
-                           ? nn_fail(err, "%s: cannot read: %s", a->name, strerror(errno))
-                           : nn_fail(err, "%s: truncated: the header promises more data",
-                                     a->name);
-            got += r;
-        } else {
-            zip_int64_t r = zip_fread(a->member, (char *)buf + got, n - got);
-            if (r < 0)
-                return nn_fail(err, "%s: cannot read: %s", a->name,
-                               zip_file_strerror(a->member));
-            if (r == 0) return nn_fail(err, "%s: truncated: the header promises more data", a->name);
-            got += (size_t)r;
-        }
+        zip_int64_t r = zip_fread(member, (char *)buf + got, n - got);
+        if (r < 0) return nn_fail(err, "%s: cannot read: %s", name, zip_file_strerror(member));
+        if (r == 0) return nn_fail(err, "%s: truncated: the header promises more data", name);
+        got += (size_t)r;
     }
     return NN_OK;
 }
 
-/* The value text after 'key': in the header dict, or NULL. */
-static const char *dict_value(const char *header, const char *key)
+static NnStatus read_exact(Npy *a, void *buf, size_t n, char err[NN_ERR_LEN])
 {
-    char quoted[32];
-    snprintf(quoted, sizeof quoted, "'%s'", key);
-    const char *at = strstr(header, quoted);
-    if (!at) return NULL;
-    at += strlen(quoted);
-    at += strspn(at, " ");
-    if (*at != ':') return NULL;
-    at++;
-    return at + strspn(at, " ");
+    return a->file ? nn_npy_fread(a->file, buf, n, a->name, err)
+                   : zip_read(a->member, buf, n, a->name, err);
 }
 
 /* Reads and checks the header; leaves the stream at the data. */
 static NnStatus read_header(Npy *a, char err[NN_ERR_LEN])
 {
-    unsigned char pre[10];
-    if (read_exact(a, pre, 10, err) != NN_OK) return NN_ERR;
-    if (memcmp(pre, "\x93NUMPY", 6) != 0)
-        return nn_fail(err, "%s: not a .npy array (no \\x93NUMPY magic)", a->name);
-    size_t len;
-    int major = pre[6];
-    if (major == 1) {
-        len = (size_t)pre[8] | (size_t)pre[9] << 8;
-    } else if (major == 2 || major == 3) {
-        unsigned char more[2];
-        if (read_exact(a, more, 2, err) != NN_OK) return NN_ERR;
-        len = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)more[0] << 16 | (size_t)more[1] << 24;
-    } else {
-        return nn_fail(err, "%s: .npy format version %d is not known", a->name, major);
-    }
-    if (len > NPY_MAX_HEADER) return nn_fail(err, "%s: header of %zu bytes", a->name, len);
-    char *h = malloc(len + 1);
-    if (!h) return nn_fail(err, "out of memory");
-    NnStatus status = read_exact(a, h, len, err);
-    if (status != NN_OK) goto done;
-    h[len] = '\0';
-    status = NN_ERR;
-    const char *descr = dict_value(h, "descr"), *order = dict_value(h, "fortran_order"),
-               *shape = dict_value(h, "shape");
-    if (!descr || !order || !shape) {
-        nn_fail(err, "%s: header without descr, fortran_order and shape: %.200s", a->name, h);
-        goto done;
-    }
-    if (*descr != '\'') {
-        nn_fail(err, "%s: a structured array (dtype %.60s); save a plain numeric array",
-                a->name, descr);
-        goto done;
-    }
-    char endian = descr[1], kind = descr[2];
-    int size = atoi(descr + 3);
-    if (kind == 'O') {
-        nn_fail(err, "%s: an object array (dtype object) cannot be read; save a numeric array "
-                     "(e.g. x.astype(np.float32))", a->name);
-        goto done;
-    }
-    int ok = (endian == '<' || endian == '>' || endian == '|' || endian == '=') &&
-             ((kind == 'f' && (size == 4 || size == 8)) ||
-              ((kind == 'i' || kind == 'u') && (size == 1 || size == 2 || size == 4 || size == 8)) ||
-              (kind == 'b' && size == 1));
-    if (!ok) {
-        const char *end = strchr(descr + 1, '\'');
-        nn_fail(err, "%s: dtype %.*s is not supported (float32, float64, integers or bool)",
-                a->name, end ? (int)(end - descr + 1) : 8, descr);
-        goto done;
-    }
-    a->kind = kind;
-    a->size = size;
-    a->swap = endian == '>' && size > 1;
-    if (strncmp(order, "False", 5) != 0) {
-        nn_fail(err, "%s: Fortran order (column-major) is not supported; save "
-                     "np.ascontiguousarray(x)", a->name);
-        goto done;
-    }
-    if (*shape != '(') {
-        nn_fail(err, "%s: bad shape in the header: %.60s", a->name, shape);
-        goto done;
-    }
-    a->ndim = 0;
-    a->per_row = 1;
-    const char *p = shape + 1;
-    for (;;) {
-        p += strspn(p, " ,");
-        if (*p == ')') break;
-        char *end = NULL;
-        errno = 0;
-        long long d = strtoll(p, &end, 10);
-        if (end == p || d < 0 || errno || a->ndim == NPY_MAX_DIMS) {
-            nn_fail(err, "%s: bad shape in the header: %.60s", a->name, shape);
-            goto done;
-        }
-        if (d > (INT64_C(1) << 40) || (a->ndim > 0 && a->per_row * d > (INT64_C(1) << 40))) {
-            nn_fail(err, "%s: shape too large: %.60s", a->name, shape);
-            goto done;
-        }
-        if (a->ndim == 0)
-            a->rows = d;
-        else
-            a->per_row *= d;
-        a->ndim++;
-        p = end;
-    }
-    if (a->ndim == 0) {
-        nn_fail(err, "%s: a scalar, not an array of rows", a->name);
-        goto done;
-    }
-    status = NN_OK;
-done:
-    free(h);
-    return status;
+    return a->file ? nn_npy_read_header(nn_npy_fread, a->file, a->name, &a->h, err)
+                   : nn_npy_read_header(zip_read, a->member, a->name, &a->h, err);
 }
 
 static void close_array(Npy *a)
@@ -206,79 +89,53 @@ static NnStatus open_member(Npy *a, zip_t *z, const char *path, const char *key,
     return read_header(a, err);
 }
 
-static void swap_bytes(unsigned char *p, int64_t count, int size)
-{
-    for (int64_t i = 0; i < count; i++, p += size)
-        for (int k = 0; k < size / 2; k++) {
-            unsigned char t = p[k];
-            p[k] = p[size - 1 - k];
-            p[size - 1 - k] = t;
-        }
-}
-
-/* Element i of a raw buffer as a double (features) or an int64 (labels). */
-static double element_f64(const Npy *a, const unsigned char *raw, int64_t i)
-{
-    const void *p = raw + i * a->size;
-    switch (a->kind) {
-    case 'f': return a->size == 4 ? (double)*(const float *)p : *(const double *)p;
-    case 'b': return *(const uint8_t *)p != 0;
-    case 'i':
-        return a->size == 1 ? *(const int8_t *)p : a->size == 2 ? *(const int16_t *)p
-               : a->size == 4 ? *(const int32_t *)p : (double)*(const int64_t *)p;
-    default:
-        return a->size == 1 ? *(const uint8_t *)p : a->size == 2 ? *(const uint16_t *)p
-               : a->size == 4 ? *(const uint32_t *)p : (double)*(const uint64_t *)p;
-    }
-}
-
 /* Streams the rows of one features/labels pair into the writer. */
 static NnStatus convert_pair(Npy *x, Npy *y, NnWriter *w, NnSplit from, char err[NN_ERR_LEN])
 {
-    if (y->kind != 'i' && y->kind != 'u')
+    if (y->h.kind != 'i' && y->h.kind != 'u')
         return nn_fail(err, "%s: labels of dtype %s; expected integers (y.astype(np.int64))",
-                       y->name, y->kind == 'f' ? "float" : "bool");
-    if (y->ndim > 2 || y->per_row != 1)
+                       y->name, y->h.kind == 'f' ? "float" : "bool");
+    if (y->h.ndim > 2 || y->h.per_row != 1)
         return nn_fail(err, "%s: labels must be one per row, shape (N,) or (N, 1)", y->name);
-    if (x->rows != y->rows)
-        return nn_fail(err, "%s has %lld rows but %s has %lld", x->name, (long long)x->rows,
-                       y->name, (long long)y->rows);
-    if (x->rows == 0) return nn_fail(err, "%s: no rows", x->name);
-    int64_t F = x->per_row;
-    int64_t block = BLOCK_BYTES / (F * x->size);
+    if (x->h.rows != y->h.rows)
+        return nn_fail(err, "%s has %lld rows but %s has %lld", x->name, (long long)x->h.rows,
+                       y->name, (long long)y->h.rows);
+    if (x->h.rows == 0) return nn_fail(err, "%s: no rows", x->name);
+    int64_t F = x->h.per_row;
+    int64_t block = BLOCK_BYTES / (F * x->h.size);
     if (block < 1) block = 1;
-    unsigned char *xraw = malloc((size_t)(block * F * x->size));
-    unsigned char *yraw = malloc((size_t)(block * y->size));
+    unsigned char *xraw = malloc((size_t)(block * F * x->h.size));
+    unsigned char *yraw = malloc((size_t)(block * y->h.size));
     float *row = malloc(sizeof *row * (size_t)F);
     NnStatus status = xraw && yraw && row ? NN_OK : nn_fail(err, "out of memory");
-    for (int64_t at = 0; at < x->rows && status == NN_OK; at += block) {
-        int64_t n = x->rows - at < block ? x->rows - at : block;
-        if (read_exact(x, xraw, (size_t)(n * F * x->size), err) != NN_OK ||
-            read_exact(y, yraw, (size_t)(n * y->size), err) != NN_OK) {
+    for (int64_t at = 0; at < x->h.rows && status == NN_OK; at += block) {
+        int64_t n = x->h.rows - at < block ? x->h.rows - at : block;
+        if (read_exact(x, xraw, (size_t)(n * F * x->h.size), err) != NN_OK ||
+            read_exact(y, yraw, (size_t)(n * y->h.size), err) != NN_OK) {
             status = NN_ERR;
             break;
         }
-        if (x->swap) swap_bytes(xraw, n * F, x->size);
-        if (y->swap) swap_bytes(yraw, n, y->size);
+        if (x->h.swap) nn_npy_swap(xraw, n * F, x->h.size);
+        if (y->h.swap) nn_npy_swap(yraw, n, y->h.size);
         for (int64_t i = 0; i < n && status == NN_OK; i++) {
             int64_t label;
-            const void *p = yraw + i * y->size;
-            if (y->kind == 'u' && y->size == 8 && *(const uint64_t *)p > (uint64_t)INT64_MAX) {
+            const void *p = yraw + i * y->h.size;
+            if (y->h.kind == 'u' && y->h.size == 8 && *(const uint64_t *)p > (uint64_t)INT64_MAX) {
                 status = nn_fail(err, "%s: row %lld: label %llu is too large", y->name,
                                  (long long)(at + i), (unsigned long long)*(const uint64_t *)p);
                 break;
             }
-            if (y->size == 8)
+            if (y->h.size == 8)
                 label = *(const int64_t *)p;
             else
-                label = (int64_t)element_f64(y, yraw, i);
+                label = (int64_t)nn_npy_element(&y->h, yraw, i);
             char why[NN_ERR_LEN];
             if (nn_writer_label(w, label, why) != NN_OK) {
                 status = nn_fail(err, "%s: row %lld: %s", y->name, (long long)(at + i), why);
                 break;
             }
             for (int64_t j = 0; j < F; j++) {
-                double v = element_f64(x, xraw, i * F + j);
+                double v = nn_npy_element(&x->h, xraw, i * F + j);
                 float f = (float)v;
                 if (!isfinite(f)) {
                     status = nn_fail(err, "%s: row %lld, column %lld: %g is not a finite float32",
@@ -344,12 +201,12 @@ NnStatus nn_convert_npy(const NnNpyOptions *o, const char *out, const NnWriterOp
         for (int i = 0; i < n; i++)
             if (open_npy(&a[i], paths[i], err) != NN_OK) goto done;
     }
-    if (n == 4 && a[2].per_row != a[0].per_row) {
+    if (n == 4 && a[2].h.per_row != a[0].h.per_row) {
         nn_fail(err, "%s has %lld features per row but %s has %lld", a[2].name,
-                (long long)a[2].per_row, a[0].name, (long long)a[0].per_row);
+                (long long)a[2].h.per_row, a[0].name, (long long)a[0].h.per_row);
         goto done;
     }
-    if (nn_writer_open(&w, out, a[0].per_row, wo, err) != NN_OK) goto done;
+    if (nn_writer_open(&w, out, a[0].h.per_row, wo, err) != NN_OK) goto done;
     if (convert_pair(&a[0], &a[1], w, NN_SPLIT_TRAIN, err) != NN_OK) goto done;
     if (n == 4 && convert_pair(&a[2], &a[3], w, NN_SPLIT_TEST, err) != NN_OK) goto done;
     status = nn_writer_finish(w, err);

@@ -644,6 +644,19 @@ NnStatus nn_dataset_probe_open(hid_t file, const char *path, NnDataShape *shape,
     return status;
 }
 
+hid_t nn_dataset_open_features(hid_t file, const char *path, const char *name, hsize_t *dims,
+                               NnFeatureType *type, char err[NN_ERR_LEN])
+{
+    return open_features(file, path, name, dims, type, err);
+}
+
+NnStatus nn_dataset_read_preprocess(hid_t file, hid_t images, const char *path,
+                                    const char *name, NnFeatureType type, int features,
+                                    NnPreprocess *prep, char err[NN_ERR_LEN])
+{
+    return read_preprocess(file, images, path, name, type, features, prep, err);
+}
+
 void nn_data_shape_free(NnDataShape *shape)
 {
     nn_preprocess_free(&shape->prep);

@@ -4,6 +4,7 @@
  *   nn-mpi inspect CHECKPOINT    (nn-mpi --inspect CHECKPOINT is the same)
  *   nn-mpi eval CHECKPOINT ...
  *   nn-mpi export CHECKPOINT -o FILE.onnx|FILE.npz
+ *   nn-mpi predict CHECKPOINT INPUT... -o OUT.csv
  * and nn-mpi --help lists them all. */
 #include <cblas.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ static const Command commands[] = {
     {"eval", nn_cmd_eval, "CHECKPOINT [--split S] [--data FILE] [--json]",
      "loss, accuracy, per-class scores, confusion matrix"},
     {"export", nn_cmd_export, "CHECKPOINT -o FILE.onnx|FILE.npz", "write the model for inference"},
+    {"predict", nn_cmd_predict, "CKPT INPUT... -o OUT.csv [--top K]", "apply a model to rows"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -124,6 +124,20 @@ NnStatus nn_dataset_probe_open(hid_t file, const char *path, NnDataShape *shape,
 
 void nn_data_shape_free(NnDataShape *shape);
 
+/* For readers of one split in one process (nn-mpi predict), the reader's own checks: opens
+ * the features dataset `name` (e.g. "/test/images") of the open file, which must be 2-D,
+ * uint8 or float, with 1 .. NN_DATASET_MAX_FEATURES columns; fills dims (rows, columns) and
+ * *type. Returns the dataset id (caller closes), or -1 with err naming file and dataset. */
+hid_t nn_dataset_open_features(hid_t file, const char *path, const char *name, hsize_t *dims,
+                               NnFeatureType *type, char err[NN_ERR_LEN]);
+
+/* The preprocessing the file states for the features dataset `images` (named `name`, of
+ * `type` and `features` columns): its scale attribute or the type's default, and the root
+ * /mean and /std, checked. Free with nn_preprocess_free. */
+NnStatus nn_dataset_read_preprocess(hid_t file, hid_t images, const char *path,
+                                    const char *name, NnFeatureType type, int features,
+                                    NnPreprocess *prep, char err[NN_ERR_LEN]);
+
 /* Collective over comm. Reads this rank's part of the rows rows[0..n_rows) of split "split"
  * (ascending, no repeats): positions [out->start, out->start + out->count) of the list, from
  * nn_shard_range_units(n_rows, unit, ranks, rank), so out->total = n_rows and record i holds
