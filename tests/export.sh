@@ -9,7 +9,8 @@
 # units; regression (tanh/squared_error, two targets: linear outputs); the committed
 # fixture tests/data/ckpt-v2-step2.h5 (no /preprocessing: the default 1/255). On each
 # run's test split the ONNX outputs give nn-mpi's stored test accuracy (regression: test
-# loss). The same checkpoint exports to the same bytes.
+# loss), and on MNIST's 10000 test images nn-mpi predict's probabilities. The same
+# checkpoint exports to the same bytes.
 # Refusals: a truncated and a bit-flipped checkpoint exit 1 with nn-mpi inspect's reason
 # and leave no file; an unknown extension and a missing -o exit 2; an unwritable path
 # exits 1 naming it.
@@ -49,6 +50,25 @@ for ext in onnx npz; do
     expect_status 0 "$NN_MPI" export "$relu" -o "$WORK/again.$ext"
     cmp -s "$WORK/again.$ext" "$(exported "$relu").$ext" || fail "two exports to .$ext differ"
 done
+
+# predict's probabilities on the 10000 test images equal the ONNX graph's, run by
+# export_check.py's numpy interpreter (nothing of nn-mpi's), to float rounding.
+expect_status 0 "$NN_MPI" predict "$relu" "$NN_DATA" -o "$WORK/predict.csv"
+"$PY" - "$NN_SOURCE/tests" "$(exported "$relu").onnx" "$NN_DATA" "$WORK/predict.csv" <<'EOF' ||
+import sys, csv, numpy as np, h5py, onnx
+sys.path.insert(0, sys.argv[1])
+from export_check import run_onnx
+raw = h5py.File(sys.argv[3])["test/images"][...].astype(np.float32)
+want, _ = run_onnx(onnx.load(sys.argv[2]), raw)
+rows = list(csv.DictReader(open(sys.argv[4])))
+got = np.array([[float(r[f"p{k}"]) for k in range(10)] for r in rows], np.float32)
+assert got.shape == want.shape, (got.shape, want.shape)
+diff = np.abs(got - want).max()
+assert diff < 1e-5, diff
+assert all(int(r["predicted"]) == k for r, k in zip(rows, want.argmax(1)))
+print(f"predict and the ONNX graph agree on {len(rows)} test images (max diff {diff:.1e})")
+EOF
+    fail "predict's outputs differ from the exported ONNX graph's"
 
 # MNIST, tanh/mse.
 expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set run.dir="$WORK/tanh" \
