@@ -152,11 +152,11 @@ static NnStatus find_column(Csv *c, char **header, const char *option, const cha
     return nn_fail(c->err, "%s: %s %s: no such column in the header", c->path, option, want);
 }
 
-/* Marks target k in column col (-1 - k; 0 .. T-1), or the label (k = 0 without targets). */
-static NnStatus mark_column(Csv *c, int col, int k, const char *option, const char *want)
+/* Marks column col as target k (slot -1 - k) of the --target list. */
+static NnStatus mark_target(Csv *c, int col, int k, const char *list)
 {
     if (c->slot[col] < 0)
-        return nn_fail(c->err, "%s: %s %s: column %d is named twice", c->path, option, want,
+        return nn_fail(c->err, "%s: --target %s: column %d is named twice", c->path, list,
                        col + 1);
     c->slot[col] = -1 - k;
     return NN_OK;
@@ -191,7 +191,7 @@ static NnStatus assign_columns(Csv *c, char **header)
                 status = nn_fail(c->err, "%s: --target %s: an empty column in the list", c->path,
                                  list);
             else if (find_column(c, header, "--target", item, &col) == NN_OK)
-                status = mark_column(c, col, T++, "--target", list);
+                status = mark_target(c, col, T++, list);
             else
                 status = NN_ERR;
         }

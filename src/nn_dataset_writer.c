@@ -204,8 +204,9 @@ static NnStatus create_split(NnWriter *w, Split *sp, const char *name, char err[
     hsize_t dims[2] = {0, (hsize_t)w->features}, max[2] = {H5S_UNLIMITED, (hsize_t)w->features};
     hsize_t chunk[2] = {(hsize_t)w->chunk_rows, (hsize_t)w->features};
     hsize_t ydims[2] = {0, (hsize_t)width}, ymax[2] = {H5S_UNLIMITED, (hsize_t)width};
-    hsize_t ychunk[2] = {LABEL_CHUNK, (hsize_t)width};
-    if (T > 0) ychunk[0] = TARGET_CHUNK_BYTES / (4 * width) > 0 ? TARGET_CHUNK_BYTES / (4 * width) : 1;
+    int64_t target_rows = TARGET_CHUNK_BYTES / (4 * width);
+    hsize_t ychunk[2] = {T ? (hsize_t)(target_rows > 0 ? target_rows : 1) : LABEL_CHUNK,
+                         (hsize_t)width};
     hid_t space2 = H5Screate_simple(2, dims, max), yspace = H5Screate_simple(y_rank(w), ydims, ymax);
     hid_t dcpl2 = H5Pcreate(H5P_DATASET_CREATE), ydcpl = H5Pcreate(H5P_DATASET_CREATE);
     NnStatus status = NN_ERR;
@@ -255,9 +256,9 @@ static NnStatus flush_split(NnWriter *w, NnSplit s, char err[NN_ERR_LEN])
     if (sp->group < 0 && create_split(w, sp, SPLIT_NAMES[s], err) != NN_OK) return NN_ERR;
     if (append(sp->images, 2, sp->written, sp->buffered, w->features, H5T_NATIVE_FLOAT, sp->x) <
             0 ||
-        (sp->t ? append(sp->labels, y_rank(w), sp->written, sp->buffered, y_width(w),
-                        H5T_NATIVE_FLOAT, sp->t)
-               : append(sp->labels, 1, sp->written, sp->buffered, 1, H5T_NATIVE_INT64, sp->y)) < 0)
+        append(sp->labels, y_rank(w), sp->written, sp->buffered, y_width(w),
+               sp->t ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT64,
+               sp->t ? (const void *)sp->t : (const void *)sp->y) < 0)
         return write_fail(w, "write", 0, err);
     sp->written += sp->buffered;
     sp->buffered = 0;

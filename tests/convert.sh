@@ -204,7 +204,8 @@ expect_status 2 "$NN_MPI_DATA" csv "$D/semi.csv" "$WORK/bad.h5" --test-fraction 
 expect_status 2 "$NN_MPI_DATA" csv "$D/semi.csv" "$D/semi.csv" "$WORK/bad.h5" --test-fraction 0.5
 expect_status 0 "$NN_MPI_DATA" --help
 for w in "csv TRAIN.csv" "npy --features X.npy" "libsvm TRAIN" --standardize --test-fraction \
-    --features-key --map-labels --delimiter; do
+    --features-key --map-labels --delimiter "--target COL" --targets --targets-key --regression \
+    "/SPLIT/targets"; do
     expect_in "$WORK/out" "$w"
 done
 echo "csv: bad input refused with file, line and column; usage errors status 2"
