@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (nn_checkpoint_load_open(file, "fuzz-checkpoint.h5", &ck, err) == NN_OK) {
         volatile float sum = 0.0f;
         for (size_t i = 0; i < ck.model.n_params; i++)
-            sum += ck.model.params[i] + ck.sgd.velocity[i];
+            sum += ck.model.params[i] + ck.optim.velocity[i];
         (void)sum;
         nn_checkpoint_free(&ck);
     }

@@ -179,7 +179,7 @@ static NnStatus read_preprocess(hid_t file, const char *path, int inputs, NnPrep
     return status;
 }
 
-NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnSgd *opt,
+NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnOptim *opt,
                              const NnPreprocess *prep, const NnTrainState *state,
                              const char *config_text, const char *fixed_settings,
                              char err[NN_ERR_LEN])
@@ -324,8 +324,8 @@ static NnStatus check_architecture(hid_t model, hid_t optim, const char *path,
     return NN_OK;
 }
 
-/* Builds ck->model and ck->sgd from the architecture stored under /model and /optimizer,
- * once check_architecture has vouched for it. */
+/* Builds ck->model and ck->optim, views into ck->storage, from the architecture stored
+ * under /model and /optimizer, once check_architecture has vouched for it. */
 static NnStatus build_model(hid_t model, hid_t optim, const char *path, NnCheckpoint *ck,
                             char err[NN_ERR_LEN])
 {
@@ -357,7 +357,12 @@ static NnStatus build_model(hid_t model, hid_t optim, const char *path, NnCheckp
     if (nn_model_init(&ck->model, (int)sizes[0], &hidden, (int)sizes[n_sizes - 1],
                       (NnActivation)act, (NnLoss)lo, 1, err) != NN_OK)
         goto done;
-    status = nn_sgd_init(&ck->sgd, &ck->model, momentum, weight_decay, err);
+    ck->optim = nn_optim_make(momentum, weight_decay, ck->model.n_params);
+    if (nn_model_storage_init(&ck->storage, &ck->model,
+                              nn_optim_state_floats(ck->model.n_params), err) != NN_OK)
+        goto done;
+    nn_optim_bind(&ck->optim, ck->storage.optim_state);
+    status = NN_OK;
 done:
     free(activation);
     free(loss);
@@ -410,7 +415,7 @@ NnStatus nn_checkpoint_load_open(hid_t file, const char *path, NnCheckpoint *ck,
         goto done;
     if (build_model(groups[0], groups[1], path, ck, err) != NN_OK) goto done;
     if (all_layers(groups[0], &ck->model, ck->model.params, 0, 0, err) != NN_OK ||
-        all_layers(groups[1], &ck->model, ck->sgd.velocity, 1, 0, err) != NN_OK)
+        all_layers(groups[1], &ck->model, ck->optim.velocity, 1, 0, err) != NN_OK)
         goto done;
     ck->state = (NnTrainState){.validation_loss = NAN, .validation_accuracy = NAN,
                                .best_value = NAN, .best_step = -1};
@@ -437,7 +442,7 @@ NnStatus nn_checkpoint_load_open(hid_t file, const char *path, NnCheckpoint *ck,
     if (ck->has_preprocessing &&
         read_preprocess(file, path, ck->model.inputs, &ck->prep, err) != NN_OK)
         goto done;
-    ck->checksum = checksum(&ck->model, ck->sgd.velocity,
+    ck->checksum = checksum(&ck->model, ck->optim.velocity,
                             ck->has_preprocessing ? &ck->prep : NULL, &ck->state,
                             ck->config_text, ck->fixed_settings, ck->state.run_id,
                             format_version);
@@ -465,8 +470,8 @@ void nn_checkpoint_free(NnCheckpoint *ck)
     free(ck->config_text);
     free(ck->fixed_settings);
     nn_preprocess_free(&ck->prep);
-    nn_sgd_free(&ck->sgd);
     nn_model_free(&ck->model);
+    nn_model_storage_free(&ck->storage);
     memset(ck, 0, sizeof *ck);
 }
 

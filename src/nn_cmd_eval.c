@@ -163,7 +163,8 @@ static NnStatus check_fit(const NnCheckpoint *ck, const NnConfig *cfg, NnSamples
     return NN_OK;
 }
 
-/* A model for evaluation in blocks of rows_cap rows, with the checkpoint's weights. */
+/* A model for evaluation in blocks of rows_cap rows: a view of the checkpoint's weights
+ * (ck owns them and outlives it). */
 static NnStatus eval_model(const NnCheckpoint *ck, int rows_cap, NnModel *m,
                            char err[NN_ERR_LEN])
 {
@@ -173,7 +174,7 @@ static NnStatus eval_model(const NnCheckpoint *ck, int rows_cap, NnModel *m,
     if (nn_model_init(m, src->inputs, &hidden, src->outputs, src->activation, src->loss,
                       rows_cap, err) != NN_OK)
         return NN_ERR;
-    memcpy(m->params, src->params, sizeof(float) * src->n_params);
+    nn_model_bind(m, src->params, NULL);
     return NN_OK;
 }
 

@@ -97,10 +97,12 @@ static NnStatus parse_args(int argc, char **argv, GradArgs *a, char err[NN_ERR_L
 /* The network cfg describes, for `outputs` outputs and `rows` rows, with the seed's initial
  * weights or the checkpoint's. */
 static NnStatus build_model(const NnConfig *cfg, const GradArgs *a, int inputs, int outputs,
-                            int rows, NnModel *m, char err[NN_ERR_LEN])
+                            int rows, NnModel *m, NnModelStorage *storage,
+                            char err[NN_ERR_LEN])
 {
     if (nn_model_init(m, inputs, &cfg->hidden, outputs, cfg->activation, cfg->loss, rows,
-                      err) != NN_OK)
+                      err) != NN_OK ||
+        nn_model_storage_init(storage, m, 0, err) != NN_OK)
         return NN_ERR;
     nn_model_init_weights(m, cfg->init, cfg->seed);
     if (!a->checkpoint) return NN_OK;
@@ -143,6 +145,7 @@ static int gradcheck(const GradArgs *a, char err[NN_ERR_LEN])
     NnDataShape shape = {0};
     NnSamples samples = {0};
     NnModel model = {0};
+    NnModelStorage storage = {0};
     NnGradcheckPart parts[2 * NN_MAX_LAYERS];
     int code = NN_EXIT_USAGE;
     NnStatus status = nn_config_load(a->config, &cfg, err);
@@ -157,7 +160,8 @@ static int gradcheck(const GradArgs *a, char err[NN_ERR_LEN])
     if (nn_dataset_read(MPI_COMM_SELF, cfg.data_path, "train", rows, 1, &samples, err) != NN_OK)
         goto done;
     int outputs = shape.targets ? shape.targets : shape.classes;
-    if (build_model(&cfg, a, samples.features, outputs, rows, &model, err) != NN_OK) goto done;
+    if (build_model(&cfg, a, samples.features, outputs, rows, &model, &storage, err) != NN_OK)
+        goto done;
     int64_t rec = nn_samples_record_size(&samples);
     for (int i = 0; i < rows; i++)
         nn_record_decode(&samples, samples.records + i * rec,
@@ -175,6 +179,7 @@ static int gradcheck(const GradArgs *a, char err[NN_ERR_LEN])
     if (code) snprintf(err, NN_ERR_LEN, "gradcheck: the largest error is above the tolerance");
 done:
     nn_model_free(&model);
+    nn_model_storage_free(&storage);
     nn_samples_free(&samples);
     nn_data_shape_free(&shape);
     return code;

@@ -298,7 +298,8 @@ static NnStatus predict_block(void *ctx, const NnInputBlock *block, char err[NN_
     return NN_OK;
 }
 
-/* The checkpoint's model with room for NN_INPUT_BLOCK rows (a loaded one has room for 1). */
+/* The checkpoint's model with room for NN_INPUT_BLOCK rows (a loaded one has room for 1):
+ * a view of its weights, which the checkpoint owns and must outlive it. */
 static NnStatus model_for_blocks(const NnModel *from, NnModel *m, char err[NN_ERR_LEN])
 {
     NnIntList hidden = {.count = from->n_layers - 1};
@@ -307,7 +308,7 @@ static NnStatus model_for_blocks(const NnModel *from, NnModel *m, char err[NN_ER
                       NN_INPUT_BLOCK, err) != NN_OK)
         return NN_ERR;
     NN_ASSERT(m->n_params == from->n_params);
-    memcpy(m->params, from->params, sizeof(float) * from->n_params);
+    nn_model_bind(m, from->params, NULL);
     return NN_OK;
 }
 

@@ -68,6 +68,7 @@ void nn_dryrun(const NnDryRun *d)
     if (!every_epoch) total += times[3]; /* once, at the end */
     int64_t rec_bytes = nn_samples_record_size(&t->test);
     double params = 4.0 * (double)m->n_params;
+    double state = 4.0 * (double)nn_optim_state_floats(m->n_params);
     char epoch_text[32], total_text[32];
     nn_progress_format_duration(epoch_seconds, epoch_text, sizeof epoch_text);
     nn_progress_format_duration(total, total_text, sizeof total_text);
@@ -87,10 +88,10 @@ void nn_dryrun(const NnDryRun *d)
     }
     fprintf(out, "  %zu parameters: %.2f MiB of float32 weights\n", m->n_params, mib(params));
     fprintf(out,
-            "memory: weights and velocity %.2f MiB once per node; per rank a gradient row of "
-            "%.2f MiB and about %.2f MiB of training records (%lld bytes each); largest peak "
-            "resident memory of a rank after loading and the timed steps: %.1f MiB\n",
-            mib(2 * params), mib(params * (cfg->reproducible ? 2.0 : 1.0)),
+            "memory: weights and optimizer state %.2f MiB once per node; per rank a gradient "
+            "row of %.2f MiB and about %.2f MiB of training records (%lld bytes each); largest "
+            "peak resident memory of a rank after loading and the timed steps: %.1f MiB\n",
+            mib(params + state), mib(params * (cfg->reproducible ? 2.0 : 1.0)),
             mib((double)t->n_train / t->size * (double)rec_bytes), (long long)rec_bytes,
             mib(peak));
     fprintf(out, "data: %s: %lld training samples (an epoch), %lld validation, %lld test; %d "

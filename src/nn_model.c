@@ -17,19 +17,18 @@ static float *alloc_floats(size_t n)
     return p;
 }
 
-/* The layers' views into params and grads. */
+/* The layers' views into params and grads (a NULL buffer gives NULL views). */
 static void point_layers(NnModel *m)
 {
-    float *p = m->params, *g = m->grads;
+    size_t at = 0;
     for (int l = 0; l < m->n_layers; l++) {
         NnLayer *L = &m->layers[l];
         size_t nw = (size_t)L->out * L->in;
-        L->weights = p;
-        L->biases = p + nw;
-        L->d_weights = g;
-        L->d_biases = g + nw;
-        p += nw + L->out;
-        g += nw + L->out;
+        L->weights = m->params ? m->params + at : NULL;
+        L->biases = m->params ? m->params + at + nw : NULL;
+        L->d_weights = m->grads ? m->grads + at : NULL;
+        L->d_biases = m->grads ? m->grads + at + nw : NULL;
+        at += nw + (size_t)L->out;
     }
 }
 
@@ -57,15 +56,11 @@ NnStatus nn_model_init(NnModel *m, int inputs, const NnIntList *hidden, int outp
         in = out;
     }
     m->n_params = n_params;
-    m->params = nn_fault_alloc(NN_STAGE_MODEL, alloc_floats(n_params));
-    m->grads = alloc_floats(n_params + NN_GRAD_EXTRA);
-    m->owns_params = m->owns_grads = 1;
     m->input = alloc_floats((size_t)rows_cap * inputs);
     m->labels = calloc((size_t)rows_cap, sizeof *m->labels);
     if (nn_loss_is_regression(loss)) m->targets = alloc_floats((size_t)rows_cap * outputs);
-    m->arena = alloc_floats(n_act);
-    if (!m->params || !m->grads || !m->input || !m->labels || !m->arena ||
-        (nn_loss_is_regression(loss) && !m->targets)) {
+    m->arena = nn_fault_alloc(NN_STAGE_MODEL, alloc_floats(n_act));
+    if (!m->input || !m->labels || !m->arena || (nn_loss_is_regression(loss) && !m->targets)) {
         nn_model_free(m);
         return nn_fail(err, "out of memory for a model of %zu parameters and %d rows", n_params,
                        rows_cap);
@@ -77,23 +72,44 @@ NnStatus nn_model_init(NnModel *m, int inputs, const NnIntList *hidden, int outp
         L->delta = a + (size_t)rows_cap * L->out;
         a += (size_t)rows_cap * L->out * 2;
     }
-    point_layers(m);
     return NN_OK;
 }
 
-void nn_model_use_storage(NnModel *m, float *params, float *grads)
+void nn_model_bind(NnModel *m, float *params, float *grads)
 {
-    if (params) {
-        if (m->owns_params) free(m->params);
-        m->params = params;
-        m->owns_params = 0;
-    }
-    if (grads) {
-        if (m->owns_grads) free(m->grads);
-        m->grads = grads;
-        m->owns_grads = 0;
-    }
+    m->params = params;
+    m->grads = grads;
     point_layers(m);
+}
+
+/* n floats rounded up to whole 64-byte lines. */
+static size_t whole_lines(size_t n)
+{
+    return (n + 15) / 16 * 16;
+}
+
+NnStatus nn_model_storage_init(NnModelStorage *s, NnModel *m, size_t optim_floats,
+                               char err[NN_ERR_LEN])
+{
+    memset(s, 0, sizeof *s);
+    size_t n = m->n_params, params = whole_lines(n), grads = whole_lines(n + NN_GRAD_EXTRA);
+    float *block = alloc_floats(params + grads + optim_floats);
+    if (!block)
+        return nn_fail(err, "out of memory for the parameters, gradients and optimizer state "
+                            "of a model of %zu parameters",
+                       n);
+    s->block = block;
+    s->params = block;
+    s->grads = block + params;
+    s->optim_state = optim_floats ? block + params + grads : NULL;
+    nn_model_bind(m, s->params, s->grads);
+    return NN_OK;
+}
+
+void nn_model_storage_free(NnModelStorage *s)
+{
+    free(s->block);
+    memset(s, 0, sizeof *s);
 }
 
 void nn_model_init_weights(NnModel *m, NnInit init, int64_t seed)
@@ -280,8 +296,6 @@ uint64_t nn_model_params_hash(const NnModel *m)
 
 void nn_model_free(NnModel *m)
 {
-    if (m->owns_params) free(m->params);
-    if (m->owns_grads) free(m->grads);
     free(m->input);
     free(m->labels);
     free(m->targets);

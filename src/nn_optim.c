@@ -3,20 +3,21 @@
 #include <math.h>
 #include <string.h>
 
-#include "nnmpi/nn_fault.h"
-
-NnStatus nn_sgd_init(NnSgd *opt, const NnModel *m, double momentum, double weight_decay,
-                     char err[NN_ERR_LEN])
+size_t nn_optim_state_floats(size_t n_params)
 {
-    opt->momentum = (float)momentum;
-    opt->weight_decay = (float)weight_decay;
-    opt->n_params = m->n_params;
-    opt->velocity =
-        nn_fault_alloc(NN_STAGE_OPTIMIZER, calloc(m->n_params ? m->n_params : 1, sizeof(float)));
-    opt->owns_velocity = 1;
-    if (!opt->velocity)
-        return nn_fail(err, "out of memory for the optimizer state (%zu floats)", m->n_params);
-    return NN_OK;
+    return n_params;
+}
+
+NnOptim nn_optim_make(double momentum, double weight_decay, size_t n_params)
+{
+    return (NnOptim){.momentum = (float)momentum,
+                     .weight_decay = (float)weight_decay,
+                     .n_params = n_params};
+}
+
+void nn_optim_bind(NnOptim *opt, float *state)
+{
+    opt->velocity = state;
 }
 
 /* v = mu v + (g s + wd w); w -= lr v, over n entries. */
@@ -29,9 +30,9 @@ static void update(float *restrict w, float *restrict v, const float *restrict g
     }
 }
 
-void nn_sgd_step(NnSgd *opt, NnModel *m, float lr, float grad_scale)
+void nn_optim_step(NnOptim *opt, NnModel *m, float lr, float grad_scale)
 {
-    nn_sgd_step_range(opt, m, lr, grad_scale, 0, m->n_params);
+    nn_optim_step_range(opt, m, lr, grad_scale, 0, m->n_params);
 }
 
 /* [lo, hi) narrowed to [from, from + n): returns its length (0 when empty) and sets
@@ -43,8 +44,8 @@ static size_t clip(size_t lo, size_t hi, size_t from, size_t n, size_t *first)
     return b > a ? b - a : 0;
 }
 
-void nn_sgd_step_range(NnSgd *opt, NnModel *m, float lr, float grad_scale, size_t lo,
-                       size_t hi)
+void nn_optim_step_range(NnOptim *opt, NnModel *m, float lr, float grad_scale, size_t lo,
+                         size_t hi)
 {
     NN_ASSERT(opt->n_params == m->n_params && lo <= hi && hi <= m->n_params);
     for (int l = 0; l < m->n_layers; l++) {
@@ -59,19 +60,6 @@ void nn_sgd_step_range(NnSgd *opt, NnModel *m, float lr, float grad_scale, size_
             update(L->biases + i, opt->velocity + at + nw + i, L->d_biases + i, n, lr,
                    grad_scale, opt->momentum, 0.0f);
     }
-}
-
-void nn_sgd_use_storage(NnSgd *opt, float *velocity)
-{
-    if (opt->owns_velocity) free(opt->velocity);
-    opt->velocity = velocity;
-    opt->owns_velocity = 0;
-}
-
-void nn_sgd_free(NnSgd *opt)
-{
-    if (opt->owns_velocity) free(opt->velocity);
-    memset(opt, 0, sizeof *opt);
 }
 
 double nn_lr_at(const NnConfig *cfg, int64_t epoch, int64_t step, int64_t steps_per_epoch)

@@ -129,7 +129,8 @@ static NnStatus restore(Run *run, char err[NN_ERR_LEN])
                        run->start.from, (long long)s->epochs_done,
                        (long long)s->step_in_epoch, (long long)t->steps_per_epoch);
     memcpy(t->model.params, ck->model.params, sizeof(float) * t->model.n_params);
-    memcpy(t->sgd.velocity, ck->sgd.velocity, sizeof(float) * t->model.n_params);
+    memcpy(t->optim.velocity, ck->optim.velocity,
+           sizeof(float) * nn_optim_state_floats(t->model.n_params));
     run->state = *s;
     return NN_OK;
 }
@@ -228,7 +229,7 @@ static NnStatus write_checkpoint(Run *run, char err[NN_ERR_LEN])
         NnTrainState *s = &run->state;
         nn_checkpoint_path(run->rundir.path, s->global_step, path, sizeof path);
         s->nranks = t->size;
-        status = nn_checkpoint_write(path, &t->model, &t->sgd, &t->train.prep, s,
+        status = nn_checkpoint_write(path, &t->model, &t->optim, &t->train.prep, s,
                                      run->opt->config_text, run->fixed_settings, err);
         int best = cfg->checkpoint_keep_best && s->best_step == s->global_step;
         if (status == NN_OK) status = nn_checkpoint_set_add(&run->start.own, s->global_step, err);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nnmpi/nn_comm.h"
+#include "nnmpi/nn_fault.h"
 #include "nnmpi/nn_fixed.h"
 #include "nnmpi/nn_reduce.h"
 #include "nnmpi/nn_sampler.h"
@@ -18,23 +19,25 @@ int64_t nn_trainer_test_unit(const NnConfig *cfg)
     return cfg->reproducible ? cfg->chunk_size : 1;
 }
 
-/* Gradient rows and node-shared parameters and velocity (nn_reduce.h), filled from this
- * rank's freshly initialised model (the same on every rank). */
-static NnStatus share_storage(NnTrainer *t, char err[NN_ERR_LEN])
+/* The one allocation of the parameters and the optimizer's state: the node-shared window
+ * (nn_reduce.h), with the gradient rows. The model and the optimizer become views into it
+ * (the gradients: this rank's row, or in reproducible mode t->exact_grads), and node rank
+ * 0 fills it with the seed's weights (the same on every node) and a zero state. */
+static NnStatus bind_storage(NnTrainer *t, char err[NN_ERR_LEN])
 {
     NnModel *m = &t->model;
-    size_t n = m->n_params;
+    size_t n = m->n_params, k = nn_optim_state_floats(n);
     NnStatus status = nn_reduce_init(&t->sums, t->comm, n, NN_GRAD_EXTRA,
-                                     t->cfg->reproducible ? MPI_INT64_T : MPI_FLOAT, 2 * n, err);
+                                     t->cfg->reproducible ? MPI_INT64_T : MPI_FLOAT, n + k, err);
     if (status != NN_OK) return status; /* agreed */
     float *shared = t->sums.shared;
+    nn_model_bind(m, shared, t->cfg->reproducible ? t->exact_grads : nn_reduce_row(&t->sums));
+    nn_optim_bind(&t->optim, shared + n);
     if (t->sums.node_rank == 0) {
-        memcpy(shared, m->params, sizeof(float) * n);
-        memcpy(shared + n, t->sgd.velocity, sizeof(float) * n);
+        nn_model_init_weights(m, t->cfg->init, t->cfg->seed);
+        memset(shared + n, 0, sizeof(float) * k);
     }
     nn_reduce_publish(&t->sums);
-    nn_model_use_storage(m, shared, t->cfg->reproducible ? NULL : nn_reduce_row(&t->sums));
-    nn_sgd_use_storage(&t->sgd, shared + n);
     return NN_OK;
 }
 
@@ -119,8 +122,15 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
                                cfg->activation, cfg->loss, rows_cap, err);
     }
     if (status == NN_OK) {
-        nn_model_init_weights(&t->model, cfg->init, cfg->seed);
-        status = nn_sgd_init(&t->sgd, &t->model, cfg->momentum, cfg->weight_decay, err);
+        t->optim = nn_optim_make(cfg->momentum, cfg->weight_decay, t->model.n_params);
+        if (cfg->reproducible) {
+            t->exact_grads = nn_fault_alloc(
+                NN_STAGE_MODEL, calloc(t->model.n_params + NN_GRAD_EXTRA, sizeof(float)));
+            if (!t->exact_grads)
+                status = nn_fail(err, "out of memory for a model of %zu parameters (its "
+                                      "gradients)",
+                                 t->model.n_params);
+        }
     }
     status = nn_comm_agree(comm, status, err);
     if (status == NN_OK && t->train.targets) {
@@ -130,7 +140,7 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
             status = nn_evaluate_target_spread(comm, cfg->reproducible, &t->validation,
                                                &t->target_sst[NN_SPLIT_VALIDATION], err);
     }
-    if (status == NN_OK) status = share_storage(t, err);
+    if (status == NN_OK) status = bind_storage(t, err);
     if (status == NN_OK)
         status = nn_exchange_init(&t->exchange, comm, &t->train, train_rows, t->n_train,
                                   cfg->batch_size, t->chunk, cfg->seed, err);
@@ -226,7 +236,7 @@ NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned vote
         step_plain(t, rows, votes, &r);
     NN_ASSERT(r.samples >= 1);
     if (r.rejected == 0)
-        nn_sgd_step_range(&t->sgd, m, lr, 1.0f / (float)r.samples, t->sums.lo, t->sums.hi);
+        nn_optim_step_range(&t->optim, m, lr, 1.0f / (float)r.samples, t->sums.lo, t->sums.hi);
     double start = MPI_Wtime();
     nn_reduce_publish(&t->sums); /* every slice of the weights is updated */
     t->allreduce_seconds += MPI_Wtime() - start;
@@ -247,9 +257,9 @@ NnEvalResult nn_trainer_evaluate(NnTrainer *t, NnSplit which)
 void nn_trainer_free(NnTrainer *t)
 {
     nn_exchange_free(&t->exchange);
-    nn_sgd_free(&t->sgd);
     nn_model_free(&t->model);
     nn_reduce_free(&t->sums);
+    free(t->exact_grads);
     nn_samples_free(&t->train);
     nn_samples_free(&t->validation);
     nn_samples_free(&t->test);

@@ -23,13 +23,15 @@ int main(int argc, char **argv)
     }
     char err[NN_ERR_LEN];
     NnModel m;
-    NnSgd opt;
+    NnModelStorage storage;
     NnIntList hidden = {1, {5}};
     if (nn_model_init(&m, 6, &hidden, 3, NN_ACT_TANH, (NnLoss)loss, 1, err) != NN_OK ||
-        nn_sgd_init(&opt, &m, 0.9, 0.0, err) != NN_OK) {
+        nn_model_storage_init(&storage, &m, nn_optim_state_floats(m.n_params), err) != NN_OK) {
         fprintf(stderr, "predict_fixture: %s\n", err);
         return 1;
     }
+    NnOptim opt = nn_optim_make(0.9, 0.0, m.n_params);
+    nn_optim_bind(&opt, storage.optim_state);
     NnRng rng;
     nn_rng_seed(&rng, 11, 1, 0);
     for (size_t i = 0; i < m.n_params; i++) m.params[i] = nn_rng_symmetric(&rng, 1.5f);
@@ -44,7 +46,7 @@ int main(int argc, char **argv)
     NnStatus status = nn_checkpoint_write(argv[1], &m, &opt, &prep, &state,
                                           "[model]\nhidden = 5\n", fixed, err);
     if (status != NN_OK) fprintf(stderr, "predict_fixture: %s\n", err);
-    nn_sgd_free(&opt);
     nn_model_free(&m);
+    nn_model_storage_free(&storage);
     return status == NN_OK ? 0 : 1;
 }

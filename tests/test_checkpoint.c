@@ -18,12 +18,15 @@
 static const char *CONFIG = "[train]\nepochs = 5\n";
 static const char *FIXED = "[model] hidden = 8, 5\ntraining samples = 100\n";
 
-static void make_model(NnModel *m, NnSgd *opt, uint64_t seed)
+/* A model and an SGD optimizer in storage s, with random weights and velocity. */
+static void make_model(NnModel *m, NnOptim *opt, NnModelStorage *s, uint64_t seed)
 {
     NnIntList hidden = {2, {8, 5}};
     char err[NN_ERR_LEN];
     CHECK(nn_model_init(m, 20, &hidden, 10, NN_ACT_TANH, NN_LOSS_MSE, 4, err) == NN_OK);
-    CHECK(nn_sgd_init(opt, m, 0.9, 1e-4, err) == NN_OK);
+    CHECK(nn_model_storage_init(s, m, nn_optim_state_floats(m->n_params), err) == NN_OK);
+    *opt = nn_optim_make(0.9, 1e-4, m->n_params);
+    nn_optim_bind(opt, s->optim_state);
     NnRng rng;
     nn_rng_seed(&rng, seed, 1, 2);
     for (size_t i = 0; i < m->n_params; i++) {
@@ -91,8 +94,9 @@ static void test_round_trip(const char *dir)
     char path[512], err[NN_ERR_LEN] = "";
     snprintf(path, sizeof path, "%s/ckpt.h5", dir);
     NnModel m;
-    NnSgd opt;
-    make_model(&m, &opt, 1);
+    NnOptim opt;
+    NnModelStorage storage;
+    make_model(&m, &opt, &storage, 1);
     NnTrainState state = {.epochs_done = 3, .step_in_epoch = 17, .global_step = 1234,
                           .samples_seen = 78976, .seed = 42, .batch_size = 64,
                           .train_samples = 60000, .nranks = 4, .epoch_loss_sum = 12.5,
@@ -110,8 +114,8 @@ static void test_round_trip(const char *dir)
     CHECK(ck.model.inputs == 20 && ck.model.layers[0].out == 8 && ck.model.outputs == 10);
     CHECK(ck.model.activation == NN_ACT_TANH && ck.model.loss == NN_LOSS_MSE);
     CHECK(memcmp(m.params, ck.model.params, sizeof(float) * m.n_params) == 0);
-    CHECK(memcmp(opt.velocity, ck.sgd.velocity, sizeof(float) * m.n_params) == 0);
-    CHECK(ck.sgd.momentum == opt.momentum && ck.sgd.weight_decay == opt.weight_decay);
+    CHECK(memcmp(opt.velocity, ck.optim.velocity, sizeof(float) * m.n_params) == 0);
+    CHECK(ck.optim.momentum == opt.momentum && ck.optim.weight_decay == opt.weight_decay);
     const NnTrainState *s = &ck.state;
     CHECK(s->epochs_done == 3 && s->step_in_epoch == 17 && s->global_step == 1234);
     CHECK(s->samples_seen == 78976 && s->seed == 42 && s->batch_size == 64);
@@ -209,7 +213,7 @@ static void test_round_trip(const char *dir)
     unlink(bad);
     unlink(path);
     nn_model_free(&m);
-    nn_sgd_free(&opt);
+    nn_model_storage_free(&storage);
 }
 
 /* A full disk (the test fault write_enospc@2): the first checkpoint is written, the second
@@ -219,8 +223,9 @@ static void test_full_disk(const char *dir)
 {
     char err[NN_ERR_LEN] = "", path[512], expect[600];
     NnModel m;
-    NnSgd opt;
-    make_model(&m, &opt, 2);
+    NnOptim opt;
+    NnModelStorage storage;
+    make_model(&m, &opt, &storage, 2);
     NnTrainState state = {.global_step = 20, .batch_size = 8, .train_samples = 100,
                           .nranks = 1, .train_loss = NAN, .test_loss = NAN,
                           .test_accuracy = NAN};
@@ -245,7 +250,7 @@ static void test_full_disk(const char *dir)
     nn_checkpoint_free(&ck);
     unlink(path);
     nn_model_free(&m);
-    nn_sgd_free(&opt);
+    nn_model_storage_free(&storage);
 }
 
 /* /preprocessing: stored and read back bit for bit, covered by the checksum; a checkpoint
@@ -255,8 +260,9 @@ static void test_preprocessing(const char *dir)
     char path[512], err[NN_ERR_LEN] = "";
     snprintf(path, sizeof path, "%s/prep.h5", dir);
     NnModel m;
-    NnSgd opt;
-    make_model(&m, &opt, 3);
+    NnOptim opt;
+    NnModelStorage storage;
+    make_model(&m, &opt, &storage, 3);
     NnTrainState state = {.batch_size = 8, .train_samples = 100, .nranks = 1,
                           .train_loss = NAN, .test_loss = NAN, .test_accuracy = NAN};
     float mean[20], std[20];
@@ -318,7 +324,7 @@ static void test_preprocessing(const char *dir)
     unlink(path);
     unlink(bad);
     nn_model_free(&m);
-    nn_sgd_free(&opt);
+    nn_model_storage_free(&storage);
 }
 
 static void touch(const char *dir, const char *name)

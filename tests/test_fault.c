@@ -70,7 +70,7 @@ static void test_alloc_fail(void)
     CHECK(p != NULL);
     free(p);
     nn_fault_set_rank(2);
-    p = nn_fault_alloc(NN_STAGE_OPTIMIZER, malloc(8));
+    p = nn_fault_alloc(NN_STAGE_SUMS, malloc(8));
     CHECK(p != NULL);
     free(p);
     CHECK(nn_fault_alloc(NN_STAGE_MODEL, malloc(8)) == NULL); /* and the block is freed */

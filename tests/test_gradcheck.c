@@ -18,8 +18,10 @@ static void check_gradients(NnActivation act, NnLoss loss)
 {
     NnIntList hidden = {3, {6, 5, 6}};
     NnModel m;
+    NnModelStorage storage;
     char err[NN_ERR_LEN];
     CHECK(nn_model_init(&m, INPUTS, &hidden, OUTPUTS, act, loss, ROWS, err) == NN_OK);
+    CHECK(nn_model_storage_init(&storage, &m, 0, err) == NN_OK);
     nn_model_init_weights(&m, NN_INIT_XAVIER, 42);
     NnRng rng;
     nn_rng_seed(&rng, 99, 7, (uint64_t)act * 2 + loss);
@@ -70,6 +72,7 @@ static void check_gradients(NnActivation act, NnLoss loss)
     CHECK(zero);
     free(params);
     nn_model_free(&m);
+    nn_model_storage_free(&storage);
 }
 
 /* Softmax cross-entropy stays finite and exact for logits far outside exp's range. */
@@ -77,8 +80,10 @@ static void check_stable_softmax(void)
 {
     NnIntList none = {0, {0}};
     NnModel m;
+    NnModelStorage storage;
     char err[NN_ERR_LEN];
     CHECK(nn_model_init(&m, 2, &none, 3, NN_ACT_RELU, NN_LOSS_CROSS_ENTROPY, 2, err) == NN_OK);
+    CHECK(nn_model_storage_init(&storage, &m, 0, err) == NN_OK);
     /* logits = (1000 x0, -1000 x0, 0) */
     float w[6] = {1000, 0, -1000, 0, 0, 0};
     memcpy(m.layers[0].weights, w, sizeof w);
@@ -93,6 +98,7 @@ static void check_stable_softmax(void)
     nn_model_backward(&m, x, &truth, 2);
     for (size_t i = 0; i < m.n_params; i++) CHECK(isfinite(m.grads[i]));
     nn_model_free(&m);
+    nn_model_storage_free(&storage);
 }
 
 int main(void)

@@ -105,7 +105,7 @@ static void check_case(int64_t total, int64_t held_out, int batch, NnActivation 
         train(&ref, MPI_COMM_SELF, &cfg, total, held_out, epochs, ref_losses);
         double dw = max_relative_difference(dist.model.params, ref.model.params,
                                             ref.model.n_params);
-        double dv = max_relative_difference(dist.sgd.velocity, ref.sgd.velocity,
+        double dv = max_relative_difference(dist.optim.velocity, ref.optim.velocity,
                                             ref.model.n_params);
         double dl = 0.0;
         for (int64_t k = 0; k < steps + (held_out ? N_EVAL : 2); k++)
@@ -119,7 +119,7 @@ static void check_case(int64_t total, int64_t held_out, int batch, NnActivation 
         if (size == 1 || reproducible) { /* the same arithmetic: bit for bit */
             CHECK(memcmp(dist.model.params, ref.model.params,
                          sizeof(float) * ref.model.n_params) == 0);
-            CHECK(memcmp(dist.sgd.velocity, ref.sgd.velocity,
+            CHECK(memcmp(dist.optim.velocity, ref.optim.velocity,
                          sizeof(float) * ref.model.n_params) == 0);
             CHECK(memcmp(losses, ref_losses, sizeof(double) * (size_t)(steps + N_EVAL)) == 0);
         }

@@ -65,7 +65,8 @@ typedef struct {
 } NnTrainState;
 
 /* A checkpoint read back: its attributes, and a model and optimizer of its architecture
- * (with room for one row of activations) holding its arrays. */
+ * (with room for one row of activations) whose views hold its arrays; the storage owns
+ * them. */
 typedef struct {
     NnTrainState state;
     int format_version;
@@ -73,8 +74,9 @@ typedef struct {
     char *config_text;    /* owned */
     char *fixed_settings; /* owned */
     uint64_t checksum;
+    NnModelStorage storage; /* owns the model's parameters and the optimizer's state */
     NnModel model;
-    NnSgd sgd;
+    NnOptim optim;
     NnPreprocess prep;    /* the stored preprocessing, or the default; owned */
     int has_preprocessing; /* 1: the file has /preprocessing */
 } NnCheckpoint;
@@ -83,7 +85,7 @@ typedef struct {
  * and state to path atomically. config_text and fixed_settings are stored as they are. On
  * failure (a full disk included) err names the file and the errno text, no temporary file
  * is left, no HDF5 id stays open and path is untouched. */
-NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnSgd *opt,
+NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnOptim *opt,
                              const NnPreprocess *prep, const NnTrainState *state,
                              const char *config_text,
                              const char *fixed_settings, char err[NN_ERR_LEN]);

@@ -50,8 +50,8 @@ typedef enum {
     NN_STAGE_CONFIG_TEXT,      /* the canonical config text */
     NN_STAGE_DATASET,          /* a rank's rows of the training split */
     NN_STAGE_SPLITS,           /* the lists of training and validation rows ([data] validation) */
-    NN_STAGE_MODEL,            /* parameters, gradients and activations */
-    NN_STAGE_OPTIMIZER,        /* the optimizer state */
+    NN_STAGE_MODEL,            /* activations (the parameters and optimizer state live in
+                                  the gradient sums' window) */
     NN_STAGE_SUMS,             /* the gradient sums' row list (nn_reduce.h) */
     NN_STAGE_EXCHANGE,         /* the sample exchange's tables */
     NN_STAGE_EXCHANGE_BUFFERS, /* the sample exchange's send and receive buffers */

@@ -1,8 +1,11 @@
 /* A multi-layer perceptron: dense layers with a hidden activation, and a softmax
  * (cross-entropy loss), sigmoid (MSE loss) or linear (squared-error loss, regression)
- * output layer. All weights and biases live in
- * one flat buffer and all gradients in another; layers hold views into them. All matrix
- * work goes through CBLAS sgemm on row-major arrays. Nothing is allocated after init. */
+ * output layer. All weights and biases live in one flat buffer and all gradients in
+ * another, which the model does not own: their owner allocates them once (the trainer's
+ * node-shared window, nn_trainer.h, or an NnModelStorage) and the model and its layers
+ * hold views into them. The model owns only its scratch (activations, a batch's inputs).
+ * All matrix work goes through CBLAS sgemm on row-major arrays. Nothing is allocated
+ * after init. */
 #ifndef NNMPI_NN_MODEL_H
 #define NNMPI_NN_MODEL_H
 
@@ -56,9 +59,8 @@ typedef struct {
     NnLoss loss;
     int rows_cap;    /* most rows one forward or backward call may take */
     size_t n_params; /* weights and biases */
-    float *params;   /* n_params: layer by layer, weights then biases */
-    float *grads;    /* n_params + NN_GRAD_EXTRA */
-    int owns_params, owns_grads; /* else the storage belongs to the caller */
+    float *params;   /* n_params: layer by layer, weights then biases; a view (nn_model_bind) */
+    float *grads;    /* n_params + NN_GRAD_EXTRA, laid out like params; a view */
     float *input;    /* (rows_cap, inputs): scratch for the caller's batch */
     int32_t *labels; /* (rows_cap): scratch for the caller's batch (classification) */
     float *targets;  /* (rows_cap, outputs): the same (regression); NULL otherwise */
@@ -82,11 +84,35 @@ static inline int nn_argmax(const float *v, int n)
     return best;
 }
 
-/* Allocates a model of inputs -> hidden... -> outputs. Weights are zero until
- * nn_model_init_weights. */
+/* A model of inputs -> hidden... -> outputs with room for rows_cap rows per call: sets
+ * n_params and allocates the scratch. It has no parameters or gradients until
+ * nn_model_bind (or nn_model_storage_init) points it at storage. */
 NnStatus nn_model_init(NnModel *m, int inputs, const NnIntList *hidden, int outputs,
                        NnActivation activation, NnLoss loss, int rows_cap,
                        char err[NN_ERR_LEN]);
+
+/* Points the model and its layers' views at the caller's parameters (n_params floats) and
+ * gradients (n_params + NN_GRAD_EXTRA floats; NULL for a model that only runs forward),
+ * which the caller owns and which must outlive the model. */
+void nn_model_bind(NnModel *m, float *params, float *grads);
+
+/* One allocation holding a model's parameters and gradients and an optimizer's state
+ * (nn_optim_state_floats), with named views into it: the owner of that state in programs
+ * that do not train through the trainer (checkpoint loader, eval, predict, gradcheck,
+ * tests). Every part starts zeroed and on a 64-byte boundary. */
+typedef struct {
+    float *params;      /* n_params */
+    float *grads;       /* n_params + NN_GRAD_EXTRA */
+    float *optim_state; /* the optimizer's floats; NULL when none were asked for */
+    void *block;        /* the allocation */
+} NnModelStorage;
+
+/* Allocates storage for m (after nn_model_init) and optim_floats floats of optimizer state,
+ * and binds m to it. Free it with nn_model_storage_free, after the model's last use. */
+NnStatus nn_model_storage_init(NnModelStorage *s, NnModel *m, size_t optim_floats,
+                               char err[NN_ERR_LEN]);
+
+void nn_model_storage_free(NnModelStorage *s);
 
 /* Draws the weights (uniform, Xavier or He scale) from the seed's weight stream; biases 0.
  * Every rank that calls this with the same seed gets the same weights. */
@@ -108,14 +134,10 @@ void nn_model_backward(NnModel *m, const float *x, const NnTruth *truth, int row
  * outputs of |a_k - t_k|. */
 double nn_model_abs_error(const NnModel *m, const float *targets, int rows);
 
-/* Moves the parameters and/or the gradients (whichever is not NULL) to storage the caller
- * owns and fills, which must outlive the model: n_params and n_params + NN_GRAD_EXTRA
- * floats. The model's own buffers are freed. */
-void nn_model_use_storage(NnModel *m, float *params, float *grads);
-
 /* A hash of the parameters' bits (nn_hash.h): equal models, equal hashes. */
 uint64_t nn_model_params_hash(const NnModel *m);
 
+/* Frees the scratch; the parameters and gradients belong to their storage. */
 void nn_model_free(NnModel *m);
 
 #endif

@@ -40,13 +40,17 @@ typedef struct {
     NnSamples validation; /* owned; chunk-aligned shards in reproducible mode; may be empty */
     NnSamples test;       /* owned; chunk-aligned shards in reproducible mode */
     int64_t n_train;      /* training rows an epoch visits: train.total minus held-out rows */
-    NnModel model;
-    NnSgd sgd;
+    NnModel model;      /* its parameters: a view into sums.shared; its gradients: this
+                           rank's row of sums, or exact_grads */
+    NnOptim optim;      /* its state: a view into sums.shared, after the parameters */
+    float *exact_grads; /* reproducible mode: one chunk's float gradients (n_params +
+                           NN_GRAD_EXTRA), owned; NULL in plain mode */
     NnExchange exchange;
     int64_t steps_per_epoch;
     int64_t chunk;      /* samples per chunk (1 in plain mode) */
     NnReduce sums;      /* gradient rows (float, or fixed-point int64 in reproducible mode)
-                           and the parameters and velocity the node's ranks share */
+                           and the parameters and optimizer state the node's ranks share:
+                           their one owner */
     double step_limit;  /* largest term of an exact sum over one batch's chunks */
     double eval_limit[2]; /* the same over each evaluated split's chunks, by NnSplit */
     double target_sst[2]; /* regression: sum over each evaluated split's rows and targets of
