@@ -184,6 +184,9 @@ NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnOptim *
                              const char *config_text, const char *fixed_settings,
                              char err[NN_ERR_LEN])
 {
+    if (opt->type != NN_OPTIM_SGD) /* the format's Adam state comes with format 4 */
+        return nn_fail(err, "%s: checkpoints of %s runs are not written yet", path,
+                       nn_enum_name(nn_optimizer_names, (int)opt->type));
     /* Built in memory and written out whole by nn_h5_save_memory_file (nn_h5.h). */
     hid_t file = nn_h5_create_memory_file(path, err);
     if (file < 0) return NN_ERR;
@@ -357,9 +360,13 @@ static NnStatus build_model(hid_t model, hid_t optim, const char *path, NnCheckp
     if (nn_model_init(&ck->model, (int)sizes[0], &hidden, (int)sizes[n_sizes - 1],
                       (NnActivation)act, (NnLoss)lo, 1, err) != NN_OK)
         goto done;
-    ck->optim = nn_optim_make(momentum, weight_decay, ck->model.n_params);
+    ck->optim = (NnOptim){.type = NN_OPTIM_SGD,
+                          .momentum = (float)momentum,
+                          .weight_decay = (float)weight_decay,
+                          .n_params = ck->model.n_params};
     if (nn_model_storage_init(&ck->storage, &ck->model,
-                              nn_optim_state_floats(ck->model.n_params), err) != NN_OK)
+                              nn_optim_state_floats(NN_OPTIM_SGD, ck->model.n_params),
+                              err) != NN_OK)
         goto done;
     nn_optim_bind(&ck->optim, ck->storage.optim_state);
     status = NN_OK;

@@ -35,6 +35,8 @@ const NnEnumName nn_init_names[] = {
     {"auto", NN_INIT_AUTO}, {"xavier", NN_INIT_XAVIER}, {"he", NN_INIT_HE}, {NULL, 0}};
 const NnEnumName nn_lr_schedule_names[] = {
     {"constant", NN_LR_CONSTANT}, {"step", NN_LR_STEP}, {"cosine", NN_LR_COSINE}, {NULL, 0}};
+const NnEnumName nn_optimizer_names[] = {
+    {"sgd", NN_OPTIM_SGD}, {"adam", NN_OPTIM_ADAM}, {"adamw", NN_OPTIM_ADAMW}, {NULL, 0}};
 const NnEnumName nn_resume_names[] = {{"no", NN_RESUME_NO}, {"auto", NN_RESUME_AUTO}, {NULL, 0}};
 const NnEnumName nn_monitor_names[] = {{"validation_loss", NN_MONITOR_VALIDATION_LOSS},
                                        {"validation_accuracy", NN_MONITOR_VALIDATION_ACCURACY},
@@ -124,8 +126,18 @@ static const ConfigKey KEYS[] = {
      "cosine schedule: the rate reached at the last step"},
     {"train", "momentum", KEY_REAL, FIELD(momentum), "0.9", 0, 0.9999, NULL,
      "SGD momentum (0 = plain SGD)"},
+    {"train", "optimizer", KEY_CHOICE, FIELD(optimizer), "sgd", 0, 0, nn_optimizer_names,
+     "sgd: SGD with momentum; adam: Adam as torch.optim.Adam (weight_decay adds an L2 term to "
+     "the gradient); adamw: AdamW as torch.optim.AdamW (weight_decay decoupled)"},
+    {"train", "beta1", KEY_REAL, FIELD(beta1), "0.9", 0, 0.999999, NULL,
+     "adam, adamw: decay rate of the gradient's running mean"},
+    {"train", "beta2", KEY_REAL, FIELD(beta2), "0.999", 0, 0.999999999, NULL,
+     "adam, adamw: decay rate of the squared gradient's running mean"},
+    {"train", "epsilon", KEY_REAL, FIELD(epsilon), "1e-8", 1e-30, 1, NULL,
+     "adam, adamw: added to the root of the squared gradient's mean, after bias correction"},
     {"train", "weight_decay", KEY_REAL, FIELD(weight_decay), "0", 0, 1, NULL,
-     "L2 penalty on the weights (not the biases)"},
+     "weight decay of the weights (not the biases): an L2 term added to the gradient with sgd "
+     "and adam, w *= 1 - learning_rate * weight_decay each step with adamw"},
     {"train", "seed", KEY_I64, FIELD(seed), "1", 0, 9e15, NULL,
      "seeds the weights and the sample order"},
     {"train", "blas_threads", KEY_INT, FIELD(blas_threads), "1", 1, 256, NULL,

@@ -68,7 +68,7 @@ void nn_dryrun(const NnDryRun *d)
     if (!every_epoch) total += times[3]; /* once, at the end */
     int64_t rec_bytes = nn_samples_record_size(&t->test);
     double params = 4.0 * (double)m->n_params;
-    double state = 4.0 * (double)nn_optim_state_floats(m->n_params);
+    double state = 4.0 * (double)nn_optim_state_floats(t->optim.type, m->n_params);
     char epoch_text[32], total_text[32];
     nn_progress_format_duration(epoch_seconds, epoch_text, sizeof epoch_text);
     nn_progress_format_duration(total, total_text, sizeof total_text);

@@ -3,30 +3,77 @@
 #include <math.h>
 #include <string.h>
 
-size_t nn_optim_state_floats(size_t n_params)
+int nn_optim_state_arrays(NnOptimizer type, const char *names[NN_OPTIM_MAX_ARRAYS])
 {
-    return n_params;
+    if (type == NN_OPTIM_SGD) {
+        names[0] = "velocity";
+        return 1;
+    }
+    names[0] = "exp_avg";
+    names[1] = "exp_avg_sq";
+    return 2;
 }
 
-NnOptim nn_optim_make(double momentum, double weight_decay, size_t n_params)
+size_t nn_optim_state_floats(NnOptimizer type, size_t n_params)
 {
-    return (NnOptim){.momentum = (float)momentum,
-                     .weight_decay = (float)weight_decay,
+    const char *names[NN_OPTIM_MAX_ARRAYS];
+    return (size_t)nn_optim_state_arrays(type, names) * n_params;
+}
+
+NnOptim nn_optim_from_config(const NnConfig *cfg, size_t n_params)
+{
+    return (NnOptim){.type = cfg->optimizer,
+                     .momentum = (float)cfg->momentum,
+                     .weight_decay = (float)cfg->weight_decay,
+                     .beta1 = cfg->beta1,
+                     .beta2 = cfg->beta2,
+                     .epsilon = cfg->epsilon,
                      .n_params = n_params};
 }
 
 void nn_optim_bind(NnOptim *opt, float *state)
 {
-    opt->velocity = state;
+    opt->state = state;
+    opt->velocity = opt->type == NN_OPTIM_SGD ? state : NULL;
+    opt->exp_avg = opt->type == NN_OPTIM_SGD ? NULL : state;
+    opt->exp_avg_sq = opt->type == NN_OPTIM_SGD ? NULL : state + opt->n_params;
 }
 
 /* v = mu v + (g s + wd w); w -= lr v, over n entries. */
-static void update(float *restrict w, float *restrict v, const float *restrict g, size_t n,
-                   float lr, float s, float mu, float wd)
+static void sgd_update(float *restrict w, float *restrict v, const float *restrict g, size_t n,
+                       float lr, float s, float mu, float wd)
 {
     for (size_t i = 0; i < n; i++) {
         v[i] = mu * v[i] + (g[i] * s + wd * w[i]);
         w[i] -= lr * v[i];
+    }
+}
+
+/* One Adam step's constants, as torch.optim.Adam(W) rounds them to float. */
+typedef struct {
+    float s;              /* grad_scale */
+    float beta1, beta2;   /* and 1 - beta1, 1 - beta2 */
+    float one_minus_beta1, one_minus_beta2;
+    float bias2_sqrt;     /* sqrt(1 - beta2^t) */
+    float epsilon;
+    float neg_step;       /* -lr / (1 - beta1^t) */
+} AdamStep;
+
+/* Adam over n entries: g = grad s + l2 w; m = beta1 m + (1 - beta1) g;
+ * v = beta2 v + (1 - beta2) g g; w += -step m / (sqrt(v) / bias2_sqrt + epsilon), after
+ * w *= decay (AdamW's decoupled decay; 1 for none). The operations are PyTorch's
+ * (_single_tensor_adam: mul_ then add_, addcmul_, sqrt, div, add_, addcdiv_), in its order. */
+static void adam_update(float *restrict w, float *restrict m, float *restrict v,
+                        const float *restrict grad, size_t n, const AdamStep *c, float l2,
+                        float decay)
+{
+    for (size_t i = 0; i < n; i++) {
+        float wi = w[i] * decay;
+        float g = grad[i] * c->s + l2 * wi;
+        m[i] = m[i] * c->beta1 + c->one_minus_beta1 * g;
+        v[i] = v[i] * c->beta2 + c->one_minus_beta2 * g * g;
+        float denom = sqrtf(v[i]) / c->bias2_sqrt + c->epsilon;
+        w[i] = wi + c->neg_step * m[i] / denom;
     }
 }
 
@@ -44,21 +91,48 @@ static size_t clip(size_t lo, size_t hi, size_t from, size_t n, size_t *first)
     return b > a ? b - a : 0;
 }
 
+/* Adam's update of the entries [at, at + n) of the parameters, weights (decayed) or not. */
+static void adam_part(NnOptim *opt, float *w, const float *g, size_t at, size_t n,
+                      const AdamStep *c, float lr, int weights)
+{
+    float l2 = 0.0f, decay = 1.0f;
+    if (weights && opt->type == NN_OPTIM_ADAM) l2 = opt->weight_decay;
+    if (weights && opt->type == NN_OPTIM_ADAMW)
+        decay = (float)(1.0 - (double)lr * (double)opt->weight_decay);
+    adam_update(w, opt->exp_avg + at, opt->exp_avg_sq + at, g, n, c, l2, decay);
+}
+
 void nn_optim_step_range(NnOptim *opt, NnModel *m, float lr, float grad_scale, size_t lo,
                          size_t hi)
 {
     NN_ASSERT(opt->n_params == m->n_params && lo <= hi && hi <= m->n_params);
+    AdamStep c = {0};
+    if (opt->type != NN_OPTIM_SGD) {
+        double t = (double)++opt->step;
+        c = (AdamStep){.s = grad_scale,
+                       .beta1 = (float)opt->beta1,
+                       .beta2 = (float)opt->beta2,
+                       .one_minus_beta1 = (float)(1.0 - opt->beta1),
+                       .one_minus_beta2 = (float)(1.0 - opt->beta2),
+                       .bias2_sqrt = (float)sqrt(1.0 - pow(opt->beta2, t)),
+                       .epsilon = (float)opt->epsilon,
+                       .neg_step = (float)-((double)lr / (1.0 - pow(opt->beta1, t)))};
+    }
     for (int l = 0; l < m->n_layers; l++) {
         NnLayer *L = &m->layers[l];
         size_t nw = (size_t)L->out * L->in, at = (size_t)(L->weights - m->params), i;
         size_t n = clip(lo, hi, at, nw, &i);
-        if (n)
-            update(L->weights + i, opt->velocity + at + i, L->d_weights + i, n, lr, grad_scale,
-                   opt->momentum, opt->weight_decay);
+        if (n && opt->type == NN_OPTIM_SGD)
+            sgd_update(L->weights + i, opt->velocity + at + i, L->d_weights + i, n, lr,
+                       grad_scale, opt->momentum, opt->weight_decay);
+        else if (n)
+            adam_part(opt, L->weights + i, L->d_weights + i, at + i, n, &c, lr, 1);
         n = clip(lo, hi, at + nw, (size_t)L->out, &i);
-        if (n)
-            update(L->biases + i, opt->velocity + at + nw + i, L->d_biases + i, n, lr,
-                   grad_scale, opt->momentum, 0.0f);
+        if (n && opt->type == NN_OPTIM_SGD)
+            sgd_update(L->biases + i, opt->velocity + at + nw + i, L->d_biases + i, n, lr,
+                       grad_scale, opt->momentum, 0.0f);
+        else if (n)
+            adam_part(opt, L->biases + i, L->d_biases + i, at + nw + i, n, &c, lr, 0);
     }
 }
 

@@ -123,14 +123,19 @@ static NnStatus restore(Run *run, char err[NN_ERR_LEN])
         same = ck->model.layers[l].out == t->model.layers[l].out;
     if (!same)
         return nn_fail(err, "%s: its layers differ from this run's model", run->start.from);
+    if (ck->optim.type != t->optim.type)
+        return nn_fail(err, "%s: its optimizer is %s, this run's %s", run->start.from,
+                       nn_enum_name(nn_optimizer_names, (int)ck->optim.type),
+                       nn_enum_name(nn_optimizer_names, (int)t->optim.type));
     if (s->step_in_epoch < 0 || s->step_in_epoch > t->steps_per_epoch || s->epochs_done < 0)
         return nn_fail(err, "%s: position epochs_done %lld, step_in_epoch %lld is outside "
                             "the run (%lld steps per epoch)",
                        run->start.from, (long long)s->epochs_done,
                        (long long)s->step_in_epoch, (long long)t->steps_per_epoch);
     memcpy(t->model.params, ck->model.params, sizeof(float) * t->model.n_params);
-    memcpy(t->optim.velocity, ck->optim.velocity,
-           sizeof(float) * nn_optim_state_floats(t->model.n_params));
+    memcpy(t->optim.state, ck->optim.state,
+           sizeof(float) * nn_optim_state_floats(t->optim.type, t->model.n_params));
+    t->optim.step = ck->optim.step;
     run->state = *s;
     return NN_OK;
 }

@@ -26,7 +26,7 @@ int64_t nn_trainer_test_unit(const NnConfig *cfg)
 static NnStatus bind_storage(NnTrainer *t, char err[NN_ERR_LEN])
 {
     NnModel *m = &t->model;
-    size_t n = m->n_params, k = nn_optim_state_floats(n);
+    size_t n = m->n_params, k = nn_optim_state_floats(t->optim.type, n);
     NnStatus status = nn_reduce_init(&t->sums, t->comm, n, NN_GRAD_EXTRA,
                                      t->cfg->reproducible ? MPI_INT64_T : MPI_FLOAT, n + k, err);
     if (status != NN_OK) return status; /* agreed */
@@ -122,7 +122,7 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
                                cfg->activation, cfg->loss, rows_cap, err);
     }
     if (status == NN_OK) {
-        t->optim = nn_optim_make(cfg->momentum, cfg->weight_decay, t->model.n_params);
+        t->optim = nn_optim_from_config(cfg, t->model.n_params);
         if (cfg->reproducible) {
             t->exact_grads = nn_fault_alloc(
                 NN_STAGE_MODEL, calloc(t->model.n_params + NN_GRAD_EXTRA, sizeof(float)));
@@ -156,6 +156,7 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
 void nn_trainer_share_state(NnTrainer *t)
 {
     nn_reduce_share_from_root(&t->sums);
+    NN_MPI_CHECK(MPI_Bcast(&t->optim.step, 1, MPI_INT64_T, 0, t->comm));
 }
 
 void nn_trainer_begin_epoch(NnTrainer *t, int64_t epoch)

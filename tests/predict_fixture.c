@@ -26,11 +26,11 @@ int main(int argc, char **argv)
     NnModelStorage storage;
     NnIntList hidden = {1, {5}};
     if (nn_model_init(&m, 6, &hidden, 3, NN_ACT_TANH, (NnLoss)loss, 1, err) != NN_OK ||
-        nn_model_storage_init(&storage, &m, nn_optim_state_floats(m.n_params), err) != NN_OK) {
+        nn_model_storage_init(&storage, &m, nn_optim_state_floats(NN_OPTIM_SGD, m.n_params), err) != NN_OK) {
         fprintf(stderr, "predict_fixture: %s\n", err);
         return 1;
     }
-    NnOptim opt = nn_optim_make(0.9, 0.0, m.n_params);
+    NnOptim opt = {.type = NN_OPTIM_SGD, .momentum = 0.9f, .n_params = m.n_params};
     nn_optim_bind(&opt, storage.optim_state);
     NnRng rng;
     nn_rng_seed(&rng, 11, 1, 0);

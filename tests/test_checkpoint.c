@@ -24,8 +24,9 @@ static void make_model(NnModel *m, NnOptim *opt, NnModelStorage *s, uint64_t see
     NnIntList hidden = {2, {8, 5}};
     char err[NN_ERR_LEN];
     CHECK(nn_model_init(m, 20, &hidden, 10, NN_ACT_TANH, NN_LOSS_MSE, 4, err) == NN_OK);
-    CHECK(nn_model_storage_init(s, m, nn_optim_state_floats(m->n_params), err) == NN_OK);
-    *opt = nn_optim_make(0.9, 1e-4, m->n_params);
+    CHECK(nn_model_storage_init(s, m, nn_optim_state_floats(NN_OPTIM_SGD, m->n_params), err) == NN_OK);
+    *opt = (NnOptim){.type = NN_OPTIM_SGD, .momentum = 0.9f, .weight_decay = 1e-4f,
+                    .n_params = m->n_params};
     nn_optim_bind(opt, s->optim_state);
     NnRng rng;
     nn_rng_seed(&rng, seed, 1, 2);

@@ -27,6 +27,10 @@ static const char *EVERY_KEY =
     "lr_gamma = 0.5\n"
     "lr_min = 0.001\n"
     "momentum = 0.5\n"
+    "optimizer = adamw\n"
+    "beta1 = 0.8\n"
+    "beta2 = 0.99\n"
+    "epsilon = 1e-6\n"
     "weight_decay = 0.0001\n"
     "seed = 12345678901\n"
     "early_stopping_patience = 4\n"
@@ -74,6 +78,10 @@ static const char *EVERY_KEY_CANONICAL =
     "lr_gamma = 0.5\n"
     "lr_min = 0.001\n"
     "momentum = 0.5\n"
+    "optimizer = adamw\n"
+    "beta1 = 0.8\n"
+    "beta2 = 0.99\n"
+    "epsilon = 1e-06\n"
     "weight_decay = 0.0001\n"
     "seed = 12345678901\n"
     "blas_threads = 2\n"
@@ -117,6 +125,8 @@ static void test_every_key(void)
     CHECK(cfg.epochs == 3 && cfg.batch_size == 100 && cfg.learning_rate == 0.125);
     CHECK(cfg.lr_schedule == NN_LR_COSINE && cfg.lr_step_epochs == 4 && cfg.lr_gamma == 0.5);
     CHECK(cfg.lr_min == 0.001 && cfg.momentum == 0.5 && cfg.weight_decay == 0.0001);
+    CHECK(cfg.optimizer == NN_OPTIM_ADAMW && cfg.beta1 == 0.8 && cfg.beta2 == 0.99 &&
+          cfg.epsilon == 1e-6);
     CHECK(cfg.seed == 12345678901LL && cfg.blas_threads == 2);
     CHECK(cfg.reproducible == 1 && cfg.chunk_size == 8);
     CHECK(strcmp(cfg.run_dir, "/tmp/ck") == 0);
@@ -158,6 +168,8 @@ static void test_defaults(void)
     CHECK(cfg.init == NN_INIT_AUTO && cfg.epochs == 10 && cfg.batch_size == 64);
     CHECK(cfg.learning_rate == 0.05 && cfg.lr_schedule == NN_LR_CONSTANT);
     CHECK(cfg.momentum == 0.9 && cfg.weight_decay == 0.0 && cfg.seed == 1);
+    CHECK(cfg.optimizer == NN_OPTIM_SGD && cfg.beta1 == 0.9 && cfg.beta2 == 0.999 &&
+          cfg.epsilon == 1e-8);
     CHECK(cfg.blas_threads == 1 && strcmp(cfg.run_dir, "runs") == 0);
     CHECK(cfg.early_stopping_patience == 0 && cfg.min_delta == 0);
     CHECK(cfg.checkpoint_keep_best == 0 && cfg.monitor == NN_MONITOR_VALIDATION_LOSS);
@@ -194,6 +206,10 @@ static const BadConfig BAD[] = {
     {"[train]\nlearning_rate = nan\n",
      "bad.ini:2: [train] learning_rate = nan: expected a finite number"},
     {"[train]\nmomentum = -0.1\n", "bad.ini:2: [train] momentum = -0.1: must be >= 0"},
+    {"[train]\noptimizer = lbfgs\n",
+     "bad.ini:2: [train] optimizer = lbfgs: expected one of sgd, adam, adamw"},
+    {"[train]\nbeta2 = 1\n", "bad.ini:2: [train] beta2 = 1: must be <= 0.999999999"},
+    {"[train]\nepsilon = 0\n", "bad.ini:2: [train] epsilon = 0: must be >= 1e-30"},
     {"; comment\n\n[train]\nbach_size = 5\n",
      "bad.ini:4: unknown key 'bach_size' in section [train] (did you mean 'batch_size'?)"},
     {"[train]\nzzz = 5\n", "bad.ini:2: unknown key 'zzz' in section [train]"},

@@ -1,7 +1,8 @@
 /* Data-parallel steps at any rank count (run with -np 1..5, 8) give the update that one
  * process computes from the same weights and the same global batches: batch sizes the rank
  * count does not divide, a last batch smaller than the rest, ranks with empty parts, and a
- * validation split held out of the training rows (evaluated like the test split).
+ * validation split held out of the training rows (evaluated like the test split), with SGD,
+ * Adam and AdamW (each rank updating its slice of the shared moments).
  * The reference is a trainer on MPI_COMM_SELF holding all the data. In reproducible mode
  * the weights, optimizer state, step losses and evaluation are bitwise the reference's; in
  * plain mode they agree to float rounding. */
@@ -15,7 +16,8 @@
 
 enum { FEATURES = 12, CLASSES = 4 };
 
-static NnConfig test_config(int batch, NnActivation act, NnLoss loss, int reproducible)
+static NnConfig test_config(int batch, NnActivation act, NnLoss loss, int reproducible,
+                            NnOptimizer optimizer)
 {
     NnConfig cfg;
     nn_config_defaults(&cfg);
@@ -29,6 +31,8 @@ static NnConfig test_config(int batch, NnActivation act, NnLoss loss, int reprod
     cfg.momentum = 0.9;
     cfg.weight_decay = 0.01;
     cfg.seed = 3;
+    cfg.optimizer = optimizer;
+    if (optimizer != NN_OPTIM_SGD) cfg.learning_rate = 0.01;
     return cfg;
 }
 
@@ -81,12 +85,12 @@ static double max_relative_difference(const float *a, const float *b, size_t n)
 enum { N_EVAL = 4 };
 
 static void check_case(int64_t total, int64_t held_out, int batch, NnActivation act, NnLoss loss,
-                       int reproducible)
+                       int reproducible, NnOptimizer optimizer)
 {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    NnConfig cfg = test_config(batch, act, loss, reproducible);
+    NnConfig cfg = test_config(batch, act, loss, reproducible, optimizer);
     const int epochs = 2;
     int64_t steps = epochs * nn_sampler_steps(total - held_out, batch);
     double *losses = calloc((size_t)steps + N_EVAL, sizeof(double));
@@ -105,22 +109,24 @@ static void check_case(int64_t total, int64_t held_out, int batch, NnActivation 
         train(&ref, MPI_COMM_SELF, &cfg, total, held_out, epochs, ref_losses);
         double dw = max_relative_difference(dist.model.params, ref.model.params,
                                             ref.model.n_params);
-        double dv = max_relative_difference(dist.optim.velocity, ref.optim.velocity,
-                                            ref.model.n_params);
+        size_t n_state = nn_optim_state_floats(optimizer, ref.model.n_params);
+        double dv = max_relative_difference(dist.optim.state, ref.optim.state, n_state);
+        CHECK(dist.optim.step == ref.optim.step);
         double dl = 0.0;
         for (int64_t k = 0; k < steps + (held_out ? N_EVAL : 2); k++)
             dl = fmax(dl, fabs(losses[k] - ref_losses[k]) / (1.0 + fabs(ref_losses[k])));
-        printf("np %d, %s mode, %lld rows (%lld held out), batch %d, %s/%s: after %lld steps "
-               "max relative difference weights %.1e velocity %.1e losses and accuracy %.1e\n",
-               size, reproducible ? "reproducible" : "plain", (long long)total,
-               (long long)held_out, batch,
-               nn_activation_name(act), nn_loss_name(loss), (long long)steps, dw, dv, dl);
+        printf("np %d, %s mode, %s, %lld rows (%lld held out), batch %d, %s/%s: after %lld "
+               "steps max relative difference weights %.1e optimizer state %.1e losses and "
+               "accuracy %.1e\n",
+               size, reproducible ? "reproducible" : "plain",
+               nn_enum_name(nn_optimizer_names, optimizer), (long long)total,
+               (long long)held_out, batch, nn_activation_name(act), nn_loss_name(loss),
+               (long long)steps, dw, dv, dl);
         CHECK(dw < 1e-5 && dv < 1e-5 && dl < 1e-5);
         if (size == 1 || reproducible) { /* the same arithmetic: bit for bit */
             CHECK(memcmp(dist.model.params, ref.model.params,
                          sizeof(float) * ref.model.n_params) == 0);
-            CHECK(memcmp(dist.optim.velocity, ref.optim.velocity,
-                         sizeof(float) * ref.model.n_params) == 0);
+            CHECK(memcmp(dist.optim.state, ref.optim.state, sizeof(float) * n_state) == 0);
             CHECK(memcmp(losses, ref_losses, sizeof(double) * (size_t)(steps + N_EVAL)) == 0);
         }
         nn_trainer_free(&ref);
@@ -136,14 +142,18 @@ int main(int argc, char **argv)
     MPI_Init(&argc, &argv);
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    const NnOptimizer sgd = NN_OPTIM_SGD;
     for (int reproducible = 0; reproducible <= 1; reproducible++) {
         /* 10 = 4+3+3 at np 3 (chunks of 3: 3+3+3+1) */
-        check_case(25, 0, 10, NN_ACT_SIGMOID, NN_LOSS_CROSS_ENTROPY, reproducible);
-        check_case(25, 0, 7, NN_ACT_RELU, NN_LOSS_CROSS_ENTROPY, reproducible); /* last batch 4 */
-        check_case(9, 0, 2, NN_ACT_TANH, NN_LOSS_MSE, reproducible); /* parts empty at np 3+ */
-        check_case(40, 0, 40, NN_ACT_RELU, NN_LOSS_MSE, reproducible); /* one full-batch step */
+        check_case(25, 0, 10, NN_ACT_SIGMOID, NN_LOSS_CROSS_ENTROPY, reproducible, sgd);
+        /* last batch 4 */
+        check_case(25, 0, 7, NN_ACT_RELU, NN_LOSS_CROSS_ENTROPY, reproducible, sgd);
+        check_case(9, 0, 2, NN_ACT_TANH, NN_LOSS_MSE, reproducible, sgd); /* empty at np 3+ */
+        check_case(40, 0, 40, NN_ACT_RELU, NN_LOSS_MSE, reproducible, sgd); /* one full batch */
         /* 11 of 36 rows held out: 25 training rows, 11 validation rows in chunks of 3 */
-        check_case(36, 11, 7, NN_ACT_RELU, NN_LOSS_CROSS_ENTROPY, reproducible);
+        check_case(36, 11, 7, NN_ACT_RELU, NN_LOSS_CROSS_ENTROPY, reproducible, sgd);
+        check_case(25, 0, 7, NN_ACT_RELU, NN_LOSS_CROSS_ENTROPY, reproducible, NN_OPTIM_ADAM);
+        check_case(9, 0, 2, NN_ACT_TANH, NN_LOSS_MSE, reproducible, NN_OPTIM_ADAMW);
     }
     MPI_Allreduce(MPI_IN_PLACE, &nn_test_failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     int status = rank == 0 ? nn_test_finish("test_update") : (nn_test_failures != 0);

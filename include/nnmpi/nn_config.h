@@ -20,6 +20,9 @@ typedef enum { NN_ACT_SIGMOID, NN_ACT_RELU, NN_ACT_TANH } NnActivation;
 typedef enum { NN_LOSS_CROSS_ENTROPY, NN_LOSS_MSE, NN_LOSS_SQUARED_ERROR } NnLoss;
 typedef enum { NN_INIT_AUTO, NN_INIT_XAVIER, NN_INIT_HE } NnInit;
 typedef enum { NN_LR_CONSTANT, NN_LR_STEP, NN_LR_COSINE } NnLrSchedule;
+/* sgd: SGD with momentum; adam, adamw: PyTorch's torch.optim.Adam (weight decay as an L2
+ * term added to the gradient) and torch.optim.AdamW (decoupled weight decay). nn_optim.h. */
+typedef enum { NN_OPTIM_SGD, NN_OPTIM_ADAM, NN_OPTIM_ADAMW } NnOptimizer;
 typedef enum { NN_RESUME_NO, NN_RESUME_AUTO } NnResume;
 /* The validation metric that the best checkpoint and early stopping follow. */
 typedef enum { NN_MONITOR_VALIDATION_LOSS, NN_MONITOR_VALIDATION_ACCURACY } NnMonitor;
@@ -67,6 +70,8 @@ typedef struct {
     double lr_gamma;
     double lr_min;
     double momentum;
+    NnOptimizer optimizer;
+    double beta1, beta2, epsilon; /* adam, adamw */
     double weight_decay;
     int64_t seed;
     int early_stopping_patience; /* epochs without improvement before stopping; 0: off */
@@ -133,7 +138,7 @@ typedef struct {
 } NnEnumName;
 
 extern const NnEnumName nn_activation_names[], nn_loss_names[], nn_init_names[],
-    nn_lr_schedule_names[], nn_resume_names[], nn_monitor_names[], nn_log_test_names[],
+    nn_lr_schedule_names[], nn_optimizer_names[], nn_resume_names[], nn_monitor_names[], nn_log_test_names[],
     nn_progress_names[], nn_signal_names[], nn_yes_no_names[];
 
 /* The name of value in table; "?" when it has none. */

@@ -75,8 +75,8 @@ NnStatus nn_trainer_check_task(const NnConfig *cfg, int targets, char err[NN_ERR
 NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSplits *splits,
                          char err[NN_ERR_LEN]);
 
-/* Rank 0's parameters and optimizer state (after it has loaded a checkpoint into them) to
- * every rank. */
+/* Rank 0's parameters and optimizer state, its step count included (after it has loaded a
+ * checkpoint into them), to every rank. */
 void nn_trainer_share_state(NnTrainer *t);
 
 /* Moves the samples of `epoch` to the ranks that use them (one MPI_Alltoallv). */
@@ -96,7 +96,7 @@ typedef struct {
 
 /* Step `step` of the current epoch: forward and backward over this rank's part of the
  * global batch, one MPI_Allreduce of the gradient sums with the loss sum, sample count and
- * votes, then the SGD update with learning rate lr. */
+ * votes, then the optimizer's update with learning rate lr. */
 NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned votes);
 
 /* Evaluates the test or validation split, each sample once on the rank that holds it (one
