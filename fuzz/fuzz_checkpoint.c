@@ -22,8 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     NnCheckpoint ck;
     if (nn_checkpoint_load_open(file, "fuzz-checkpoint.h5", &ck, err) == NN_OK) {
         volatile float sum = 0.0f;
-        for (size_t i = 0; i < ck.model.n_params; i++)
-            sum += ck.model.params[i] + ck.optim.velocity[i];
+        size_t n_state = nn_optim_state_floats(ck.optim.type, ck.model.n_params);
+        for (size_t i = 0; i < ck.model.n_params; i++) sum += ck.model.params[i];
+        for (size_t i = 0; i < n_state; i++) sum += ck.optim.state[i];
         (void)sum;
         nn_checkpoint_free(&ck);
     }

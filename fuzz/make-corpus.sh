@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the seed corpora in fuzz/corpus/ from real inputs: the configs, tiny IDX
 # files (raw and gzipped), a dataset written by nn-mpi-data and a checkpoint written by
-# nn-mpi from it (4x5 images, a 20-3-10 network).
+# nn-mpi from it (4x5 images, a 20-3-10 network), with SGD and with Adam.
 #   fuzz/make-corpus.sh [BUILD_DIR]     (default build/; needs nn-mpi, nn-mpi-data, mpirun)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,4 +35,6 @@ if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_RO
 printf '[data]\npath = tiny.h5\nvalidation = 2\n[model]\nhidden = 3\n[train]\nepochs = 1\nbatch_size = 5\n[run]\ndir = run\n' >tiny.ini
 mpirun -np 1 "$build/nn-mpi" tiny.ini >/dev/null
 cp "$(ls run/version_0/ckpt-*.h5 | tail -n 1)" "$corpus/checkpoint/tiny.h5"
+mpirun -np 1 "$build/nn-mpi" tiny.ini --set train.optimizer=adam --set run.dir=run-adam >/dev/null
+cp "$(ls run-adam/version_0/ckpt-*.h5 | tail -n 1)" "$corpus/checkpoint/tiny-adam.h5"
 ls -l "$corpus"/*

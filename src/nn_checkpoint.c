@@ -46,6 +46,48 @@ static const StateField STATE_FIELDS[] = {
 };
 #define N_STATE_FIELDS (sizeof STATE_FIELDS / sizeof STATE_FIELDS[0])
 
+/* The attributes of /optimizer besides type, and which optimizers have them: each a float,
+ * a double (both stored as float64) or an int64 field of NnOptim, within [0, below) (or
+ * (0, below) when positive). */
+typedef struct {
+    const char *name;
+    size_t offset;
+    char kind;      /* 'f' float, 'd' double, 'i' int64_t */
+    unsigned types; /* bit 1 << NnOptimizer for each optimizer that has it */
+    double below;
+    int positive;
+} OptimField;
+
+#define SGD_ONLY (1u << NN_OPTIM_SGD)
+#define ADAMS ((1u << NN_OPTIM_ADAM) | (1u << NN_OPTIM_ADAMW))
+static const OptimField OPTIM_FIELDS[] = {
+    {"momentum", offsetof(NnOptim, momentum), 'f', SGD_ONLY, 1.0, 0},
+    {"weight_decay", offsetof(NnOptim, weight_decay), 'f', SGD_ONLY | ADAMS, INFINITY, 0},
+    {"beta1", offsetof(NnOptim, beta1), 'd', ADAMS, 1.0, 0},
+    {"beta2", offsetof(NnOptim, beta2), 'd', ADAMS, 1.0, 0},
+    {"epsilon", offsetof(NnOptim, epsilon), 'd', ADAMS, INFINITY, 1},
+    {"step", offsetof(NnOptim, step), 'i', ADAMS, INFINITY, 0},
+};
+#define N_OPTIM_FIELDS (sizeof OPTIM_FIELDS / sizeof OPTIM_FIELDS[0])
+
+static int has_field(const OptimField *f, NnOptimizer type)
+{
+    return (f->types >> type) & 1u;
+}
+
+/* Field f ('f' or 'd') of opt as stored, a float64. */
+static double field_real(const OptimField *f, const NnOptim *opt)
+{
+    const char *at = (const char *)opt + f->offset;
+    return f->kind == 'f' ? (double)*(const float *)at : *(const double *)at;
+}
+
+/* Field f ('i') of opt. */
+static int64_t field_int(const OptimField *f, const NnOptim *opt)
+{
+    return *(const int64_t *)((const char *)opt + f->offset);
+}
+
 static int model_sizes(const NnModel *m, int64_t *sizes)
 {
     sizes[0] = m->inputs;
@@ -59,8 +101,10 @@ static uint64_t hash_text(uint64_t h, const char *text)
 }
 
 /* The checksum over everything a resume uses, as format `version` has it; prep: the
- * stored /preprocessing, or NULL when the file has none. */
-static uint64_t checksum(const NnModel *m, const float *velocity, const NnPreprocess *prep,
+ * stored /preprocessing, or NULL when the file has none. The optimizer's state arrays
+ * follow the weights (format 2 and 3: SGD's velocity), its type and attributes come last
+ * (format 4 on). */
+static uint64_t checksum(const NnModel *m, const NnOptim *opt, const NnPreprocess *prep,
                          const NnTrainState *s, const char *config_text,
                          const char *fixed_settings, const char *run_id, int64_t version)
 {
@@ -68,7 +112,8 @@ static uint64_t checksum(const NnModel *m, const float *velocity, const NnPrepro
     int n_sizes = model_sizes(m, sizes);
     uint64_t h = NN_HASH_START;
     h = nn_hash_update(h, m->params, sizeof(float) * m->n_params);
-    h = nn_hash_update(h, velocity, sizeof(float) * m->n_params);
+    h = nn_hash_update(h, opt->state,
+                       sizeof(float) * nn_optim_state_floats(opt->type, m->n_params));
     for (size_t i = 0; i < N_STATE_FIELDS; i++)
         if (STATE_FIELDS[i].since <= version)
             h = nn_hash_update(h, (const char *)s + STATE_FIELDS[i].offset, 8);
@@ -90,6 +135,16 @@ static uint64_t checksum(const NnModel *m, const float *velocity, const NnPrepro
             if (present) h = nn_hash_update(h, arrays[i], sizeof(float) * (size_t)m->inputs);
         }
     }
+    if (version >= 4) {
+        h = hash_text(h, nn_enum_name(nn_optimizer_names, (int)opt->type));
+        for (size_t i = 0; i < N_OPTIM_FIELDS; i++) {
+            const OptimField *f = &OPTIM_FIELDS[i];
+            if (!has_field(f, opt->type)) continue;
+            double real = f->kind == 'i' ? 0.0 : field_real(f, opt);
+            int64_t integer = f->kind == 'i' ? field_int(f, opt) : 0;
+            h = f->kind == 'i' ? nn_hash_update(h, &integer, 8) : nn_hash_update(h, &real, 8);
+        }
+    }
     return nn_hash_finish(h);
 }
 
@@ -108,23 +163,58 @@ static NnStatus layer_arrays(hid_t loc, int l, const NnLayer *L, float *weights,
                    : nn_h5_read_f32(loc, name, 1, bdims, biases, err);
 }
 
-/* All layers of the model (velocity == 0) or of the optimizer state. */
-static NnStatus all_layers(hid_t group, const NnModel *m, float *base, int velocity, int writing,
-                           char err[NN_ERR_LEN])
+/* All layers of the model (suffix "") or of one of the optimizer's state arrays (suffix
+ * "_velocity", "_exp_avg", ...), laid out like the model's parameters from base. */
+static NnStatus all_layers(hid_t group, const NnModel *m, float *base, const char *suffix,
+                           int writing, char err[NN_ERR_LEN])
 {
     for (int l = 0; l < m->n_layers; l++) {
         const NnLayer *L = &m->layers[l];
-        if (writing) {
-            char name[32];
-            snprintf(name, sizeof name, "layer_%d", l);
-            hid_t g = H5Gcreate2(group, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-            if (g < 0) return nn_fail(err, "cannot create group %s", name);
+        char group_name[32];
+        snprintf(group_name, sizeof group_name, "layer_%d", l);
+        if (writing && !nn_h5_exists(group, group_name)) {
+            hid_t g = H5Gcreate2(group, group_name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            if (g < 0) return nn_fail(err, "cannot create group %s", group_name);
             H5Gclose(g);
         }
         float *w = base + (L->weights - m->params);
-        NnStatus status = layer_arrays(group, l, L, w, w + (size_t)L->out * L->in,
-                                       velocity ? "_velocity" : "", writing, err);
+        NnStatus status =
+            layer_arrays(group, l, L, w, w + (size_t)L->out * L->in, suffix, writing, err);
         if (status != NN_OK) return status;
+    }
+    return NN_OK;
+}
+
+/* Writes or reads every state array of the optimizer under group /optimizer:
+ * layer_L/weights_NAME and layer_L/biases_NAME for each NAME of nn_optim_state_arrays. */
+static NnStatus optim_arrays(hid_t group, const NnModel *m, const NnOptim *opt, int writing,
+                             char err[NN_ERR_LEN])
+{
+    const char *names[NN_OPTIM_MAX_ARRAYS];
+    int count = nn_optim_state_arrays(opt->type, names);
+    for (int i = 0; i < count; i++) {
+        char suffix[32];
+        snprintf(suffix, sizeof suffix, "_%s", names[i]);
+        if (all_layers(group, m, opt->state + (size_t)i * m->n_params, suffix, writing, err) !=
+            NN_OK)
+            return NN_ERR;
+    }
+    return NN_OK;
+}
+
+/* Writes /optimizer's attributes: type and the fields of OPTIM_FIELDS it has. */
+static NnStatus write_optim_attributes(hid_t group, const NnOptim *opt, char err[NN_ERR_LEN])
+{
+    if (nn_h5_attr_write_text(group, "type", nn_enum_name(nn_optimizer_names, (int)opt->type),
+                              err) != NN_OK)
+        return NN_ERR;
+    for (size_t i = 0; i < N_OPTIM_FIELDS; i++) {
+        const OptimField *f = &OPTIM_FIELDS[i];
+        if (!has_field(f, opt->type)) continue;
+        if ((f->kind == 'i' ? nn_h5_attr_write_i64(group, f->name, field_int(f, opt), err)
+                            : nn_h5_attr_write_f64(group, f->name, field_real(f, opt), err)) !=
+            NN_OK)
+            return NN_ERR;
     }
     return NN_OK;
 }
@@ -184,9 +274,6 @@ NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnOptim *
                              const char *config_text, const char *fixed_settings,
                              char err[NN_ERR_LEN])
 {
-    if (opt->type != NN_OPTIM_SGD) /* the format's Adam state comes with format 4 */
-        return nn_fail(err, "%s: checkpoints of %s runs are not written yet", path,
-                       nn_enum_name(nn_optimizer_names, (int)opt->type));
     /* Built in memory and written out whole by nn_h5_save_memory_file (nn_h5.h). */
     hid_t file = nn_h5_create_memory_file(path, err);
     if (file < 0) return NN_ERR;
@@ -205,7 +292,8 @@ NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnOptim *
     int n_sizes = model_sizes(m, sizes);
     char hex[17], fixed_hex[17], params_hex[17];
     NN_ASSERT(!prep || prep->features == m->inputs);
-    nn_hash_hex(checksum(m, opt->velocity, prep, state, config_text, fixed_settings,
+    NN_ASSERT(opt->n_params == m->n_params);
+    nn_hash_hex(checksum(m, opt, prep, state, config_text, fixed_settings,
                          state->run_id, NN_CHECKPOINT_FORMAT_VERSION),
                 hex);
     nn_hash_hex(nn_hash_finish(hash_text(NN_HASH_START, fixed_settings)), fixed_hex);
@@ -225,12 +313,10 @@ NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnOptim *
         nn_h5_attr_write_text(model, "activation", nn_activation_name(m->activation), err) !=
             NN_OK ||
         nn_h5_attr_write_text(model, "loss", nn_loss_name(m->loss), err) != NN_OK ||
-        all_layers(model, m, m->params, 0, 1, err) != NN_OK)
+        all_layers(model, m, m->params, "", 1, err) != NN_OK)
         goto done;
-    if (nn_h5_attr_write_text(optim, "type", "sgd", err) != NN_OK ||
-        nn_h5_attr_write_f64(optim, "momentum", opt->momentum, err) != NN_OK ||
-        nn_h5_attr_write_f64(optim, "weight_decay", opt->weight_decay, err) != NN_OK ||
-        all_layers(optim, m, opt->velocity, 1, 1, err) != NN_OK)
+    if (write_optim_attributes(optim, opt, err) != NN_OK ||
+        optim_arrays(optim, m, opt, 1, err) != NN_OK)
         goto done;
     if (prep && write_preprocess(file, prep, err) != NN_OK) goto done;
     for (size_t i = 0; i < N_STATE_FIELDS; i++) {
@@ -282,8 +368,8 @@ static int setting_ints(const char *text, const char *key, int64_t *values, int 
  * with the fixed settings, and every array has its shape and its bytes in the file (so a
  * small damaged file cannot make the reader allocate gigabytes). */
 static NnStatus check_architecture(hid_t model, hid_t optim, const char *path,
-                                   const int64_t *sizes, int n_sizes, const char *fixed,
-                                   char err[NN_ERR_LEN])
+                                   const int64_t *sizes, int n_sizes, NnOptimizer type,
+                                   const char *fixed, char err[NN_ERR_LEN])
 {
     int64_t listed[NN_MAX_LAYERS + 1];
     int n_hidden = setting_ints(fixed, "[model] hidden", listed, NN_MAX_LAYERS);
@@ -300,12 +386,13 @@ static NnStatus check_architecture(hid_t model, hid_t optim, const char *path,
         return nn_fail(err, "%s: /model layer_sizes disagree with the fixed settings: the "
                             "file is damaged",
                        path);
+    const char *arrays[1 + NN_OPTIM_MAX_ARRAYS] = {""}; /* the model's, the optimizer's */
+    int n_arrays = 1 + nn_optim_state_arrays(type, arrays + 1);
     for (int l = 0; l + 1 < n_sizes; l++) {
-        const char *kinds[4][2] = {{"weights", ""}, {"biases", ""},
-                                   {"weights", "_velocity"}, {"biases", "_velocity"}};
-        for (int k = 0; k < 4; k++) {
+        for (int k = 0; k < 2 * n_arrays; k++) {
             char name[64];
-            snprintf(name, sizeof name, "layer_%d/%s%s", l, kinds[k][0], kinds[k][1]);
+            snprintf(name, sizeof name, "layer_%d/%s%s%s", l, k % 2 == 0 ? "weights" : "biases",
+                     k < 2 ? "" : "_", arrays[k / 2]);
             hid_t loc = k < 2 ? model : optim;
             int rank = k % 2 == 0 ? 2 : 1;
             hsize_t want[2] = {(hsize_t)sizes[l + 1], (hsize_t)sizes[l]}, dims[2] = {0, 0};
@@ -327,22 +414,56 @@ static NnStatus check_architecture(hid_t model, hid_t optim, const char *path,
     return NN_OK;
 }
 
+/* Reads /optimizer's type and attributes into opt (no state yet), each within its range:
+ * SGD's momentum and weight decay; Adam's and AdamW's weight decay, betas in [0, 1), a
+ * positive epsilon and its step count. Formats 2 and 3 hold SGD only. */
+static NnStatus read_optim_attributes(hid_t group, const char *path, int64_t version,
+                                      NnOptim *opt, char err[NN_ERR_LEN])
+{
+    char *type = NULL;
+    if (nn_h5_attr_read_text(group, "type", &type, err) != NN_OK) return NN_ERR;
+    int t = nn_enum_value(nn_optimizer_names, type);
+    if (t < 0 || (version < 4 && t != NN_OPTIM_SGD)) {
+        nn_fail(err, "%s: /optimizer has type '%s' (format %d holds %s): the file is damaged",
+                path, type, (int)version, version < 4 ? "sgd" : "sgd, adam or adamw");
+        free(type);
+        return NN_ERR;
+    }
+    free(type);
+    *opt = (NnOptim){.type = (NnOptimizer)t};
+    for (size_t i = 0; i < N_OPTIM_FIELDS; i++) {
+        const OptimField *f = &OPTIM_FIELDS[i];
+        char *at = (char *)opt + f->offset;
+        double v = 0.0;
+        if (!has_field(f, opt->type)) continue;
+        if (f->kind == 'i' ? nn_h5_attr_read_i64(group, f->name, (int64_t *)at, err) != NN_OK
+                           : nn_h5_attr_read_f64(group, f->name, &v, err) != NN_OK)
+            return NN_ERR;
+        if (f->kind == 'f') *(float *)at = (float)v;
+        if (f->kind == 'd') *(double *)at = v;
+        if (f->kind == 'i') v = (double)*(int64_t *)at;
+        if (!isfinite(v) || v < 0.0 || v >= f->below || (f->positive && v == 0.0))
+            return nn_fail(err, "%s: /optimizer attribute %s = %g is out of its range: the file "
+                                "is damaged",
+                           path, f->name, v);
+    }
+    return NN_OK;
+}
+
 /* Builds ck->model and ck->optim, views into ck->storage, from the architecture stored
  * under /model and /optimizer, once check_architecture has vouched for it. */
-static NnStatus build_model(hid_t model, hid_t optim, const char *path, NnCheckpoint *ck,
-                            char err[NN_ERR_LEN])
+static NnStatus build_model(hid_t model, hid_t optim, const char *path, int64_t version,
+                            NnCheckpoint *ck, char err[NN_ERR_LEN])
 {
     int64_t sizes[NN_MAX_LAYERS + 1];
     int n_sizes = 0;
     char *activation = NULL, *loss = NULL;
-    double momentum, weight_decay;
     NnStatus status = NN_ERR;
     if (nn_h5_attr_read_i64s(model, "layer_sizes", sizes, NN_MAX_LAYERS + 1, &n_sizes, err) !=
             NN_OK ||
         nn_h5_attr_read_text(model, "activation", &activation, err) != NN_OK ||
         nn_h5_attr_read_text(model, "loss", &loss, err) != NN_OK ||
-        nn_h5_attr_read_f64(optim, "momentum", &momentum, err) != NN_OK ||
-        nn_h5_attr_read_f64(optim, "weight_decay", &weight_decay, err) != NN_OK)
+        read_optim_attributes(optim, path, version, &ck->optim, err) != NN_OK)
         goto done;
     int act = nn_enum_value(nn_activation_names, activation),
         lo = nn_enum_value(nn_loss_names, loss);
@@ -355,17 +476,15 @@ static NnStatus build_model(hid_t model, hid_t optim, const char *path, NnCheckp
                 activation, loss);
         goto done;
     }
-    if (check_architecture(model, optim, path, sizes, n_sizes, ck->fixed_settings, err) != NN_OK)
+    if (check_architecture(model, optim, path, sizes, n_sizes, ck->optim.type,
+                           ck->fixed_settings, err) != NN_OK)
         goto done;
     if (nn_model_init(&ck->model, (int)sizes[0], &hidden, (int)sizes[n_sizes - 1],
                       (NnActivation)act, (NnLoss)lo, 1, err) != NN_OK)
         goto done;
-    ck->optim = (NnOptim){.type = NN_OPTIM_SGD,
-                          .momentum = (float)momentum,
-                          .weight_decay = (float)weight_decay,
-                          .n_params = ck->model.n_params};
+    ck->optim.n_params = ck->model.n_params;
     if (nn_model_storage_init(&ck->storage, &ck->model,
-                              nn_optim_state_floats(NN_OPTIM_SGD, ck->model.n_params),
+                              nn_optim_state_floats(ck->optim.type, ck->model.n_params),
                               err) != NN_OK)
         goto done;
     nn_optim_bind(&ck->optim, ck->storage.optim_state);
@@ -420,9 +539,9 @@ NnStatus nn_checkpoint_load_open(hid_t file, const char *path, NnCheckpoint *ck,
     }
     if (nn_h5_attr_read_text(file, "fixed_settings", &ck->fixed_settings, err) != NN_OK)
         goto done;
-    if (build_model(groups[0], groups[1], path, ck, err) != NN_OK) goto done;
-    if (all_layers(groups[0], &ck->model, ck->model.params, 0, 0, err) != NN_OK ||
-        all_layers(groups[1], &ck->model, ck->optim.velocity, 1, 0, err) != NN_OK)
+    if (build_model(groups[0], groups[1], path, format_version, ck, err) != NN_OK) goto done;
+    if (all_layers(groups[0], &ck->model, ck->model.params, "", 0, err) != NN_OK ||
+        optim_arrays(groups[1], &ck->model, &ck->optim, 0, err) != NN_OK)
         goto done;
     ck->state = (NnTrainState){.validation_loss = NAN, .validation_accuracy = NAN,
                                .best_value = NAN, .best_step = -1};
@@ -449,7 +568,7 @@ NnStatus nn_checkpoint_load_open(hid_t file, const char *path, NnCheckpoint *ck,
     if (ck->has_preprocessing &&
         read_preprocess(file, path, ck->model.inputs, &ck->prep, err) != NN_OK)
         goto done;
-    ck->checksum = checksum(&ck->model, ck->optim.velocity,
+    ck->checksum = checksum(&ck->model, &ck->optim,
                             ck->has_preprocessing ? &ck->prep : NULL, &ck->state,
                             ck->config_text, ck->fixed_settings, ck->state.run_id,
                             format_version);

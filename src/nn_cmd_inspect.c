@@ -29,7 +29,9 @@ static int inspect(const char *path)
     for (int l = 0; l < m->n_layers; l++) printf("-%d", m->layers[l].out);
     printf(" %s/%s, %zu parameters\n", nn_activation_name(m->activation), nn_loss_name(m->loss),
            m->n_params);
-    char prep[256];
+    char optim[256], prep[256];
+    nn_optim_describe(&ck.optim, optim, sizeof optim);
+    printf("optimizer: %s\n", optim);
     nn_preprocess_describe(&ck.prep, prep, sizeof prep);
     printf("input: %s%s\n", prep, ck.has_preprocessing ? "" : " (no /preprocessing: the default)");
     printf("last epoch: train_loss %.6f test_loss %.6f test_accuracy %.4f\n", s->train_loss,
@@ -49,7 +51,8 @@ int nn_cmd_inspect(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: nn-mpi inspect CHECKPOINT\n"
                    "Validates CHECKPOINT (its format, checksum and architecture) and prints its\n"
-                   "position, model, input preprocessing, last metrics, fixed settings and config.\n"
+                   "position, model, optimizer, input preprocessing, last metrics, fixed\n"
+                   "settings and config.\n"
                    "Exit status: 0 valid, 1 invalid (the reason is printed), 2 bad usage.\n");
             return 0;
         }

@@ -1,6 +1,7 @@
 #include "nnmpi/nn_optim.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 int nn_optim_state_arrays(NnOptimizer type, const char *names[NN_OPTIM_MAX_ARRAYS])
@@ -37,6 +38,19 @@ void nn_optim_bind(NnOptim *opt, float *state)
     opt->velocity = opt->type == NN_OPTIM_SGD ? state : NULL;
     opt->exp_avg = opt->type == NN_OPTIM_SGD ? NULL : state;
     opt->exp_avg_sq = opt->type == NN_OPTIM_SGD ? NULL : state + opt->n_params;
+}
+
+void nn_optim_describe(const NnOptim *opt, char *out, size_t size)
+{
+    const char *name = nn_enum_name(nn_optimizer_names, (int)opt->type);
+    if (opt->type == NN_OPTIM_SGD)
+        snprintf(out, size, "%s (momentum %g, weight_decay %g)", name,
+                 (double)opt->momentum, (double)opt->weight_decay);
+    else
+        snprintf(out, size, "%s (beta1 %g, beta2 %g, epsilon %g, weight_decay %g) after %lld "
+                            "steps",
+                 name, opt->beta1, opt->beta2, opt->epsilon, (double)opt->weight_decay,
+                 (long long)opt->step);
 }
 
 /* v = mu v + (g s + wd w); w -= lr v, over n entries. */

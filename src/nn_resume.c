@@ -12,20 +12,33 @@ static void warn(const char *fmt, const char *a, const char *b)
     fputc('\n', stderr);
 }
 
+/* Appends "[section] key = value" lines of cfg's keys to out (used bytes so far); returns
+ * the new length. */
+static size_t append_keys(const NnConfig *cfg, const char *const keys[][2], size_t n_keys,
+                          char out[NN_FIXED_SETTINGS_LEN], size_t used)
+{
+    char value[NN_PATH_LEN], err[NN_ERR_LEN];
+    for (size_t i = 0; i < n_keys; i++) {
+        NnStatus status = nn_config_value(cfg, keys[i][0], keys[i][1], value, sizeof value, err);
+        NN_ASSERT(status == NN_OK);
+        used += (size_t)snprintf(out + used, NN_FIXED_SETTINGS_LEN - used, "[%s] %s = %s\n",
+                                 keys[i][0], keys[i][1], value);
+    }
+    return used;
+}
+
 void nn_resume_fixed_settings(const NnConfig *cfg, const NnDataShape *shape,
                               char out[NN_FIXED_SETTINGS_LEN])
 {
     static const char *const KEYS[][2] = {
         {"model", "hidden"}, {"model", "activation"}, {"model", "loss"},
         {"train", "seed"},   {"train", "batch_size"}, {"data", "validation"}};
-    size_t used = 0;
-    char value[NN_PATH_LEN], err[NN_ERR_LEN];
-    for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) {
-        NnStatus status = nn_config_value(cfg, KEYS[i][0], KEYS[i][1], value, sizeof value, err);
-        NN_ASSERT(status == NN_OK);
-        used += (size_t)snprintf(out + used, NN_FIXED_SETTINGS_LEN - used, "[%s] %s = %s\n",
-                                 KEYS[i][0], KEYS[i][1], value);
-    }
+    /* Adam's moments mean something only with the betas and epsilon that made them. SGD
+     * runs have none of these lines (as before there was a choice), so that their older
+     * checkpoints still resume; the learning rate and weight decay may change, as SGD's. */
+    static const char *const ADAM_KEYS[][2] = {
+        {"train", "optimizer"}, {"train", "beta1"}, {"train", "beta2"}, {"train", "epsilon"}};
+    size_t used = append_keys(cfg, KEYS, sizeof KEYS / sizeof KEYS[0], out, 0);
     int64_t train = cfg->train_samples > 0 ? cfg->train_samples : shape->train_rows;
     int64_t validation = shape->validation_rows >= 0 ? shape->validation_rows : cfg->validation;
     if (shape->validation_rows < 0) train -= cfg->validation;
@@ -40,16 +53,21 @@ void nn_resume_fixed_settings(const NnConfig *cfg, const NnDataShape *shape,
     const NnPreprocess *p = &shape->prep;
     char hex[17];
     nn_hash_hex(nn_preprocess_hash(p), hex);
-    snprintf(out + used, NN_FIXED_SETTINGS_LEN - used,
-             "feature type = %s\ninput scale = %.9g\ninput mean/std = %s\n",
-             nn_feature_type_name(p->type), (double)p->scale, p->mean || p->std ? hex : "none");
+    used += (size_t)snprintf(out + used, NN_FIXED_SETTINGS_LEN - used,
+                             "feature type = %s\ninput scale = %.9g\ninput mean/std = %s\n",
+                             nn_feature_type_name(p->type), (double)p->scale,
+                             p->mean || p->std ? hex : "none");
+    if (cfg->optimizer != NN_OPTIM_SGD)
+        used = append_keys(cfg, ADAM_KEYS, sizeof ADAM_KEYS / sizeof ADAM_KEYS[0], out, used);
+    NN_ASSERT(used < NN_FIXED_SETTINGS_LEN);
 }
 
 /* Settings added to the fixed settings since checkpoints were first written, with the value
  * that changes nothing (what an older checkpoint's run had): a stored text that lacks one
  * equals ours when ours has this value. Settings not listed count as unchanged at "0". */
 static const char *const NEW_DEFAULTS[][2] = {
-    {"feature type", "uint8"}, {"input scale", "0.00392156886"}, {"input mean/std", "none"}};
+    {"feature type", "uint8"}, {"input scale", "0.00392156886"}, {"input mean/std", "none"},
+    {"[train] optimizer", "sgd"}};
 
 /* Whether line (len bytes, key before " = " key_len bytes) holds a new setting's default:
  * NEW_DEFAULTS, or 0 for any other. */
@@ -88,11 +106,42 @@ static void drop_new_defaults(const char *stored, const char *ours, char *out, s
     }
 }
 
-NnStatus nn_resume_compare(const char *path, const char *stored, const char *ours_in,
+/* Whether text has a line whose key (before " = ") is key (key_len bytes). */
+static int has_key(const char *text, const char *key, size_t key_len)
+{
+    for (const char *s = text; *s; s += strcspn(s, "\n"), s += *s == '\n')
+        if (strncmp(s, key, key_len) == 0 && strncmp(s + key_len, " = ", 3) == 0) return 1;
+    return 0;
+}
+
+/* text, then "KEY = DEFAULT" for each NEW_DEFAULTS key that other has and text lacks (in
+ * other's order): what an older checkpoint's text means, so that the comparison names the
+ * setting ("[train] optimizer is sgd in the checkpoint but adam in this run"). */
+static void with_defaults(const char *text, const char *other, char *out, size_t size)
+{
+    size_t used = (size_t)snprintf(out, size, "%s", text);
+    for (const char *line = other; *line; line += strcspn(line, "\n"), line += *line == '\n')
+        for (size_t i = 0; i < sizeof NEW_DEFAULTS / sizeof NEW_DEFAULTS[0]; i++) {
+            size_t key_len = strlen(NEW_DEFAULTS[i][0]);
+            if (strncmp(line, NEW_DEFAULTS[i][0], key_len) != 0 ||
+                strncmp(line + key_len, " = ", 3) != 0 || has_key(text, line, key_len) ||
+                used >= size)
+                continue;
+            used += (size_t)snprintf(out + used, size - used, "%s = %s\n", NEW_DEFAULTS[i][0],
+                                     NEW_DEFAULTS[i][1]);
+        }
+}
+
+NnStatus nn_resume_compare(const char *path, const char *stored_in, const char *ours_in,
                            char err[NN_ERR_LEN])
 {
-    char ours[NN_FIXED_SETTINGS_LEN];
-    drop_new_defaults(stored, ours_in, ours, sizeof ours);
+    char dropped[NN_FIXED_SETTINGS_LEN], stored[NN_FIXED_SETTINGS_LEN + 256],
+        ours[NN_FIXED_SETTINGS_LEN + 256];
+    if (strlen(stored_in) >= NN_FIXED_SETTINGS_LEN) /* longer than ours can be */
+        return nn_refuse(err, "%s: the checkpoint's fixed settings differ from this run's", path);
+    drop_new_defaults(stored_in, ours_in, dropped, sizeof dropped);
+    with_defaults(stored_in, dropped, stored, sizeof stored);
+    with_defaults(dropped, stored_in, ours, sizeof ours);
     if (strcmp(stored, ours) == 0) return NN_OK;
     const char *a = stored, *b = ours;
     for (;;) {

@@ -2,8 +2,8 @@
 # Checkpoint and resume on real MNIST (configs/test-small.ini): resuming at the same rank
 # count, from the end of an epoch or mid-epoch, gives bitwise the weights and optimizer
 # state of the uninterrupted run (compared with h5diff); checkpoints are readable by h5dump;
-# a resume at another rank count continues; an incompatible resume is refused; an older
-# nn-mpi's checkpoint resumes exactly.
+# a resume at another rank count continues; an incompatible resume is refused; older
+# nn-mpi's checkpoints (formats 2 and 3) resume exactly.
 source "$(dirname "$0")/lib.sh"
 require_data
 small=("$NN_SOURCE/configs/test-small.ini" --set data.path="$NN_DATA" --set checkpoint.keep=0)
@@ -85,4 +85,11 @@ expect_status 0 mpi 1 "$NN_MPI" "${small[@]}" "${old[@]}" --set run.dir="$WORK/v
     --resume "$NN_SOURCE/tests/data/ckpt-v2-step2.h5"
 same_state "$NN_SOURCE/tests/data/ckpt-v2-step4.h5" "$WORK/v2/version_0/ckpt-000000004.h5"
 [ -s "$WORK/v2/version_0/run_id" ] || fail "the resumed older run got no run id"
+# The same with format 3 (written by 1980978, the last nn-mpi before optimizer state
+# beyond SGD's velocity, in the same run), into a format 4 checkpoint.
+expect_status 0 mpi 1 "$NN_MPI" "${small[@]}" "${old[@]}" --set run.dir="$WORK/v3" \
+    --resume "$NN_SOURCE/tests/data/ckpt-v3-step2.h5"
+same_state "$NN_SOURCE/tests/data/ckpt-v3-step4.h5" "$WORK/v3/version_0/ckpt-000000004.h5"
+h5dump -a /format_version "$WORK/v3/version_0/ckpt-000000004.h5" | grep -q '(0): 4' ||
+    fail "the resumed run did not write format 4"
 finish resume

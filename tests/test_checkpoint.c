@@ -1,6 +1,8 @@
-/* Checkpoint files: a bitwise round trip of weights, optimizer state and position; damage
- * detection (bit flips in arrays and attributes, truncation, wrong format version); a full
- * disk (test fault); the stored preprocessing; listing, pruning and temporary-file clean-up of a checkpoint
+/* Checkpoint files: a bitwise round trip of weights, optimizer state (SGD's velocity, Adam's
+ * and AdamW's moments and step count) and position; damage detection (bit flips in arrays
+ * and attributes, truncation, wrong format version, attributes out of range); a full disk
+ * (test fault); the stored preprocessing; the older formats' fixtures (test_checkpoint
+ * DATA_DIR: tests/data); listing, pruning and temporary-file clean-up of a checkpoint
  * directory. */
 #include <dirent.h>
 #include <fcntl.h>
@@ -13,27 +15,41 @@
 #include "nnmpi/nn_checkpoint.h"
 #include "nnmpi/nn_fault.h"
 #include "nnmpi/nn_h5.h"
+#include "nnmpi/nn_resume.h"
 #include "nnmpi/nn_rng.h"
 
 static const char *CONFIG = "[train]\nepochs = 5\n";
 static const char *FIXED = "[model] hidden = 8, 5\ntraining samples = 100\n";
 
-/* A model and an SGD optimizer in storage s, with random weights and velocity. */
-static void make_model(NnModel *m, NnOptim *opt, NnModelStorage *s, uint64_t seed)
+/* A model and an optimizer of this type in storage s, with random weights and state (and
+ * Adam's step count 1234). */
+static void make_optimized(NnModel *m, NnOptim *opt, NnModelStorage *s, NnOptimizer type,
+                           uint64_t seed)
 {
     NnIntList hidden = {2, {8, 5}};
     char err[NN_ERR_LEN];
     CHECK(nn_model_init(m, 20, &hidden, 10, NN_ACT_TANH, NN_LOSS_MSE, 4, err) == NN_OK);
-    CHECK(nn_model_storage_init(s, m, nn_optim_state_floats(NN_OPTIM_SGD, m->n_params), err) == NN_OK);
-    *opt = (NnOptim){.type = NN_OPTIM_SGD, .momentum = 0.9f, .weight_decay = 1e-4f,
-                    .n_params = m->n_params};
+    size_t n = m->n_params, k = nn_optim_state_floats(type, n);
+    CHECK(nn_model_storage_init(s, m, k, err) == NN_OK);
+    NnConfig cfg;
+    nn_config_defaults(&cfg);
+    cfg.optimizer = type;
+    cfg.momentum = 0.9;
+    cfg.weight_decay = 1e-4;
+    cfg.beta2 = 0.99;
+    *opt = nn_optim_from_config(&cfg, n);
     nn_optim_bind(opt, s->optim_state);
+    if (type != NN_OPTIM_SGD) opt->step = 1234;
     NnRng rng;
     nn_rng_seed(&rng, seed, 1, 2);
-    for (size_t i = 0; i < m->n_params; i++) {
-        m->params[i] = nn_rng_symmetric(&rng, 3.0f);
-        opt->velocity[i] = nn_rng_symmetric(&rng, 1e-3f);
-    }
+    for (size_t i = 0; i < n; i++) m->params[i] = nn_rng_symmetric(&rng, 3.0f);
+    for (size_t i = 0; i < k; i++) opt->state[i] = nn_rng_symmetric(&rng, 1e-3f);
+}
+
+/* The same with SGD. */
+static void make_model(NnModel *m, NnOptim *opt, NnModelStorage *s, uint64_t seed)
+{
+    make_optimized(m, opt, s, NN_OPTIM_SGD, seed);
 }
 
 static int count_entries(const char *dir)
@@ -156,7 +172,7 @@ static void test_round_trip(const char *dir)
     nn_h5_attr_write_i64(f, "format_version", 1, err);
     H5Fclose(f);
     CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
-    CHECK_CONTAINS(err, "checkpoint format version 1, this nn-mpi reads versions 2 to 3");
+    CHECK_CONTAINS(err, "checkpoint format version 1, this nn-mpi reads versions 2 to 4");
     /* The run id is covered by the checksum. */
     copy_file(path, bad);
     f = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
@@ -328,6 +344,190 @@ static void test_preprocessing(const char *dir)
     nn_model_storage_free(&storage);
 }
 
+/* Replaces the text attribute name of object obj (a path) in the file at path. */
+static void set_text_attribute(const char *path, const char *obj, const char *name,
+                               const char *value)
+{
+    char err[NN_ERR_LEN];
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT), o = H5Oopen(f, obj, H5P_DEFAULT);
+    H5Adelete(o, name);
+    CHECK(nn_h5_attr_write_text(o, name, value, err) == NN_OK);
+    H5Oclose(o);
+    H5Fclose(f);
+}
+
+/* Sets the float64 or int64 attribute name of /optimizer, or /'s format_version. */
+static void set_number_attribute(const char *path, const char *obj, const char *name, double v,
+                                 int integer)
+{
+    char err[NN_ERR_LEN];
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT), o = H5Oopen(f, obj, H5P_DEFAULT);
+    CHECK((integer ? nn_h5_attr_write_i64(o, name, (int64_t)v, err)
+                   : nn_h5_attr_write_f64(o, name, v, err)) == NN_OK);
+    H5Oclose(o);
+    H5Fclose(f);
+}
+
+/* Adam's and AdamW's moments, step count and settings round trip bit for bit (format 4);
+ * damage to any of them is found, and a crafted file is refused before anything is
+ * allocated from it. */
+static void test_adam_state(const char *dir)
+{
+    char path[512], bad[600], err[NN_ERR_LEN] = "";
+    snprintf(path, sizeof path, "%s/adam.h5", dir);
+    snprintf(bad, sizeof bad, "%s/bad.h5", dir);
+    NnTrainState state = {.global_step = 1234, .batch_size = 8, .train_samples = 100,
+                          .nranks = 3, .train_loss = NAN, .test_loss = NAN,
+                          .test_accuracy = NAN, .best_step = -1};
+    const NnOptimizer types[] = {NN_OPTIM_ADAM, NN_OPTIM_ADAMW};
+    for (int t = 0; t < 2; t++) {
+        NnModel m;
+        NnOptim opt;
+        NnModelStorage storage;
+        make_optimized(&m, &opt, &storage, types[t], 4 + (uint64_t)t);
+        CHECK(opt.exp_avg == opt.state && opt.exp_avg_sq == opt.state + m.n_params);
+        CHECK(nn_checkpoint_write(path, &m, &opt, NULL, &state, CONFIG, FIXED, err) == NN_OK);
+        NnCheckpoint ck;
+        CHECK(nn_checkpoint_load(path, &ck, err) == NN_OK);
+        CHECK(ck.format_version == 4 && ck.optim.type == types[t]);
+        CHECK(memcmp(m.params, ck.model.params, sizeof(float) * m.n_params) == 0);
+        CHECK(memcmp(opt.exp_avg, ck.optim.exp_avg, sizeof(float) * m.n_params) == 0);
+        CHECK(memcmp(opt.exp_avg_sq, ck.optim.exp_avg_sq, sizeof(float) * m.n_params) == 0);
+        CHECK(ck.optim.step == 1234 && ck.optim.beta1 == 0.9 && ck.optim.beta2 == 0.99);
+        CHECK(ck.optim.epsilon == 1e-8 && ck.optim.weight_decay == 1e-4f && !ck.optim.velocity);
+        nn_checkpoint_free(&ck);
+        nn_model_free(&m);
+        nn_model_storage_free(&storage);
+    }
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    for (int l = 0; l < 3; l++)
+        for (int k = 0; k < 4; k++) {
+            char name[96];
+            snprintf(name, sizeof name, "/optimizer/layer_%d/%s_%s", l,
+                     k % 2 ? "biases" : "weights", k < 2 ? "exp_avg" : "exp_avg_sq");
+            CHECK(nn_h5_exists(f, name));
+        }
+    CHECK(!nn_h5_exists(f, "/optimizer/layer_0/weights_velocity"));
+    H5Fclose(f);
+
+    /* A bit flipped in either moment, another step count, beta, epsilon or type: damage. */
+    const char *arrays[] = {"/optimizer/layer_0/weights_exp_avg",
+                            "/optimizer/layer_2/biases_exp_avg_sq"};
+    NnCheckpoint ck;
+    for (int i = 0; i < 2; i++) {
+        copy_file(path, bad);
+        flip_bit(bad, data_offset(bad, arrays[i]) + 2);
+        CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+        CHECK_CONTAINS(err, "checksum mismatch");
+    }
+    const char *numbers[] = {"step", "beta1", "beta2", "epsilon", "weight_decay"};
+    for (int i = 0; i < 5; i++) {
+        copy_file(path, bad);
+        set_number_attribute(bad, "/optimizer", numbers[i], i == 0 ? 1235 : 0.5, i == 0);
+        CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+        CHECK_CONTAINS(err, "checksum mismatch");
+    }
+    copy_file(path, bad);
+    set_text_attribute(bad, "/optimizer", "type", "adam"); /* written as adamw */
+    CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+    CHECK_CONTAINS(err, "checksum mismatch");
+    /* Refused before anything is allocated: another optimizer's attributes missing, values out
+     * of range, an unknown type, Adam in a format that had only SGD. */
+    copy_file(path, bad);
+    set_text_attribute(bad, "/optimizer", "type", "sgd");
+    CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+    CHECK_CONTAINS(err, "bad.h5: /optimizer: attribute 'momentum': missing");
+    copy_file(path, bad);
+    set_number_attribute(bad, "/optimizer", "beta2", 1.0, 0);
+    CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+    CHECK_CONTAINS(err, "bad.h5: /optimizer attribute beta2 = 1 is out of its range");
+    copy_file(path, bad);
+    set_number_attribute(bad, "/optimizer", "step", -1, 1);
+    CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+    CHECK_CONTAINS(err, "bad.h5: /optimizer attribute step = -1 is out of its range");
+    copy_file(path, bad);
+    set_text_attribute(bad, "/optimizer", "type", "lion");
+    CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+    CHECK_CONTAINS(err, "bad.h5: /optimizer has type 'lion'");
+    copy_file(path, bad);
+    set_number_attribute(bad, "/", "format_version", 3, 1);
+    CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+    CHECK_CONTAINS(err, "bad.h5: /optimizer has type 'adamw' (format 3 holds sgd)");
+    copy_file(path, bad);
+    f = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Ldelete(f, "/optimizer/layer_1/biases_exp_avg_sq", H5P_DEFAULT);
+    H5Fclose(f);
+    CHECK(nn_checkpoint_load(bad, &ck, err) == NN_ERR);
+    CHECK_CONTAINS(err, "bad.h5: layer_1/biases_exp_avg_sq is missing");
+    unlink(bad);
+    unlink(path);
+}
+
+/* Checkpoints of older formats load: tests/data/ckpt-v2-step2.h5 (format 2, SGD, a 784-4-10
+ * model) and ckpt-v3-step2.h5 (format 3, SGD, a 784-4-10 model). */
+static void test_old_formats(const char *data_dir)
+{
+    const int versions[] = {2, 3};
+    for (int i = 0; i < 2; i++) {
+        char path[1024], err[NN_ERR_LEN] = "";
+        snprintf(path, sizeof path, "%s/ckpt-v%d-step2.h5", data_dir, versions[i]);
+        NnCheckpoint ck;
+        CHECK(nn_checkpoint_load(path, &ck, err) == NN_OK);
+        if (err[0]) fprintf(stderr, "%s\n", err);
+        CHECK(ck.format_version == versions[i] && ck.optim.type == NN_OPTIM_SGD);
+        CHECK(ck.model.n_params == 784 * 4 + 4 + 4 * 10 + 10 && ck.optim.velocity);
+        CHECK(ck.optim.momentum == 0.9f && ck.state.global_step == 2 && ck.optim.step == 0);
+        float sum = 0.0f;
+        for (size_t k = 0; ck.optim.velocity && k < ck.model.n_params; k++)
+            sum += fabsf(ck.optim.velocity[k]);
+        CHECK(sum > 0.0f); /* the velocity was read */
+        nn_checkpoint_free(&ck);
+    }
+}
+
+/* The fixed settings of an Adam run add the optimizer, betas and epsilon; an SGD run's are
+ * what they were before there was a choice, so that its older checkpoints still resume.
+ * A resume that changes any of them is refused, naming the setting. */
+static void test_fixed_settings(void)
+{
+    NnConfig cfg;
+    nn_config_defaults(&cfg);
+    NnDataShape shape = {.train_rows = 60000, .features = 784, .classes = 10,
+                         .validation_rows = -1, .prep = nn_preprocess_default(784)};
+    char sgd[NN_FIXED_SETTINGS_LEN], adam[NN_FIXED_SETTINGS_LEN], other[NN_FIXED_SETTINGS_LEN];
+    char err[NN_ERR_LEN];
+    nn_resume_fixed_settings(&cfg, &shape, sgd);
+    CHECK(!strstr(sgd, "optimizer") && !strstr(sgd, "beta"));
+    CHECK_CONTAINS(sgd, "[model] hidden = 128\n");
+    cfg.optimizer = NN_OPTIM_ADAM;
+    nn_resume_fixed_settings(&cfg, &shape, adam);
+    CHECK(strncmp(adam, sgd, strlen(sgd)) == 0); /* the same, and then: */
+    CHECK_STREQ(adam + strlen(sgd), "[train] optimizer = adam\n[train] beta1 = 0.9\n"
+                                    "[train] beta2 = 0.999\n[train] epsilon = 1e-08\n");
+    CHECK(nn_resume_compare("c.h5", sgd, sgd, err) == NN_OK);
+    CHECK(nn_resume_compare("c.h5", adam, adam, err) == NN_OK);
+    CHECK(nn_resume_compare("c.h5", sgd, adam, err) == NN_REFUSED);
+    CHECK_STREQ(err, "c.h5: [train] optimizer is sgd in the checkpoint but adam in this run; it "
+                     "cannot change on resume");
+    CHECK(nn_resume_compare("c.h5", adam, sgd, err) == NN_REFUSED);
+    CHECK_CONTAINS(err, "c.h5: [train] optimizer is adam in the checkpoint but sgd in this run");
+    cfg.beta2 = 0.99;
+    nn_resume_fixed_settings(&cfg, &shape, other);
+    CHECK(nn_resume_compare("c.h5", adam, other, err) == NN_REFUSED);
+    CHECK_CONTAINS(err, "c.h5: [train] beta2 is 0.999 in the checkpoint but 0.99 in this run");
+    cfg.beta2 = 0.999;
+    cfg.optimizer = NN_OPTIM_ADAMW;
+    nn_resume_fixed_settings(&cfg, &shape, other);
+    CHECK(nn_resume_compare("c.h5", adam, other, err) == NN_REFUSED);
+    CHECK_CONTAINS(err, "[train] optimizer is adam in the checkpoint but adamw in this run");
+    /* The learning rate and weight decay may change, as with SGD. */
+    cfg.optimizer = NN_OPTIM_ADAM;
+    cfg.learning_rate = 0.5;
+    cfg.weight_decay = 0.01;
+    nn_resume_fixed_settings(&cfg, &shape, other);
+    CHECK(nn_resume_compare("c.h5", adam, other, err) == NN_OK);
+}
+
 static void touch(const char *dir, const char *name)
 {
     char path[600];
@@ -394,14 +594,21 @@ static void test_directory(const char *dir)
     unlink(path);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc != 2) {
+        fprintf(stderr, "usage: test_checkpoint DATA_DIR (tests/data)\n");
+        return 2;
+    }
     nn_h5_silence();
     char dir[] = "/tmp/nn_test_ckpt_XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     test_round_trip(dir);
     test_full_disk(dir);
     test_preprocessing(dir);
+    test_adam_state(dir);
+    test_old_formats(argv[1]);
+    test_fixed_settings();
     test_directory(dir);
     CHECK(rmdir(dir) == 0);
     return nn_test_finish("test_checkpoint");

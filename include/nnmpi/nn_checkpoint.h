@@ -7,8 +7,14 @@
  *                     that training uses; 16 hex digits), params_hash (nn_model_params_hash)
  *   /model            attributes layer_sizes (inputs, hidden..., outputs), activation, loss
  *   /model/layer_L/weights (out, in) float32, /model/layer_L/biases (out) float32
- *   /optimizer        attributes type = "sgd", momentum, weight_decay
- *   /optimizer/layer_L/weights_velocity, /optimizer/layer_L/biases_velocity
+ *   /optimizer        attribute type ("sgd"; version 4 on also "adam" or "adamw"), and
+ *                     sgd: momentum, weight_decay (float64)
+ *                     adam, adamw: weight_decay, beta1, beta2, epsilon (float64), step
+ *                     (int64: updates made, the bias corrections' t)
+ *   /optimizer/layer_L/weights_NAME (out, in), /optimizer/layer_L/biases_NAME (out) float32,
+ *                     for each state array NAME (nn_optim_state_arrays): sgd: velocity;
+ *                     adam, adamw: exp_avg, exp_avg_sq (the running means of the gradient
+ *                     and of its square, as PyTorch names them)
  *   /preprocessing    optional (absent: uint8 features scaled by 1/255, no mean, no std):
  *                     the model's input preprocessing (nn_preprocess.h), attributes
  *                     feature_type ("uint8" or "float32") and scale; datasets mean and std
@@ -18,6 +24,8 @@
  *                     log_samples, train_loss, test_loss, test_accuracy; version 3 on also
  *                     validation_loss, validation_accuracy, best_value, best_epoch,
  *                     best_step, stale_epochs, stopped_early
+ * Version 4 added Adam's and AdamW's state; the checksum covers the optimizer's type and
+ * attributes from version 4 on (its arrays always). Versions 2 and 3 (SGD) still load.
  * A checkpoint is built in memory, written to a temporary name, synced and renamed into
  * place, and the directory synced (nn_h5_save_memory_file): a file under its final name is
  * always whole. In a checkpoint
@@ -33,7 +41,7 @@
 #include "nnmpi/nn_preprocess.h"
 #include "nnmpi/nn_status.h"
 
-#define NN_CHECKPOINT_FORMAT_VERSION 3
+#define NN_CHECKPOINT_FORMAT_VERSION 4 /* 4: the optimizer's type, Adam's state */
 #define NN_CHECKPOINT_OLDEST_VERSION 2 /* version 2 lacks run_id and the validation fields */
 
 /* Where a run stands. Training continues at step step_in_epoch of epoch epochs_done
@@ -91,7 +99,8 @@ NnStatus nn_checkpoint_write(const char *path, const NnModel *m, const NnOptim *
                              const char *fixed_settings, char err[NN_ERR_LEN]);
 
 /* Reads and validates a whole checkpoint (a regular file): format and version, the
- * architecture against the fixed settings and every array's shape (before allocating
+ * optimizer's type and attributes (each within its range), the architecture against the
+ * fixed settings and every array's shape, the optimizer's included (before allocating
  * anything from them), and the checksum. Version 2 files load with an empty run_id and no
  * validation fields. On failure err says what is wrong and nothing needs freeing. */
 NnStatus nn_checkpoint_load(const char *path, NnCheckpoint *ck, char err[NN_ERR_LEN]);

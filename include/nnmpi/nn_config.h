@@ -138,8 +138,8 @@ typedef struct {
 } NnEnumName;
 
 extern const NnEnumName nn_activation_names[], nn_loss_names[], nn_init_names[],
-    nn_lr_schedule_names[], nn_optimizer_names[], nn_resume_names[], nn_monitor_names[], nn_log_test_names[],
-    nn_progress_names[], nn_signal_names[], nn_yes_no_names[];
+    nn_lr_schedule_names[], nn_optimizer_names[], nn_resume_names[], nn_monitor_names[],
+    nn_log_test_names[], nn_progress_names[], nn_signal_names[], nn_yes_no_names[];
 
 /* The name of value in table; "?" when it has none. */
 const char *nn_enum_name(const NnEnumName *table, int value);

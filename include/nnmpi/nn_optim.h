@@ -47,6 +47,10 @@ NnOptim nn_optim_from_config(const NnConfig *cfg, size_t n_params);
  * fills (zeroes for a fresh start) and keeps for the optimizer's lifetime. */
 void nn_optim_bind(NnOptim *opt, float *state);
 
+/* "sgd (momentum 0.9, weight_decay 0.0001)" or "adam (beta1 0.9, beta2 0.999, epsilon
+ * 1e-08, weight_decay 0) after 120 steps", for people. */
+void nn_optim_describe(const NnOptim *opt, char *out, size_t size);
+
 /* One update from m->grads, which hold gradient sums; grad_scale turns them into means
  * (1 / samples in the global batch): g = grad * grad_scale. Weight decay wd applies to
  * the weights, not the biases.
