@@ -94,6 +94,7 @@ for round in $(seq "$rounds"); do
         nn nn-mpi-np2 "$net" 2
         nn nn-mpi-reproducible-np1 "$net" 1 --set train.reproducible=yes
         nn nn-mpi-reproducible-np2 "$net" 2 --set train.reproducible=yes
+        nn nn-mpi-adam-np2 "$net" 2 --set train.optimizer=adam --set train.learning_rate=0.001
         for threads in 1 2; do
             py "numpy-t$threads" "$net" "$threads" mlp_numpy.py
             py "torch-t$threads" "$net" "$threads" mlp_torch.py
