@@ -2,10 +2,12 @@
 # The sanitizer build: builds nn-mpi with AddressSanitizer and UndefinedBehaviorSanitizer
 # (-DNN_SANITIZE=address,undefined, UBSan errors fatal) into build-sanitize/ and runs, each
 # of which must finish cleanly:
-#   - the serial unit tests: config, sampler, fixed, gradcheck, checkpoint, fault;
+#   - the serial unit tests: config, sampler, fixed, gradcheck, checkpoint, fault, and
+#     test_adam's steps;
 #   - nn-mpi-data on small IDX files made here (raw, gzipped, and a truncated one);
 #   - a short training run at -np 1 and -np 3 (one epoch, 600 samples), a resume at -np 3,
-#     and a run that fails (a missing dataset) at -np 3;
+#     an AdamW run at -np 3 and its resume, and a run that fails (a missing dataset) at
+#     -np 3;
 #   - nn-mpi --inspect on a checkpoint the run wrote, and on a damaged copy;
 #   - nn-mpi export of that checkpoint to .onnx and .npz, of the damaged copy, and to a
 #     directory that does not exist.
@@ -34,7 +36,8 @@ step() { echo "sanitize: $*"; }
 step "building into $build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=address,undefined >/dev/null
 unit_tests=(config sampler fixed gradcheck checkpoint fault)
-cmake --build "$build" -j2 --target nn-mpi nn-mpi-data "${unit_tests[@]/#/test_}" >/dev/null
+cmake --build "$build" -j2 --target nn-mpi nn-mpi-data "${unit_tests[@]/#/test_}" test_adam \
+    >/dev/null
 
 if [ "$(id -u)" = 0 ]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -71,6 +74,8 @@ for t in "${unit_tests[@]}"; do
     step "unit test $t"
     serial 0 "$work/$t.log" "$build/tests/test_$t"
 done
+step "unit test adam"
+serial 0 "$work/adam-steps.log" "$build/tests/test_adam" "$work/adam-steps.txt"
 
 # IDX files of random 28x28 images and labels 0..9.
 be32() { printf "\\x$(printf %02x $(($1 >> 24 & 255)))\\x$(printf %02x $(($1 >> 16 & 255)))\\x$(printf %02x $(($1 >> 8 & 255)))\\x$(printf %02x $(($1 & 255)))"; }
@@ -108,6 +113,12 @@ step "resume at -np 3, a failing run at -np 3"
 mpi 0 "$work/resume.log" 3 "$root/configs/test-small.ini" "${settings[@]}" \
     --set "run.dir=$work/run3" --set train.epochs=2 --resume auto
 grep -q "resuming from" "$work/resume.log" || fail "the run did not resume"
+step "AdamW at -np 3, resumed"
+adam=(--set train.optimizer=adamw --set train.learning_rate=0.002 --set "run.dir=$work/run-adam")
+mpi 0 "$work/adam.log" 3 "$root/configs/test-small.ini" "${settings[@]}" "${adam[@]}"
+mpi 0 "$work/adam-resume.log" 3 "$root/configs/test-small.ini" "${settings[@]}" "${adam[@]}" \
+    --set train.epochs=2 --resume auto
+grep -q "resuming from" "$work/adam-resume.log" || fail "the AdamW run did not resume"
 mpi 1 "$work/nodata.log" 3 "$root/configs/test-small.ini" "${settings[@]}" \
     --set "run.dir=$work/run-nodata" --set "data.path=$work/missing.h5"
 

@@ -1,8 +1,8 @@
 /* Checkpoint files: a bitwise round trip of weights, optimizer state (SGD's velocity, Adam's
  * and AdamW's moments and step count) and position; damage detection (bit flips in arrays
  * and attributes, truncation, wrong format version, attributes out of range); a full disk
- * (test fault); the stored preprocessing; the older formats' fixtures (test_checkpoint
- * DATA_DIR: tests/data); listing, pruning and temporary-file clean-up of a checkpoint
+ * (test fault); the stored preprocessing; the older formats' fixtures (in NN_TEST_DATA_DIR,
+ * tests/data); listing, pruning and temporary-file clean-up of a checkpoint
  * directory. */
 #include <dirent.h>
 #include <fcntl.h>
@@ -594,12 +594,8 @@ static void test_directory(const char *dir)
     unlink(path);
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: test_checkpoint DATA_DIR (tests/data)\n");
-        return 2;
-    }
     nn_h5_silence();
     char dir[] = "/tmp/nn_test_ckpt_XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -607,7 +603,7 @@ int main(int argc, char **argv)
     test_full_disk(dir);
     test_preprocessing(dir);
     test_adam_state(dir);
-    test_old_formats(argv[1]);
+    test_old_formats(NN_TEST_DATA_DIR);
     test_fixed_settings();
     test_directory(dir);
     CHECK(rmdir(dir) == 0);
