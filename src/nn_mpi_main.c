@@ -5,6 +5,7 @@
  *   nn-mpi eval CHECKPOINT ...
  *   nn-mpi export CHECKPOINT -o FILE.onnx|FILE.npz
  *   nn-mpi predict CHECKPOINT INPUT... -o OUT.csv
+ *   nn-mpi plot RUN... -o FILE.svg
  * and nn-mpi --help lists them all. */
 #include <cblas.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ static const Command commands[] = {
      "loss, accuracy, per-class scores, confusion matrix"},
     {"export", nn_cmd_export, "CHECKPOINT -o FILE.onnx|FILE.npz", "write the model for inference"},
     {"predict", nn_cmd_predict, "CKPT INPUT... -o OUT.csv [--top K]", "apply a model to rows"},
+    {"plot", nn_cmd_plot, "RUN... -o FILE.svg", "loss and accuracy per epoch of runs"},
     {NULL, NULL, NULL, NULL},
 };
 
