@@ -264,8 +264,10 @@ void nn_plot_curves(NnSvg *svg, const NnMetrics *m, const char *title)
     }
     int width = LEFT + PLOT_W + LEGEND_GAP + LEGEND_SAMPLE + 6 + (int)(longest * CHAR_W) + 16;
     int height = TOP + heights[0] + PANEL_GAP + heights[1] + 56;
+    int title_w = (int)(strlen(title) * 0.7 * 16) + 40; /* bold: wider than CHAR_W */
+    if (title_w > width) width = title_w;
     nn_svg_begin(svg, width, height);
-    nn_svg_text(svg, LEFT + PLOT_W / 2.0, 32,
+    nn_svg_text(svg, width / 2.0, 32,
                 "class=\"title\" font-size=\"16\" font-weight=\"bold\" text-anchor=\"middle\"",
                 title);
     draw_panel(svg, &panels[0], m, &x, TOP, heights[0]);
@@ -293,12 +295,14 @@ static void shade(double t, char out[8])
     snprintf(out, 8, "#%02x%02x%02x", c[0], c[1], c[2]);
 }
 
-void nn_plot_confusion(NnSvg *svg, const int64_t *confusion, int classes, const char *title)
+void nn_plot_confusion(NnSvg *svg, const int64_t *confusion, int classes, const char *subtitle)
 {
-    const int C = classes, left = 92, top = 64;
+    const int C = classes, left = 92, top = 76;
     int cell = C <= 10 ? 44 : C <= NN_PLOT_MAX_COUNTED ? 30 : 600 / C > 2 ? 600 / C : 2;
     int grid = cell * C, scale_x = left + grid + 28, scale_h = grid > 200 ? grid : 200;
     int width = scale_x + 86 > 420 ? scale_x + 86 : 420;
+    int subtitle_w = (int)(strlen(subtitle) * CHAR_W) + 40;
+    if (subtitle_w > width) width = subtitle_w;
     int height = top + (grid > scale_h ? grid : scale_h) + 64;
     /* Class labels every `every` classes, at least 16 pixels apart. */
     static const int steps[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
@@ -306,9 +310,11 @@ void nn_plot_confusion(NnSvg *svg, const int64_t *confusion, int classes, const 
     for (size_t k = 0; k < sizeof steps / sizeof steps[0] && steps[k] * cell < 16; k++)
         every = steps[k + 1 < sizeof steps / sizeof steps[0] ? k + 1 : k];
     nn_svg_begin(svg, width, height);
-    nn_svg_text(svg, width / 2.0, 30,
-                "class=\"title\" font-size=\"15\" font-weight=\"bold\" text-anchor=\"middle\"",
-                title);
+    nn_svg_text(svg, width / 2.0, 28,
+                "class=\"title\" font-size=\"16\" font-weight=\"bold\" text-anchor=\"middle\"",
+                "Confusion matrix");
+    nn_svg_text(svg, width / 2.0, 50, "class=\"subtitle\" font-size=\"12\" text-anchor=\"middle\"",
+                subtitle);
     int64_t largest = 0;
     for (size_t k = 0; k < (size_t)C * C; k++)
         if (confusion[k] > largest) largest = confusion[k];

@@ -35,7 +35,8 @@ void nn_plot_curves(NnSvg *svg, const NnMetrics *m, const char *title);
  * columns: predicted class) as a heat map: each cell shaded by its count over its row's
  * total (white 0 to dark blue 1; a row without samples is white), its count written in it
  * for up to NN_PLOT_MAX_COUNTED classes, axes "predicted class" and "true class", and a
- * colour scale. title: the chart's title. */
-void nn_plot_confusion(NnSvg *svg, const int64_t *confusion, int classes, const char *title);
+ * colour scale, under the title "Confusion matrix" and a line of text, subtitle (what was
+ * evaluated). The picture is widened to fit the subtitle. */
+void nn_plot_confusion(NnSvg *svg, const int64_t *confusion, int classes, const char *subtitle);
 
 #endif
