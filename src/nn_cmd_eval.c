@@ -347,11 +347,10 @@ static void print_table(const Report *p)
 
 /* ---- pictures ---- */
 
-/* --errors: the rows x cols of the images of data file `path` whose rows hold `features`
- * values: /train/images' image_shape attribute ((rows, cols), or (rows, cols, 1)), else the
+/* --errors: the rows x cols of the images of data file `path` (their pixels: the columns
+ * of /train/images): its image_shape attribute ((rows, cols), or (rows, cols, 1)), else the
  * square root of a square count. One process (rank 0). */
-static NnStatus image_shape(const char *path, int features, int *rows, int *cols,
-                            char err[NN_ERR_LEN])
+static NnStatus image_shape(const char *path, int *rows, int *cols, char err[NN_ERR_LEN])
 {
     hid_t file = nn_h5_open_file(path, "dataset", err), images = H5I_INVALID_HID;
     if (file < 0) return NN_ERR;
@@ -361,25 +360,42 @@ static NnStatus image_shape(const char *path, int features, int *rows, int *cols
         nn_fail(err, "%s: cannot open dataset /train/images", path);
         goto done;
     }
-    int64_t shape[3];
+    hid_t space = H5Dget_space(images);
+    hsize_t dims[2];
+    int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    if (rank == 2) H5Sget_simple_extent_dims(space, dims, NULL);
+    if (space >= 0) H5Sclose(space);
+    if (rank != 2) {
+        nn_fail(err, "%s: /train/images is not a 2-D dataset (rows, features)", path);
+        goto done;
+    }
+    const int64_t features = (int64_t)dims[1];
+    int64_t shape[3] = {0, 0, 0};
     int n = 0;
     htri_t has = H5Aexists(images, "image_shape");
     if (has > 0) {
         if (nn_h5_attr_read_i64s(images, "image_shape", shape, 3, &n, err) != NN_OK) goto done;
-        if (!((n == 2 || (n == 3 && shape[2] == 1)) && shape[0] >= 1 && shape[1] >= 1 &&
-              shape[0] * shape[1] == features)) {
-            nn_fail(err, "%s: /train/images has image_shape %s of %d values, which does not "
-                         "describe gray images of its %d features: --errors cannot draw them",
-                    path, n == 3 ? "(rows, cols, channels)" : "(rows, cols)", n, features);
+        int fits = (n == 2 || (n == 3 && shape[2] == 1)) && shape[0] >= 1 && shape[1] >= 1 &&
+                   shape[0] <= features && shape[1] <= features &&
+                   shape[0] * shape[1] == features;
+        if (!fits) {
+            char text[96];
+            int at = snprintf(text, sizeof text, "(%lld", (long long)shape[0]);
+            for (int k = 1; k < n; k++)
+                at += snprintf(text + at, sizeof text - (size_t)at, ", %lld", (long long)shape[k]);
+            snprintf(text + at, sizeof text - (size_t)at, ")");
+            nn_fail(err, "%s: /train/images has image_shape %s, which is not gray images of "
+                         "its %lld features: --errors cannot draw them",
+                    path, text, (long long)features);
             goto done;
         }
     } else {
         shape[0] = shape[1] = (int64_t)llround(sqrt((double)features));
         if (has < 0 || shape[0] * shape[1] != features) {
-            nn_fail(err, "%s: --errors draws images, but its rows of %d features have no "
+            nn_fail(err, "%s: --errors draws images, but its rows of %lld features have no "
                          "image_shape attribute (on /train/images) and are not a square of "
                          "pixels",
-                    path, features);
+                    path, (long long)features);
             goto done;
         }
     }
@@ -585,7 +601,7 @@ static int run_eval(MPI_Comm comm, const EvalArgs *args, char err[NN_ERR_LEN])
     if (status == NN_OK) status = eval_config(&ck, args, &cfg, err);
     /* --errors on data that are not images is refused before any row is read. */
     if (status == NN_OK && args->errors_png && rank == 0)
-        status = image_shape(cfg.data_path, ck.model.inputs, &image_rows, &image_cols, err);
+        status = image_shape(cfg.data_path, &image_rows, &image_cols, err);
     if (nn_comm_agree(comm, status, err) != NN_OK) goto done;
     if (read_split(comm, &cfg, args->split, &samples, err) != NN_OK) goto done;
     status = check_fit(&ck, &cfg, &samples, err);
