@@ -252,15 +252,6 @@ done:
     return nn_h5_save_memory_file(file, path, stall, err);
 }
 
-static int name_index(const char *(*name_of)(int), int count, const char *name)
-{
-    for (int i = 0; i < count; i++)
-        if (strcmp(name_of(i), name) == 0) return i;
-    return -1;
-}
-
-static const char *activation_name(int i) { return nn_activation_name((NnActivation)i); }
-static const char *loss_name(int i) { return nn_loss_name((NnLoss)i); }
 
 /* The integers after "KEY = " on the line of text that starts with KEY (comma separated);
  * returns how many, or -1 when there is no such line. */
@@ -350,7 +341,8 @@ static NnStatus build_model(hid_t model, hid_t optim, const char *path, NnCheckp
         nn_h5_attr_read_f64(optim, "momentum", &momentum, err) != NN_OK ||
         nn_h5_attr_read_f64(optim, "weight_decay", &weight_decay, err) != NN_OK)
         goto done;
-    int act = name_index(activation_name, 3, activation), lo = name_index(loss_name, 3, loss);
+    int act = nn_enum_value(nn_activation_names, activation),
+        lo = nn_enum_value(nn_loss_names, loss);
     NnIntList hidden = {.count = n_sizes - 2};
     int sizes_ok = n_sizes >= 2;
     for (int i = 0; i < n_sizes; i++) sizes_ok &= sizes[i] >= 1 && sizes[i] <= (1 << 24);

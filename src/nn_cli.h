@@ -13,6 +13,7 @@ enum { NN_EXIT_FAILED = 1, NN_EXIT_USAGE = 2 };
 int nn_cmd_train(int argc, char **argv);
 int nn_cmd_inspect(int argc, char **argv);
 int nn_cmd_eval(int argc, char **argv);
+int nn_cmd_gradcheck(int argc, char **argv);
 int nn_cmd_export(int argc, char **argv);
 int nn_cmd_predict(int argc, char **argv);
 int nn_cmd_plot(int argc, char **argv);

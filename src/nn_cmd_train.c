@@ -27,7 +27,7 @@ typedef struct {
     const char *run_name;
     const char *sets[MAX_SETS];
     int n_sets;
-    int help, version, new_run;
+    int help, version, new_run, dry_run;
     int top_level; /* invoked as nn-mpi CONFIG, not nn-mpi train CONFIG */
 } Args;
 
@@ -36,12 +36,16 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: nn-mpi train CONFIG [--set section.key=value ...]\n"
             "                           [--resume CHECKPOINT|auto] [--new-run | --run-name NAME]\n"
+            "                           [--dry-run]\n"
             "       (nn-mpi CONFIG ... is the same)\n"
             "Trains the network described by the INI file CONFIG; run it under mpirun or srun.\n"
             "  --set section.key=value   override one config key (repeatable)\n"
             "  --resume CHECKPOINT       continue the run saved in CHECKPOINT\n"
             "  --resume auto             continue the newest run in [run] dir whose fixed\n"
             "                            settings match, or start one if there is none\n"
+            "  --dry-run                 check the config, the data, the run directory and a\n"
+            "                            resume, time a few steps and print the model, the\n"
+            "                            splits and a time estimate; writes nothing\n"
             "  --new-run                 start a new run in [run] dir even though it holds\n"
             "                            others (a fresh start there is refused otherwise)\n"
             "  --run-name NAME           the run lives in DIR/NAME instead of a new\n"
@@ -70,6 +74,8 @@ static NnStatus parse_args(int argc, char **argv, Args *a, char err[NN_ERR_LEN])
             a->version = 1;
         } else if (strcmp(arg, "--new-run") == 0) {
             a->new_run = 1;
+        } else if (strcmp(arg, "--dry-run") == 0) {
+            a->dry_run = 1;
         } else if (strcmp(arg, "--set") == 0 || strcmp(arg, "--resume") == 0 ||
                    strcmp(arg, "--run-name") == 0) {
             if (i + 1 == argc) return nn_fail(err, "%s needs a value", arg);
@@ -196,6 +202,7 @@ int nn_cmd_train(int argc, char **argv)
                         .resume = args.resume,
                         .new_run = args.new_run,
                         .run_name = args.run_name,
+                        .dry_run = args.dry_run,
                         .log = stdout,
                         .started = started};
     switch (nn_run(&opt, err)) {

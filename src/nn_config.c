@@ -19,9 +19,70 @@ typedef struct {
     size_t offset;            /* of the field in NnConfig */
     const char *default_text; /* parsed by the same code as file values */
     double min, max;          /* numbers and list entries: inclusive; text: min length */
-    const char *choices;      /* KEY_CHOICE: names in enum order, separated by '|' */
+    const NnEnumName *choices; /* KEY_CHOICE: the enumeration's table */
     const char *help;
 } ConfigKey;
+
+/* ---- enumerations ---- */
+
+const NnEnumName nn_activation_names[] = {
+    {"sigmoid", NN_ACT_SIGMOID}, {"relu", NN_ACT_RELU}, {"tanh", NN_ACT_TANH}, {NULL, 0}};
+const NnEnumName nn_loss_names[] = {{"cross_entropy", NN_LOSS_CROSS_ENTROPY},
+                                    {"mse", NN_LOSS_MSE},
+                                    {"squared_error", NN_LOSS_SQUARED_ERROR},
+                                    {NULL, 0}};
+const NnEnumName nn_init_names[] = {
+    {"auto", NN_INIT_AUTO}, {"xavier", NN_INIT_XAVIER}, {"he", NN_INIT_HE}, {NULL, 0}};
+const NnEnumName nn_lr_schedule_names[] = {
+    {"constant", NN_LR_CONSTANT}, {"step", NN_LR_STEP}, {"cosine", NN_LR_COSINE}, {NULL, 0}};
+const NnEnumName nn_resume_names[] = {{"no", NN_RESUME_NO}, {"auto", NN_RESUME_AUTO}, {NULL, 0}};
+const NnEnumName nn_monitor_names[] = {{"validation_loss", NN_MONITOR_VALIDATION_LOSS},
+                                       {"validation_accuracy", NN_MONITOR_VALIDATION_ACCURACY},
+                                       {NULL, 0}};
+const NnEnumName nn_log_test_names[] = {
+    {"every_epoch", NN_LOG_TEST_EVERY_EPOCH}, {"end", NN_LOG_TEST_END}, {NULL, 0}};
+const NnEnumName nn_progress_names[] = {{"auto", NN_PROGRESS_AUTO},
+                                        {"bar", NN_PROGRESS_BAR},
+                                        {"lines", NN_PROGRESS_LINES},
+                                        {"none", NN_PROGRESS_NONE},
+                                        {NULL, 0}};
+const NnEnumName nn_signal_names[] = {{"none", NN_SIGNAL_NONE}, {"hup", NN_SIGNAL_HUP},
+                                      {"int", NN_SIGNAL_INT},   {"quit", NN_SIGNAL_QUIT},
+                                      {"usr2", NN_SIGNAL_USR2}, {"xcpu", NN_SIGNAL_XCPU},
+                                      {NULL, 0}};
+const NnEnumName nn_yes_no_names[] = {{"no", 0}, {"yes", 1}, {NULL, 0}};
+
+const char *nn_enum_name(const NnEnumName *table, int value)
+{
+    for (const NnEnumName *e = table; e->name; e++)
+        if (e->value == value) return e->name;
+    return "?";
+}
+
+int nn_enum_value(const NnEnumName *table, const char *name)
+{
+    for (const NnEnumName *e = table; e->name; e++)
+        if (strcmp(e->name, name) == 0) return e->value;
+    return -1;
+}
+
+void nn_enum_list(const NnEnumName *table, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (const NnEnumName *e = table; e->name && used < size; e++)
+        used += (size_t)snprintf(out + used, size - used, "%s%s", e == table ? "" : ", ", e->name);
+}
+
+const char *nn_activation_name(NnActivation a)
+{
+    return nn_enum_name(nn_activation_names, (int)a);
+}
+
+const char *nn_loss_name(NnLoss l)
+{
+    return nn_enum_name(nn_loss_names, (int)l);
+}
 
 #define FIELD(f) offsetof(NnConfig, f)
 
@@ -37,14 +98,14 @@ static const ConfigKey KEYS[] = {
 
     {"model", "hidden", KEY_INT_LIST, FIELD(hidden), "128", 1, 65536, NULL,
      "hidden layer sizes, comma separated, any depth up to 16 (empty = none)"},
-    {"model", "activation", KEY_CHOICE, FIELD(activation), "relu", 0, 0, "sigmoid|relu|tanh",
+    {"model", "activation", KEY_CHOICE, FIELD(activation), "relu", 0, 0, nn_activation_names,
      "activation of the hidden layers"},
     {"model", "loss", KEY_CHOICE, FIELD(loss), "cross_entropy", 0, 0,
-     "cross_entropy|mse|squared_error",
+     nn_loss_names,
      "cross_entropy: softmax outputs; mse: sigmoid outputs, loss 1/2 sum (a - y)^2 against "
      "the one-hot label; squared_error: regression, linear outputs, loss 1/2 sum (a - t)^2 "
      "against the float targets"},
-    {"model", "init", KEY_CHOICE, FIELD(init), "auto", 0, 0, "auto|xavier|he",
+    {"model", "init", KEY_CHOICE, FIELD(init), "auto", 0, 0, nn_init_names,
      "weight init: xavier U(+-sqrt(6/(in+out))), he U(+-sqrt(6/in)); auto = he for relu"},
 
     {"train", "epochs", KEY_INT, FIELD(epochs), "10", 1, 1e6, NULL,
@@ -54,7 +115,7 @@ static const ConfigKey KEYS[] = {
     {"train", "learning_rate", KEY_REAL, FIELD(learning_rate), "0.05", 0, 1e6, NULL,
      "initial learning rate"},
     {"train", "lr_schedule", KEY_CHOICE, FIELD(lr_schedule), "constant", 0, 0,
-     "constant|step|cosine", "learning-rate schedule over the whole run"},
+     nn_lr_schedule_names, "learning-rate schedule over the whole run"},
     {"train", "lr_step_epochs", KEY_INT, FIELD(lr_step_epochs), "10", 1, 1e6, NULL,
      "step schedule: multiply the rate by lr_gamma every this many epochs"},
     {"train", "lr_gamma", KEY_REAL, FIELD(lr_gamma), "0.1", 0, 1, NULL,
@@ -73,7 +134,7 @@ static const ConfigKey KEYS[] = {
      NULL, "stop when [checkpoint] monitor has not improved for this many epochs (0 = off)"},
     {"train", "min_delta", KEY_REAL, FIELD(min_delta), "0", 0, 1e6, NULL,
      "early stopping: the least change of the monitored metric that counts as improvement"},
-    {"train", "reproducible", KEY_CHOICE, FIELD(reproducible), "no", 0, 0, "no|yes",
+    {"train", "reproducible", KEY_CHOICE, FIELD(reproducible), "no", 0, 0, nn_yes_no_names,
      "yes: bitwise the same results at any number of ranks (exact gradient sums; slower)"},
     {"train", "chunk_size", KEY_INT, FIELD(chunk_size), "32", 1, 65536, NULL,
      "reproducible mode: samples per piece of a batch; a rank computes whole pieces"},
@@ -91,14 +152,14 @@ static const ConfigKey KEYS[] = {
      "keep the newest N checkpoints, delete older ones (0 = keep all)"},
     {"checkpoint", "keep_every_epochs", KEY_INT, FIELD(checkpoint_keep_every_epochs), "0", 0,
      1e6, NULL, "also keep the checkpoint at the end of every M-th epoch (0 = none)"},
-    {"checkpoint", "keep_best", KEY_CHOICE, FIELD(checkpoint_keep_best), "no", 0, 0, "no|yes",
+    {"checkpoint", "keep_best", KEY_CHOICE, FIELD(checkpoint_keep_best), "no", 0, 0, nn_yes_no_names,
      "yes: also keep the checkpoint with the best monitored validation metric (best.h5)"},
     {"checkpoint", "monitor", KEY_CHOICE, FIELD(monitor), "validation_loss", 0, 0,
-     NN_MONITOR_CHOICES, "the validation metric that keep_best and early stopping follow"},
-    {"checkpoint", "resume", KEY_CHOICE, FIELD(resume), "no", 0, 0, "no|auto",
+     nn_monitor_names, "the validation metric that keep_best and early stopping follow"},
+    {"checkpoint", "resume", KEY_CHOICE, FIELD(resume), "no", 0, 0, nn_resume_names,
      "auto: continue from the newest valid checkpoint in dir, if any (as --resume auto)"},
     {"checkpoint", "signal", KEY_CHOICE, FIELD(stop_signal), "none", 0, 0,
-     "none|hup|int|quit|usr2|xcpu",
+     nn_signal_names,
      "another signal that, like TERM and USR1, stops the run at a checkpoint"},
     {"checkpoint", "grace_seconds", KEY_INT, FIELD(grace_seconds), "30", 0, 86400, NULL,
      "after a stop signal, exit at once unless stopped within this time (0 = no limit)"},
@@ -112,9 +173,9 @@ static const ConfigKey KEYS[] = {
     {"log", "metrics", KEY_TEXT, FIELD(metrics_path), "", 0, 0, NULL,
      "JSON Lines metrics file written by rank 0, appended to (empty = metrics.jsonl in "
      "the run's directory)"},
-    {"log", "test", KEY_CHOICE, FIELD(log_test), "every_epoch", 0, 0, "every_epoch|end",
+    {"log", "test", KEY_CHOICE, FIELD(log_test), "every_epoch", 0, 0, nn_log_test_names,
      "evaluate the test split after every epoch, or only at the end of training"},
-    {"log", "progress", KEY_CHOICE, FIELD(progress), "auto", 0, 0, "auto|bar|lines|none",
+    {"log", "progress", KEY_CHOICE, FIELD(progress), "auto", 0, 0, nn_progress_names,
      "training progress on rank 0's output: bar, a live line redrawn in place; lines, "
      "the every_steps loss lines with samples/s and ETAs; auto, bar on a terminal, else "
      "lines; none, only the epoch lines"},
@@ -126,33 +187,6 @@ static const char *const SECTIONS[] = {"data", "model", "train", "run", "checkpo
 #define N_SECTIONS (sizeof SECTIONS / sizeof SECTIONS[0])
 
 /* ---- values ---- */
-
-/* The index of name among choices ("a|b|c"), or -1. */
-static int choice_index(const char *choices, const char *name)
-{
-    size_t len = strlen(name);
-    int index = 0;
-    for (const char *p = choices;; index++) {
-        const char *bar = strchr(p, '|');
-        size_t n = bar ? (size_t)(bar - p) : strlen(p);
-        if (n == len && strncmp(p, name, n) == 0) return index;
-        if (!bar) return -1;
-        p = bar + 1;
-    }
-}
-
-/* Copies the index-th name of choices into out. */
-static void choice_name(const char *choices, int index, char *out, size_t size)
-{
-    const char *p = choices;
-    for (int i = 0; i < index; i++) {
-        p = strchr(p, '|');
-        NN_ASSERT(p != NULL);
-        p++;
-    }
-    size_t n = strcspn(p, "|");
-    snprintf(out, size, "%.*s", (int)n, p);
-}
 
 static bool parse_integer(const char *text, long long *out)
 {
@@ -291,19 +325,14 @@ static bool parse_value(const ConfigKey *k, const char *text, NnConfig *cfg, cha
         strcpy((char *)field, text);
         return true;
     case KEY_CHOICE: {
-        int index = choice_index(k->choices, text);
-        if (index < 0) {
+        int value = nn_enum_value(k->choices, text);
+        if (value < 0) {
             char list[160];
-            size_t used = 0;
-            for (const char *c = k->choices; *c && used + 3 < sizeof list; c++) {
-                if (*c == '|') list[used++] = ',', list[used++] = ' ';
-                else list[used++] = *c;
-            }
-            list[used] = '\0';
+            nn_enum_list(k->choices, list, sizeof list);
             snprintf(problem, size, "expected one of %s", list);
             return false;
         }
-        *(int *)field = index;
+        *(int *)field = value;
         return true;
     }
     case KEY_INT_LIST:
@@ -321,7 +350,7 @@ static void format_value(const ConfigKey *k, const NnConfig *cfg, char *out, siz
     case KEY_I64: snprintf(out, size, "%lld", (long long)*(const int64_t *)field); return;
     case KEY_REAL: format_real(*(const double *)field, out, size); return;
     case KEY_TEXT: snprintf(out, size, "%s", (const char *)field); return;
-    case KEY_CHOICE: choice_name(k->choices, *(const int *)field, out, size); return;
+    case KEY_CHOICE: snprintf(out, size, "%s", nn_enum_name(k->choices, *(const int *)field)); return;
     case KEY_INT_LIST: {
         const NnIntList *list = field;
         size_t used = 0;
@@ -621,7 +650,11 @@ void nn_config_print_keys(FILE *out)
         const ConfigKey *k = &KEYS[i];
         fprintf(out, "  [%s] %s (%s, default '%s'", k->section, k->name, TYPE_NAMES[k->type],
                 k->default_text);
-        if (k->type == KEY_CHOICE) fprintf(out, ", one of %s", k->choices);
+        if (k->type == KEY_CHOICE) {
+            char list[160];
+            nn_enum_list(k->choices, list, sizeof list);
+            fprintf(out, ", one of %s", list);
+        }
         if (k->type == KEY_INT || k->type == KEY_I64 || k->type == KEY_REAL ||
             k->type == KEY_INT_LIST) {
             char lo[32], hi[32];
@@ -633,14 +666,3 @@ void nn_config_print_keys(FILE *out)
     }
 }
 
-const char *nn_activation_name(NnActivation a)
-{
-    static const char *const names[] = {"sigmoid", "relu", "tanh"};
-    return names[a];
-}
-
-const char *nn_loss_name(NnLoss l)
-{
-    static const char *const names[] = {"cross_entropy", "mse", "squared_error"};
-    return names[l];
-}

@@ -17,13 +17,15 @@
 typedef struct {
     /* The conversion: fixed by the train file's first row. */
     const NnCsvOptions *csv;
-    const NnWriterOptions *wo;
+    NnWriterOptions wo; /* the caller's, with targets = T */
     const char *out;
     NnWriter *writer;
     int columns;   /* -1 until the first row is read */
-    int label_col; /* 0-based */
+    int *slot;     /* (columns) per column: its feature index (>= 0), or -1 - k for target
+                      k (0 .. T-1) or, without targets, -1 for the label */
     char **names;  /* the train file's header (columns entries), or NULL */
-    float *x;      /* (columns - 1) features of the current row */
+    float *x;      /* (columns - 1 or columns - T) features of the current row */
+    float *t;      /* (T) targets of the current row, or NULL without targets */
     /* The file being read. */
     const char *path;
     NnSplit from;
@@ -69,16 +71,17 @@ static void data_field(Csv *c, const char *s, size_t n)
     if (col >= c->columns) return; /* counted; the row end reports it */
     if (!s || n == 0) {
         field_fail(c, col, "missing value", NULL, 0);
-    } else if (col == c->label_col) {
-        if (nn_parse_label(s, n, &c->label) != 0) {
-            field_fail(c, col, "label is not an integer:", s, n);
-        } else {
-            char why[NN_ERR_LEN];
-            if (nn_writer_label(c->writer, c->label, why) != NN_OK)
-                field_fail(c, col, why, NULL, 0);
-        }
-    } else if (nn_parse_float(s, n, &c->x[col - (col > c->label_col)]) != 0) {
-        field_fail(c, col, "not a finite number:", s, n);
+    } else if (c->slot[col] >= 0) {
+        if (nn_parse_float(s, n, &c->x[c->slot[col]]) != 0)
+            field_fail(c, col, "not a finite number:", s, n);
+    } else if (c->t) {
+        if (nn_parse_float(s, n, &c->t[-1 - c->slot[col]]) != 0)
+            field_fail(c, col, "target is not a finite number:", s, n);
+    } else if (nn_parse_label(s, n, &c->label) != 0) {
+        field_fail(c, col, "label is not an integer:", s, n);
+    } else {
+        char why[NN_ERR_LEN];
+        if (nn_writer_label(c->writer, c->label, why) != NN_OK) field_fail(c, col, why, NULL, 0);
     }
 }
 
@@ -124,32 +127,84 @@ static void on_field(void *s, size_t n, void *data)
         c->line++;
 }
 
-/* The label column from --label, once the first row is known. */
-static NnStatus find_label(Csv *c, char **header)
+/* The 0-based column that `want` names for option (--label, --target): a 1-based index,
+ * or a name in the header (NULL: none). */
+static NnStatus find_column(Csv *c, char **header, const char *option, const char *want,
+                            int *col)
 {
-    const char *want = c->csv->label;
-    if (!want) {
-        c->label_col = c->columns - 1;
-        return NN_OK;
-    }
     char *end = NULL;
     long index = strtol(want, &end, 10);
     if (*want && *end == '\0') {
         if (index < 1 || index > c->columns)
-            return nn_fail(c->err, "%s: --label %s: the file has columns 1..%d", c->path, want,
-                           c->columns);
-        c->label_col = (int)index - 1;
+            return nn_fail(c->err, "%s: %s %s: the file has columns 1..%d", c->path, option,
+                           want, c->columns);
+        *col = (int)index - 1;
         return NN_OK;
     }
     if (!header)
-        return nn_fail(c->err, "%s: --label %s: a column name needs a header row (--header)",
-                       c->path, want);
+        return nn_fail(c->err, "%s: %s %s: a column name needs a header row (--header)",
+                       c->path, option, want);
     for (int i = 0; i < c->columns; i++)
         if (strcmp(header[i], want) == 0) {
-            c->label_col = i;
+            *col = i;
             return NN_OK;
         }
-    return nn_fail(c->err, "%s: --label %s: no such column in the header", c->path, want);
+    return nn_fail(c->err, "%s: %s %s: no such column in the header", c->path, option, want);
+}
+
+/* Marks column col as target k (slot -1 - k) of the --target list. */
+static NnStatus mark_target(Csv *c, int col, int k, const char *list)
+{
+    if (c->slot[col] < 0)
+        return nn_fail(c->err, "%s: --target %s: column %d is named twice", c->path, list,
+                       col + 1);
+    c->slot[col] = -1 - k;
+    return NN_OK;
+}
+
+/* Assigns every column its role (c->slot) from --label or --target, once the first row is
+ * known; sets T (c->wo.targets). */
+static NnStatus assign_columns(Csv *c, char **header)
+{
+    c->slot = calloc((size_t)c->columns, sizeof *c->slot); /* 0: a feature, numbered below */
+    if (!c->slot) return nn_fail(c->err, "out of memory");
+    const char *list = c->csv->targets;
+    int col = 0, T = 0;
+    if (!list) {
+        if (!c->csv->label)
+            col = c->columns - 1;
+        else if (find_column(c, header, "--label", c->csv->label, &col) != NN_OK)
+            return NN_ERR;
+        c->slot[col] = -1;
+    } else if (header && find_column(c, header, "--target", list, &col) == NN_OK) {
+        c->slot[col] = -1; /* a name holding a comma, matched whole */
+        T = 1;
+    } else {
+        char *copy = malloc(strlen(list) + 1), *item = copy;
+        if (!copy) return nn_fail(c->err, "out of memory");
+        strcpy(copy, list);
+        NnStatus status = NN_OK;
+        for (char *next; status == NN_OK && item; item = next) {
+            next = strchr(item, ',');
+            if (next) *next++ = '\0';
+            if (!*item)
+                status = nn_fail(c->err, "%s: --target %s: an empty column in the list", c->path,
+                                 list);
+            else if (find_column(c, header, "--target", item, &col) == NN_OK)
+                status = mark_target(c, col, T++, list);
+            else
+                status = NN_ERR;
+        }
+        free(copy);
+        if (status != NN_OK) return NN_ERR;
+    }
+    if (c->columns - (T ? T : 1) < 1)
+        return nn_fail(c->err, "%s: --target %s: no column is left for the features", c->path,
+                       list);
+    for (int i = 0, f = 0; i < c->columns; i++)
+        if (c->slot[i] >= 0) c->slot[i] = f++;
+    c->wo.targets = T;
+    return NN_OK;
 }
 
 /* The end of the file's first row: header or data? For the train file it also fixes the
@@ -168,12 +223,13 @@ static int first_row_end(Csv *c)
     if (c->columns < 0) {
         c->columns = c->n_first;
         if (c->columns < 2) {
-            c->status = nn_fail(c->err, "%s:%lld: %d column: need a label and at least one "
+            c->status = nn_fail(c->err, "%s:%lld: %d column: need a %s and at least one "
                                         "feature (is --delimiter right?)",
-                                c->path, (long long)c->row_line, c->columns);
+                                c->path, (long long)c->row_line, c->columns,
+                                c->csv->targets ? "target" : "label");
             return 0;
         }
-        if (find_label(c, header ? c->first : NULL) != NN_OK) {
+        if (assign_columns(c, header ? c->first : NULL) != NN_OK) {
             c->status = NN_ERR;
             return 0;
         }
@@ -182,12 +238,14 @@ static int first_row_end(Csv *c)
             c->first = NULL;
             c->n_first = 0;
         }
-        c->x = malloc(sizeof *c->x * (size_t)(c->columns - 1));
-        if (!c->x) {
+        int64_t T = c->wo.targets, features = c->columns - (T ? T : 1);
+        c->x = malloc(sizeof *c->x * (size_t)features);
+        if (T) c->t = malloc(sizeof *c->t * (size_t)T);
+        if (!c->x || (T && !c->t)) {
             c->status = nn_fail(c->err, "out of memory");
             return 0;
         }
-        if (nn_writer_open(&c->writer, c->out, c->columns - 1, c->wo, c->err) != NN_OK) {
+        if (nn_writer_open(&c->writer, c->out, features, &c->wo, c->err) != NN_OK) {
             c->status = NN_ERR;
             return 0;
         }
@@ -219,7 +277,8 @@ static void on_row(int end, void *data)
         if (c->field != c->columns) {
             c->status = nn_fail(c->err, "%s:%lld: %d columns, expected %d", c->path,
                                 (long long)c->row_line, c->field, c->columns);
-        } else if (nn_writer_add(c->writer, c->from, c->x, c->label, c->err) != NN_OK) {
+        } else if ((c->t ? nn_writer_add_targets(c->writer, c->from, c->x, c->t, c->err)
+                         : nn_writer_add(c->writer, c->from, c->x, c->label, c->err)) != NN_OK) {
             c->status = NN_ERR;
         } else {
             c->rows++;
@@ -283,7 +342,7 @@ static NnStatus read_file(Csv *c, const char *path, NnSplit from)
 NnStatus nn_convert_csv(const char *train, const char *test, const char *out,
                         const NnCsvOptions *csv, const NnWriterOptions *wo, char err[NN_ERR_LEN])
 {
-    Csv c = {.csv = csv, .wo = wo, .out = out, .columns = -1, .status = NN_OK, .err = err};
+    Csv c = {.csv = csv, .wo = *wo, .out = out, .columns = -1, .status = NN_OK, .err = err};
     NnStatus status = read_file(&c, train, NN_SPLIT_TRAIN);
     if (status == NN_OK && test) status = read_file(&c, test, NN_SPLIT_TEST);
     if (c.writer) {
@@ -295,6 +354,8 @@ NnStatus nn_convert_csv(const char *train, const char *test, const char *out,
     if (c.names)
         for (int i = 0; i < c.columns; i++) free(c.names[i]);
     free(c.names);
+    free(c.slot);
     free(c.x);
+    free(c.t);
     return status;
 }

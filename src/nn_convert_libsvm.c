@@ -1,6 +1,7 @@
 /* LIBSVM/SVMlight to dataset: one pass finds the feature count (the largest index, unless
  * stated) and checks every token; a second pass writes the rows. The labels go through the
- * writer's label mapping (ascending values -> 0..k-1). */
+ * writer's label mapping (ascending values -> 0..k-1); in a regression file the first field
+ * is a real-valued target instead. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,10 @@ typedef struct {
     int64_t line;
     int64_t features; /* 0 in the first pass when not stated: no limit */
     int64_t max_index;
+    int regression; /* the first field is a target, not a label */
     /* The current row. */
     int64_t label;
+    float target;
     int64_t *index; /* 0-based indices of its values, ascending */
     float *value;
     int64_t n, cap;
@@ -42,8 +45,10 @@ static NnStatus parse_line(Row *r, char *line, int *blank)
     if (*p == '\0') return NN_OK;
     *blank = 0;
     size_t len = strcspn(p, sep);
-    if (nn_parse_label(p, len, &r->label) != 0)
-        return token_fail(r, p, len, "the label is not an integer");
+    if (r->regression ? nn_parse_float(p, len, &r->target) != 0
+                      : nn_parse_label(p, len, &r->label) != 0)
+        return token_fail(r, p, len, r->regression ? "the target is not a finite number"
+                                                   : "the label is not an integer");
     int64_t last = 0;
     for (p += len, p += strspn(p, sep); *p; p += len, p += strspn(p, sep)) {
         len = strcspn(p, sep);
@@ -117,12 +122,13 @@ static NnStatus pass(Row *r, const char *path, NnWriter *w, NnSplit from, float 
         rows++;
         if (!w) continue;
         char why[NN_ERR_LEN];
-        if (nn_writer_label(w, r->label, why) != NN_OK) {
+        if (!r->regression && nn_writer_label(w, r->label, why) != NN_OK) {
             status = nn_fail(r->err, "%s:%lld: %s", path, (long long)r->line, why);
             break;
         }
         for (int64_t i = 0; i < r->n; i++) x[r->index[i]] = r->value[i];
-        status = nn_writer_add(w, from, x, r->label, r->err);
+        status = r->regression ? nn_writer_add_targets(w, from, x, &r->target, r->err)
+                               : nn_writer_add(w, from, x, r->label, r->err);
         for (int64_t i = 0; i < r->n; i++) x[r->index[i]] = 0.0f;
     }
     free(line);
@@ -132,18 +138,21 @@ static NnStatus pass(Row *r, const char *path, NnWriter *w, NnSplit from, float 
 }
 
 NnStatus nn_convert_libsvm(const char *train, const char *test, const char *out,
-                           int64_t features, const NnWriterOptions *wo, char err[NN_ERR_LEN])
+                           int64_t features, int regression, const NnWriterOptions *wo,
+                           char err[NN_ERR_LEN])
 {
-    Row r = {.features = features, .err = err};
+    Row r = {.features = features, .regression = regression, .err = err};
     NnWriterOptions options = *wo;
-    options.map_labels = 1;
+    options.map_labels = !regression;
+    options.targets = regression ? 1 : 0;
     const char *files[2] = {train, test};
     NnStatus status = NN_OK;
     for (int f = 0; f < 2 && files[f] && status == NN_OK; f++)
         status = pass(&r, files[f], NULL, NN_SPLIT_TRAIN, NULL);
     if (status == NN_OK && features == 0) features = r.max_index;
     if (status == NN_OK && features == 0)
-        status = nn_fail(err, "%s: no features: every row has a label only", train);
+        status = nn_fail(err, "%s: no features: every row has a %s only", train,
+                         regression ? "target" : "label");
     NnWriter *w = NULL;
     float *x = NULL;
     if (status == NN_OK) status = nn_writer_open(&w, out, features, &options, err);

@@ -10,6 +10,7 @@
 
 #include "nnmpi/nn_atomic_file.h"
 #include "nnmpi/nn_convert.h"
+#include "nnmpi/nn_dataset.h"
 #include "nnmpi/nn_npy.h"
 
 /* Bytes of features read at a time (at least one row). */
@@ -89,67 +90,102 @@ static NnStatus open_member(Npy *a, zip_t *z, const char *path, const char *key,
     return read_header(a, err);
 }
 
-/* Streams the rows of one features/labels pair into the writer. */
-static NnStatus convert_pair(Npy *x, Npy *y, NnWriter *w, NnSplit from, char err[NN_ERR_LEN])
+/* Regression: the targets per row of array y, shape (N) or (N, T); 0 with err set for any
+ * other shape. */
+static int64_t targets_per_row(const Npy *y, char err[NN_ERR_LEN])
 {
-    if (y->h.kind != 'i' && y->h.kind != 'u')
+    if (y->h.ndim <= 2 && y->h.per_row >= 1 && y->h.per_row <= NN_DATASET_MAX_TARGETS)
+        return y->h.per_row;
+    nn_fail(err, "%s: targets must have shape (N,) or (N, T) with 1 <= T <= %d", y->name,
+            NN_DATASET_MAX_TARGETS);
+    return 0;
+}
+
+/* Element i of the labels buffer as a label checked by the writer; row names it. */
+static NnStatus read_label(const Npy *y, const unsigned char *raw, int64_t i, int64_t row,
+                           NnWriter *w, int64_t *label, char err[NN_ERR_LEN])
+{
+    const void *p = raw + i * y->h.size;
+    if (y->h.kind == 'u' && y->h.size == 8 && *(const uint64_t *)p > (uint64_t)INT64_MAX)
+        return nn_fail(err, "%s: row %lld: label %llu is too large", y->name, (long long)row,
+                       (unsigned long long)*(const uint64_t *)p);
+    *label = y->h.size == 8 ? *(const int64_t *)p : (int64_t)nn_npy_element(&y->h, raw, i);
+    char why[NN_ERR_LEN];
+    if (nn_writer_label(w, *label, why) != NN_OK)
+        return nn_fail(err, "%s: row %lld: %s", y->name, (long long)row, why);
+    return NN_OK;
+}
+
+/* Elements i*T .. i*T+T-1 of the targets buffer as finite float32 targets; row names them. */
+static NnStatus read_targets(const Npy *y, const unsigned char *raw, int64_t i, int64_t T,
+                             int64_t row, float *targets, char err[NN_ERR_LEN])
+{
+    for (int64_t k = 0; k < T; k++) {
+        double v = nn_npy_element(&y->h, raw, i * T + k);
+        targets[k] = (float)v;
+        if (!isfinite(targets[k])) {
+            char column[48] = "";
+            if (T > 1) snprintf(column, sizeof column, ", column %lld", (long long)k);
+            return nn_fail(err, "%s: row %lld%s: target %g is not a finite float32", y->name,
+                           (long long)row, column, v);
+        }
+    }
+    return NN_OK;
+}
+
+/* Streams the rows of one features/labels pair into the writer; with T > 0 (the writer's
+ * targets) y holds T targets per row, its shape checked by targets_per_row. */
+static NnStatus convert_pair(Npy *x, Npy *y, NnWriter *w, int64_t T, NnSplit from,
+                             char err[NN_ERR_LEN])
+{
+    if (T && y->h.kind == 'b')
+        return nn_fail(err, "%s: targets of dtype bool; expected floats or integers", y->name);
+    if (!T && y->h.kind != 'i' && y->h.kind != 'u')
         return nn_fail(err, "%s: labels of dtype %s; expected integers (y.astype(np.int64))",
                        y->name, y->h.kind == 'f' ? "float" : "bool");
-    if (y->h.ndim > 2 || y->h.per_row != 1)
+    if (!T && (y->h.ndim > 2 || y->h.per_row != 1))
         return nn_fail(err, "%s: labels must be one per row, shape (N,) or (N, 1)", y->name);
     if (x->h.rows != y->h.rows)
         return nn_fail(err, "%s has %lld rows but %s has %lld", x->name, (long long)x->h.rows,
                        y->name, (long long)y->h.rows);
     if (x->h.rows == 0) return nn_fail(err, "%s: no rows", x->name);
-    int64_t F = x->h.per_row;
-    int64_t block = BLOCK_BYTES / (F * x->h.size);
+    int64_t F = x->h.per_row, Y = T ? T : 1; /* values of y per row */
+    int64_t row_bytes = F * x->h.size > Y * y->h.size ? F * x->h.size : Y * y->h.size;
+    int64_t block = BLOCK_BYTES / row_bytes;
     if (block < 1) block = 1;
     unsigned char *xraw = malloc((size_t)(block * F * x->h.size));
-    unsigned char *yraw = malloc((size_t)(block * y->h.size));
-    float *row = malloc(sizeof *row * (size_t)F);
-    NnStatus status = xraw && yraw && row ? NN_OK : nn_fail(err, "out of memory");
+    unsigned char *yraw = malloc((size_t)(block * Y * y->h.size));
+    float *row = malloc(sizeof *row * (size_t)F), *targets = malloc(sizeof *targets * (size_t)Y);
+    NnStatus status = xraw && yraw && row && targets ? NN_OK : nn_fail(err, "out of memory");
     for (int64_t at = 0; at < x->h.rows && status == NN_OK; at += block) {
         int64_t n = x->h.rows - at < block ? x->h.rows - at : block;
         if (read_exact(x, xraw, (size_t)(n * F * x->h.size), err) != NN_OK ||
-            read_exact(y, yraw, (size_t)(n * y->h.size), err) != NN_OK) {
+            read_exact(y, yraw, (size_t)(n * Y * y->h.size), err) != NN_OK) {
             status = NN_ERR;
             break;
         }
         if (x->h.swap) nn_npy_swap(xraw, n * F, x->h.size);
-        if (y->h.swap) nn_npy_swap(yraw, n, y->h.size);
+        if (y->h.swap) nn_npy_swap(yraw, n * Y, y->h.size);
         for (int64_t i = 0; i < n && status == NN_OK; i++) {
-            int64_t label;
-            const void *p = yraw + i * y->h.size;
-            if (y->h.kind == 'u' && y->h.size == 8 && *(const uint64_t *)p > (uint64_t)INT64_MAX) {
-                status = nn_fail(err, "%s: row %lld: label %llu is too large", y->name,
-                                 (long long)(at + i), (unsigned long long)*(const uint64_t *)p);
-                break;
-            }
-            if (y->h.size == 8)
-                label = *(const int64_t *)p;
-            else
-                label = (int64_t)nn_npy_element(&y->h, yraw, i);
-            char why[NN_ERR_LEN];
-            if (nn_writer_label(w, label, why) != NN_OK) {
-                status = nn_fail(err, "%s: row %lld: %s", y->name, (long long)(at + i), why);
-                break;
-            }
-            for (int64_t j = 0; j < F; j++) {
+            int64_t label = 0;
+            status = T ? read_targets(y, yraw, i, T, at + i, targets, err)
+                       : read_label(y, yraw, i, at + i, w, &label, err);
+            for (int64_t j = 0; j < F && status == NN_OK; j++) {
                 double v = nn_npy_element(&x->h, xraw, i * F + j);
-                float f = (float)v;
-                if (!isfinite(f)) {
+                row[j] = (float)v;
+                if (!isfinite(row[j]))
                     status = nn_fail(err, "%s: row %lld, column %lld: %g is not a finite float32",
                                      x->name, (long long)(at + i), (long long)j, v);
-                    break;
-                }
-                row[j] = f;
             }
-            if (status == NN_OK) status = nn_writer_add(w, from, row, label, err);
+            if (status == NN_OK)
+                status = T ? nn_writer_add_targets(w, from, row, targets, err)
+                           : nn_writer_add(w, from, row, label, err);
         }
     }
     free(xraw);
     free(yraw);
     free(row);
+    free(targets);
     return status;
 }
 
@@ -162,6 +198,8 @@ NnStatus nn_convert_npy(const NnNpyOptions *o, const char *out, const NnWriterOp
     zip_t *z = NULL;
     NnWriter *w = NULL;
     NnStatus status = NN_ERR;
+    const char *what = o->regression ? "targets" : "labels";
+    NnWriterOptions options = *wo;
     if (o->npz) {
         if (nn_file_check_regular(o->npz, NULL, err) != NN_OK) return NN_ERR;
         int code = 0;
@@ -182,9 +220,9 @@ NnStatus nn_convert_npy(const NnNpyOptions *o, const char *out, const NnWriterOp
         if (!keys[2] && has_member(z, "x_test")) keys[2] = "x_test";
         if (!keys[3] && keys[2] && has_member(z, "y_test")) keys[3] = "y_test";
         if (!keys[2] != !keys[3]) {
-            nn_fail(err, "%s: a test features array '%s' without test labels (or the reverse); "
-                         "name both with --test-features-key and --test-labels-key",
-                    o->npz, keys[2] ? keys[2] : keys[3]);
+            nn_fail(err, "%s: a test features array '%s' without test %s (or the reverse); "
+                         "name both with --test-features-key and --test-%s-key",
+                    o->npz, keys[2] ? keys[2] : keys[3], what, what);
             goto done;
         }
         n = keys[2] ? 4 : 2;
@@ -206,9 +244,19 @@ NnStatus nn_convert_npy(const NnNpyOptions *o, const char *out, const NnWriterOp
                 (long long)a[2].h.per_row, a[0].name, (long long)a[0].h.per_row);
         goto done;
     }
-    if (nn_writer_open(&w, out, a[0].h.per_row, wo, err) != NN_OK) goto done;
-    if (convert_pair(&a[0], &a[1], w, NN_SPLIT_TRAIN, err) != NN_OK) goto done;
-    if (n == 4 && convert_pair(&a[2], &a[3], w, NN_SPLIT_TEST, err) != NN_OK) goto done;
+    if (o->regression) {
+        options.targets = targets_per_row(&a[1], err);
+        if (options.targets == 0 || (n == 4 && targets_per_row(&a[3], err) == 0)) goto done;
+        if (n == 4 && a[3].h.per_row != options.targets) {
+            nn_fail(err, "%s has %lld targets per row but %s has %lld", a[3].name,
+                    (long long)a[3].h.per_row, a[1].name, (long long)options.targets);
+            goto done;
+        }
+    }
+    if (nn_writer_open(&w, out, a[0].h.per_row, &options, err) != NN_OK) goto done;
+    if (convert_pair(&a[0], &a[1], w, options.targets, NN_SPLIT_TRAIN, err) != NN_OK) goto done;
+    if (n == 4 && convert_pair(&a[2], &a[3], w, options.targets, NN_SPLIT_TEST, err) != NN_OK)
+        goto done;
     status = nn_writer_finish(w, err);
     w = NULL;
 done:

@@ -18,15 +18,19 @@
 #define CHUNK_BYTES ((int64_t)64 << 10)
 #define BLOCK_CHUNKS 16
 #define LABEL_CHUNK 8192
+/* Bytes per chunk of targets: LABEL_CHUNK rows of one float32 target, fewer rows of more. */
+#define TARGET_CHUNK_BYTES ((int64_t)LABEL_CHUNK * 4)
 /* Labels read and rewritten at a time when mapping them. */
 #define MAP_BLOCK ((int64_t)1 << 20)
 
 static const char *const SPLIT_NAMES[NN_SPLIT_COUNT] = {"train", "test", "validation"};
 
 typedef struct {
-    hid_t group, images, labels; /* H5I_INVALID_HID until the first block is written */
+    hid_t group, images, labels; /* H5I_INVALID_HID until the first block is written;
+                                    labels: /SPLIT/labels, or /SPLIT/targets with targets */
     float *x;                    /* (block_rows, F) buffered rows */
-    int64_t *y;                  /* (block_rows) their labels */
+    int64_t *y;                  /* (block_rows) their labels, or NULL with targets */
+    float *t;                    /* (block_rows, T) their targets, or NULL without */
     int64_t buffered, written;
 } Split;
 
@@ -114,6 +118,7 @@ static void free_writer(NnWriter *w)
     for (int s = 0; s < NN_SPLIT_COUNT; s++) {
         free(w->split[s].x);
         free(w->split[s].y);
+        free(w->split[s].t);
     }
     free(w->values);
     free(w->mean);
@@ -136,6 +141,12 @@ NnStatus nn_writer_open(NnWriter **out, const char *path, int64_t features,
     if (features < 1 || features > NN_DATASET_MAX_FEATURES)
         return nn_fail(err, "%lld features per row; a dataset holds 1 .. %lld",
                        (long long)features, (long long)NN_DATASET_MAX_FEATURES);
+    if (options->targets < 0 || options->targets > NN_DATASET_MAX_TARGETS)
+        return nn_fail(err, "%lld targets per row; a dataset holds 1 .. %d",
+                       (long long)options->targets, NN_DATASET_MAX_TARGETS);
+    if (options->targets && (options->classes || options->map_labels))
+        return nn_fail(err, "--classes and --map-labels are for class labels; a regression "
+                            "dataset (float targets) has no classes");
     NnWriter *w = calloc(1, sizeof *w);
     if (!w) return nn_fail(err, "out of memory");
     snprintf(w->path, sizeof w->path, "%s", path);
@@ -174,31 +185,49 @@ NnStatus nn_writer_open(NnWriter **out, const char *path, int64_t features,
     return NN_OK;
 }
 
-/* Creates /NAME/images (0, F) and /NAME/labels (0), extendable, chunked by rows. */
+/* The rank of the labels or targets dataset (1, or 2 for T > 1 targets) and its width. */
+static int y_rank(const NnWriter *w)
+{
+    return w->options.targets > 1 ? 2 : 1;
+}
+
+static int64_t y_width(const NnWriter *w)
+{
+    return w->options.targets > 1 ? w->options.targets : 1;
+}
+
+/* Creates /NAME/images (0, F) and /NAME/labels (0) int64, or /NAME/targets (0) or (0, T)
+ * float32, extendable, chunked by rows. */
 static NnStatus create_split(NnWriter *w, Split *sp, const char *name, char err[NN_ERR_LEN])
 {
+    int64_t T = w->options.targets, width = y_width(w);
     hsize_t dims[2] = {0, (hsize_t)w->features}, max[2] = {H5S_UNLIMITED, (hsize_t)w->features};
-    hsize_t chunk[2] = {(hsize_t)w->chunk_rows, (hsize_t)w->features}, label_chunk = LABEL_CHUNK;
-    hid_t space2 = H5Screate_simple(2, dims, max), space1 = H5Screate_simple(1, dims, max);
-    hid_t dcpl2 = H5Pcreate(H5P_DATASET_CREATE), dcpl1 = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t chunk[2] = {(hsize_t)w->chunk_rows, (hsize_t)w->features};
+    hsize_t ydims[2] = {0, (hsize_t)width}, ymax[2] = {H5S_UNLIMITED, (hsize_t)width};
+    int64_t target_rows = TARGET_CHUNK_BYTES / (4 * width);
+    hsize_t ychunk[2] = {T ? (hsize_t)(target_rows > 0 ? target_rows : 1) : LABEL_CHUNK,
+                         (hsize_t)width};
+    hid_t space2 = H5Screate_simple(2, dims, max), yspace = H5Screate_simple(y_rank(w), ydims, ymax);
+    hid_t dcpl2 = H5Pcreate(H5P_DATASET_CREATE), ydcpl = H5Pcreate(H5P_DATASET_CREATE);
     NnStatus status = NN_ERR;
-    if (space2 < 0 || space1 < 0 || dcpl2 < 0 || dcpl1 < 0 || H5Pset_chunk(dcpl2, 2, chunk) < 0 ||
-        H5Pset_chunk(dcpl1, 1, &label_chunk) < 0)
+    if (space2 < 0 || yspace < 0 || dcpl2 < 0 || ydcpl < 0 || H5Pset_chunk(dcpl2, 2, chunk) < 0 ||
+        H5Pset_chunk(ydcpl, y_rank(w), ychunk) < 0)
         goto done;
     sp->group = H5Gcreate2(w->file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (sp->group < 0) goto done;
     sp->images = H5Dcreate2(sp->group, "images", H5T_IEEE_F32LE, space2, H5P_DEFAULT, dcpl2,
                             H5P_DEFAULT);
     if (sp->images < 0) goto done;
-    sp->labels = H5Dcreate2(sp->group, "labels", H5T_STD_I64LE, space1, H5P_DEFAULT, dcpl1,
+    sp->labels = H5Dcreate2(sp->group, T ? "targets" : "labels",
+                            T ? H5T_IEEE_F32LE : H5T_STD_I64LE, yspace, H5P_DEFAULT, ydcpl,
                             H5P_DEFAULT);
     if (sp->labels < 0) goto done;
     status = NN_OK;
 done:
     if (space2 >= 0) H5Sclose(space2);
-    if (space1 >= 0) H5Sclose(space1);
+    if (yspace >= 0) H5Sclose(yspace);
     if (dcpl2 >= 0) H5Pclose(dcpl2);
-    if (dcpl1 >= 0) H5Pclose(dcpl1);
+    if (ydcpl >= 0) H5Pclose(ydcpl);
     return status == NN_OK ? NN_OK : write_fail(w, "write", 0, err);
 }
 
@@ -227,7 +256,9 @@ static NnStatus flush_split(NnWriter *w, NnSplit s, char err[NN_ERR_LEN])
     if (sp->group < 0 && create_split(w, sp, SPLIT_NAMES[s], err) != NN_OK) return NN_ERR;
     if (append(sp->images, 2, sp->written, sp->buffered, w->features, H5T_NATIVE_FLOAT, sp->x) <
             0 ||
-        append(sp->labels, 1, sp->written, sp->buffered, 1, H5T_NATIVE_INT64, sp->y) < 0)
+        append(sp->labels, y_rank(w), sp->written, sp->buffered, y_width(w),
+               sp->t ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT64,
+               sp->t ? (const void *)sp->t : (const void *)sp->y) < 0)
         return write_fail(w, "write", 0, err);
     sp->written += sp->buffered;
     sp->buffered = 0;
@@ -275,11 +306,12 @@ NnStatus nn_writer_label(NnWriter *w, int64_t label, char err[NN_ERR_LEN])
     return NN_OK;
 }
 
-NnStatus nn_writer_add(NnWriter *w, NnSplit from, const float *x, int64_t label,
-                       char err[NN_ERR_LEN])
+/* Adds one row: its label, or with options.targets its T targets (then label is unused). */
+static NnStatus add_row(NnWriter *w, NnSplit from, const float *x, int64_t label,
+                        const float *targets, char err[NN_ERR_LEN])
 {
     const NnWriterOptions *o = &w->options;
-    if (label > w->max_label) w->max_label = label;
+    int64_t T = o->targets;
     NnSplit s = from;
     if (from == NN_SPLIT_TRAIN)
         s = nn_writer_holdout(o->seed, w->source_rows++, o->test_fraction,
@@ -287,15 +319,25 @@ NnStatus nn_writer_add(NnWriter *w, NnSplit from, const float *x, int64_t label,
     Split *sp = &w->split[s];
     if (!sp->x) {
         sp->x = malloc(sizeof *sp->x * (size_t)(w->block_rows * w->features));
-        sp->y = malloc(sizeof *sp->y * (size_t)w->block_rows);
-        if (!sp->x || !sp->y) return nn_fail(err, "out of memory for a block of rows");
+        if (T)
+            sp->t = malloc(sizeof *sp->t * (size_t)(w->block_rows * T));
+        else
+            sp->y = malloc(sizeof *sp->y * (size_t)w->block_rows);
+        if (!sp->x || (T ? !sp->t : !sp->y))
+            return nn_fail(err, "out of memory for a block of rows");
     }
     if (sp->written + sp->buffered >= NN_DATASET_MAX_ROWS)
         return nn_fail(err, "more than %lld rows in the %s split",
                        (long long)NN_DATASET_MAX_ROWS, SPLIT_NAMES[s]);
     int64_t F = w->features;
     memcpy(sp->x + sp->buffered * F, x, sizeof *x * (size_t)F);
-    sp->y[sp->buffered++] = label;
+    if (T) {
+        for (int64_t k = 0; k < T; k++) sp->t[sp->buffered * T + k] = targets[k];
+    } else {
+        if (label > w->max_label) w->max_label = label;
+        sp->y[sp->buffered] = label;
+    }
+    sp->buffered++;
     if (s == NN_SPLIT_TRAIN && o->standardize) {
         double inv = 1.0 / (double)++w->n_stat;
         for (int64_t j = 0; j < F; j++) {
@@ -305,6 +347,23 @@ NnStatus nn_writer_add(NnWriter *w, NnSplit from, const float *x, int64_t label,
         }
     }
     return sp->buffered == w->block_rows ? flush_split(w, s, err) : NN_OK;
+}
+
+NnStatus nn_writer_add(NnWriter *w, NnSplit from, const float *x, int64_t label,
+                       char err[NN_ERR_LEN])
+{
+    NN_ASSERT(w->options.targets == 0);
+    return add_row(w, from, x, label, NULL, err);
+}
+
+NnStatus nn_writer_add_targets(NnWriter *w, NnSplit from, const float *x, const float *targets,
+                               char err[NN_ERR_LEN])
+{
+    NN_ASSERT(w->options.targets > 0);
+    for (int64_t k = 0; k < w->options.targets; k++)
+        if (!isfinite(targets[k]))
+            return nn_fail(err, "target %g is not a finite number", (double)targets[k]);
+    return add_row(w, from, x, 0, targets, err);
 }
 
 int64_t nn_writer_rows(const NnWriter *w, NnSplit s)
@@ -351,7 +410,8 @@ static NnStatus map_labels(NnWriter *w, char err[NN_ERR_LEN])
     return status;
 }
 
-/* Root attributes, the label values and the statistics. */
+/* Root attributes, the label values and the statistics; classes 0: no classes attribute
+ * (a regression dataset). */
 static NnStatus write_root(NnWriter *w, int64_t classes, char err[NN_ERR_LEN])
 {
     if (nn_h5_attr_write_text(w->file, "format", "nn-mpi dataset", err) != NN_OK ||
@@ -359,7 +419,7 @@ static NnStatus write_root(NnWriter *w, int64_t classes, char err[NN_ERR_LEN])
                              err) != NN_OK ||
         nn_h5_attr_write_text(w->file, "source", w->options.source ? w->options.source : "",
                               err) != NN_OK ||
-        nn_h5_attr_write_i64(w->file, "classes", classes, err) != NN_OK)
+        (classes && nn_h5_attr_write_i64(w->file, "classes", classes, err) != NN_OK))
         return NN_ERR;
     if (w->options.map_labels &&
         nn_h5_attr_write_i64s(w->file, "label_values", w->values, w->n_values, err) != NN_OK)
@@ -405,6 +465,7 @@ NnStatus nn_writer_finish(NnWriter *w, char err[NN_ERR_LEN])
         classes = w->options.classes;
     }
     if (classes < 2) classes = 2;
+    if (w->options.targets) classes = 0;
     if (w->options.map_labels && map_labels(w, err) != NN_OK) goto fail;
     if (write_root(w, classes, err) != NN_OK) {
         /* nn_h5 names the object; what matters on a full disk is the errno. */

@@ -30,37 +30,49 @@ static const struct {
 
 typedef enum {
     O_SOURCE, O_CLASSES, O_MAP_LABELS, O_STANDARDIZE, O_TEST_FRACTION, O_VALIDATION_FRACTION,
-    O_SEED, O_HEADER, O_NO_HEADER, O_LABEL, O_DELIMITER, O_FEATURES, O_LABELS,
-    O_TEST_FEATURES, O_TEST_LABELS, O_FEATURES_KEY, O_LABELS_KEY, O_TEST_FEATURES_KEY,
-    O_TEST_LABELS_KEY, O_COUNT
+    O_SEED, O_HEADER, O_NO_HEADER, O_LABEL, O_TARGET, O_DELIMITER, O_FEATURES, O_LABELS,
+    O_TARGETS, O_TEST_FEATURES, O_TEST_LABELS, O_TEST_TARGETS, O_FEATURES_KEY, O_LABELS_KEY,
+    O_TARGETS_KEY, O_TEST_FEATURES_KEY, O_TEST_LABELS_KEY, O_TEST_TARGETS_KEY, O_REGRESSION,
+    O_COUNT
 } OptionId;
+
+/* What an option is for: any dataset, class labels only, or regression targets only (the
+ * last two exclude each other). */
+typedef enum { FOR_ANY, FOR_LABELS, FOR_TARGETS } Purpose;
 
 /* One row per option: parsing, the check that it applies, and the help all come from it.
  * --features means a file for npy and a count for libsvm. */
 static const struct {
     const char *name, *value; /* value: NULL for a flag */
     Format formats;
+    Purpose purpose;
     const char *help;
 } OPTIONS[O_COUNT] = {
-    [O_SOURCE] = {"--source", "TEXT", IDX | STREAMED, "the root attribute 'source' (default: the input file names)"},
-    [O_CLASSES] = {"--classes", "K", STREAMED, "the number of classes (default: largest label + 1, at least 2)"},
-    [O_MAP_LABELS] = {"--map-labels", NULL, CSV | NPY, "map the distinct labels, in ascending order, to 0..k-1 (always on for libsvm); attribute label_values keeps them"},
-    [O_STANDARDIZE] = {"--standardize", NULL, STREAMED, "store /mean and /std of the training rows (features stay raw)"},
-    [O_TEST_FRACTION] = {"--test-fraction", "P", STREAMED, "hold out a fraction P of the training file's rows as the test split (no TEST file)"},
-    [O_VALIDATION_FRACTION] = {"--validation-fraction", "P", STREAMED, "hold out a fraction P of the training file's rows as /validation"},
-    [O_SEED] = {"--seed", "S", STREAMED, "seed of the hold-out choice (default 1): row i is held out by a hash of (S, i)"},
-    [O_HEADER] = {"--header", NULL, CSV, "the first row names the columns"},
-    [O_NO_HEADER] = {"--no-header", NULL, CSV, "the first row is data (default: a header when any non-empty field of it is not a number)"},
-    [O_LABEL] = {"--label", "COL", CSV, "the label column: a header name or a 1-based index (default: the last column)"},
-    [O_DELIMITER] = {"--delimiter", "C", CSV, "the field delimiter, one character or 'tab' (default ,)"},
-    [O_FEATURES] = {"--features", "X.npy|N", NPY | SVM, "npy: the features array; libsvm: the feature count (default: the largest index)"},
-    [O_LABELS] = {"--labels", "y.npy", NPY, "the labels array"},
-    [O_TEST_FEATURES] = {"--test-features", "X.npy", NPY, "the test split's features array"},
-    [O_TEST_LABELS] = {"--test-labels", "y.npy", NPY, "the test split's labels array"},
-    [O_FEATURES_KEY] = {"--features-key", "NAME", NPY, ".npz: the features array (default X, else x_train)"},
-    [O_LABELS_KEY] = {"--labels-key", "NAME", NPY, ".npz: the labels array (default y, else y_train)"},
-    [O_TEST_FEATURES_KEY] = {"--test-features-key", "NAME", NPY, ".npz: the test features (default X_test or x_test, when present)"},
-    [O_TEST_LABELS_KEY] = {"--test-labels-key", "NAME", NPY, ".npz: the test labels (default y_test, when present)"},
+    [O_SOURCE] = {"--source", "TEXT", IDX | STREAMED, FOR_ANY, "the root attribute 'source' (default: the input file names)"},
+    [O_CLASSES] = {"--classes", "K", STREAMED, FOR_LABELS, "the number of classes (default: largest label + 1, at least 2)"},
+    [O_MAP_LABELS] = {"--map-labels", NULL, CSV | NPY, FOR_LABELS, "map the distinct labels, in ascending order, to 0..k-1 (always on for libsvm); attribute label_values keeps them"},
+    [O_STANDARDIZE] = {"--standardize", NULL, STREAMED, FOR_ANY, "store /mean and /std of the training rows' features (features stay raw; targets are not standardized)"},
+    [O_TEST_FRACTION] = {"--test-fraction", "P", STREAMED, FOR_ANY, "hold out a fraction P of the training file's rows as the test split (no TEST file)"},
+    [O_VALIDATION_FRACTION] = {"--validation-fraction", "P", STREAMED, FOR_ANY, "hold out a fraction P of the training file's rows as /validation"},
+    [O_SEED] = {"--seed", "S", STREAMED, FOR_ANY, "seed of the hold-out choice (default 1): row i is held out by a hash of (S, i)"},
+    [O_HEADER] = {"--header", NULL, CSV, FOR_ANY, "the first row names the columns"},
+    [O_NO_HEADER] = {"--no-header", NULL, CSV, FOR_ANY, "the first row is data (default: a header when any non-empty field of it is not a number)"},
+    [O_LABEL] = {"--label", "COL", CSV, FOR_LABELS, "the label column: a header name or a 1-based index (default: the last column)"},
+    [O_TARGET] = {"--target", "COL[,COL...]", CSV, FOR_TARGETS, "regression: the target columns, header names or 1-based indices, not features; writes float32 /SPLIT/targets, no classes"},
+    [O_DELIMITER] = {"--delimiter", "C", CSV, FOR_ANY, "the field delimiter, one character or 'tab' (default ,)"},
+    [O_FEATURES] = {"--features", "X.npy|N", NPY | SVM, FOR_ANY, "npy: the features array; libsvm: the feature count (default: the largest index)"},
+    [O_LABELS] = {"--labels", "y.npy", NPY, FOR_LABELS, "the labels array"},
+    [O_TARGETS] = {"--targets", "t.npy", NPY, FOR_TARGETS, "regression: the targets array, float or integer, (N) or (N, T), instead of --labels"},
+    [O_TEST_FEATURES] = {"--test-features", "X.npy", NPY, FOR_ANY, "the test split's features array"},
+    [O_TEST_LABELS] = {"--test-labels", "y.npy", NPY, FOR_LABELS, "the test split's labels array"},
+    [O_TEST_TARGETS] = {"--test-targets", "t.npy", NPY, FOR_TARGETS, "regression: the test split's targets array"},
+    [O_FEATURES_KEY] = {"--features-key", "NAME", NPY, FOR_ANY, ".npz: the features array (default X, else x_train)"},
+    [O_LABELS_KEY] = {"--labels-key", "NAME", NPY, FOR_LABELS, ".npz: the labels array (default y, else y_train)"},
+    [O_TARGETS_KEY] = {"--targets-key", "NAME", NPY, FOR_TARGETS, ".npz, regression: the targets array (e.g. y)"},
+    [O_TEST_FEATURES_KEY] = {"--test-features-key", "NAME", NPY, FOR_ANY, ".npz: the test features (default X_test or x_test, when present)"},
+    [O_TEST_LABELS_KEY] = {"--test-labels-key", "NAME", NPY, FOR_LABELS, ".npz: the test labels (default y_test, when present)"},
+    [O_TEST_TARGETS_KEY] = {"--test-targets-key", "NAME", NPY, FOR_TARGETS, ".npz, regression: the test targets (default y_test, when present)"},
+    [O_REGRESSION] = {"--regression", NULL, SVM, FOR_TARGETS, "the first field of a line is a real-valued target (regression), not a class label"},
 };
 
 static void usage(FILE *out)
@@ -72,6 +84,8 @@ static void usage(FILE *out)
             "       nn-mpi-data csv TRAIN.csv [TEST.csv] OUT.h5 [options]\n"
             "       nn-mpi-data npy --features X.npy --labels y.npy [--test-features X.npy "
             "--test-labels y.npy] OUT.h5 [options]\n"
+            "       nn-mpi-data npy --features X.npy --targets t.npy [--test-features X.npy "
+            "--test-targets t.npy] OUT.h5 [options]\n"
             "       nn-mpi-data npy DATA.npz OUT.h5 [options]\n"
             "       nn-mpi-data libsvm TRAIN [TEST] OUT.h5 [options]\n"
             "\n"
@@ -86,6 +100,10 @@ static void usage(FILE *out)
             "  libsvm: 'label idx:val ...' with 1-based ascending indices, absent values 0,\n"
             "    '#' comments and qid: ignored; labels (integers) mapped in ascending order to\n"
             "    0..k-1 ({-1,+1} -> {0,1}), kept in the attribute label_values.\n"
+            "  Regression (train with [model] loss = squared_error): csv --target COL[,COL...],\n"
+            "    npy --targets / --targets-key, libsvm --regression write T float32 targets\n"
+            "    per row, /SPLIT/targets of shape (N) when T = 1, else (N, T), instead of\n"
+            "    labels, and no classes; targets must be finite numbers.\n"
             "  Any bad value, row or token is an error naming file, line and column or token;\n"
             "  exit 1 and no output file.\n"
             "\noptions:\n",
@@ -171,7 +189,7 @@ static void print_summary(const char *out)
     /* Read back: what the file holds is what is reported. */
     hid_t file = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) return;
-    long long rows[3] = {0, 0, -1}, features = 0, classes = 0;
+    long long rows[3] = {0, 0, -1}, features = 0, classes = 0, targets = 0;
     const char *names[3] = {"/train/images", "/test/images", "/validation/images"};
     for (int s = 0; s < 3; s++) {
         if (!nn_h5_exists(file, names[s])) continue;
@@ -183,13 +201,26 @@ static void print_summary(const char *out)
         if (sp >= 0) H5Sclose(sp);
         if (d >= 0) H5Dclose(d);
     }
+    if (nn_h5_exists(file, "/train/targets")) {
+        hid_t d = H5Dopen2(file, "/train/targets", H5P_DEFAULT);
+        hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
+        hsize_t dims[2] = {0, 1};
+        if (sp >= 0 && H5Sget_simple_extent_dims(sp, dims, NULL) == 1) dims[1] = 1;
+        targets = (long long)dims[1];
+        if (sp >= 0) H5Sclose(sp);
+        if (d >= 0) H5Dclose(d);
+    }
     int64_t k = 0;
     char err[NN_ERR_LEN];
     if (nn_h5_attr_read_i64(file, "classes", &k, err) == NN_OK) classes = k;
     H5Fclose(file);
     printf("%s: %lld train, %lld test", out, rows[0], rows[1]);
     if (rows[2] >= 0) printf(", %lld validation", rows[2]);
-    printf(" rows of %lld features, %lld classes\n", features, classes);
+    if (targets)
+        printf(" rows of %lld features, %lld target%s\n", features, targets,
+               targets == 1 ? "" : "s");
+    else
+        printf(" rows of %lld features, %lld classes\n", features, classes);
 }
 
 int main(int argc, char **argv)
@@ -233,6 +264,20 @@ int main(int argc, char **argv)
             value[o] = "1";
         }
     }
+    /* Class labels or regression targets: the first option given of each kind. */
+    int for_labels = -1, for_targets = -1;
+    for (int o = O_COUNT - 1; o >= 0; o--) {
+        if (value[o] && OPTIONS[o].purpose == FOR_LABELS) for_labels = o;
+        if (value[o] && OPTIONS[o].purpose == FOR_TARGETS) for_targets = o;
+    }
+    if (for_labels >= 0 && for_targets >= 0) {
+        char what[256];
+        snprintf(what, sizeof what, "%s and %s exclude each other: %s is for class labels, %s "
+                 "writes regression targets", OPTIONS[for_labels].name,
+                 OPTIONS[for_targets].name, OPTIONS[for_labels].name, OPTIONS[for_targets].name);
+        return bad_usage("%s%s", what, "");
+    }
+    int regression = for_targets >= 0;
     if (format == IDX) {
         if (n != 2 && n != 5) {
             usage(stderr);
@@ -283,7 +328,8 @@ int main(int argc, char **argv)
         if (!wo.source) wo.source = source;
         if (format == CSV) {
             NnCsvOptions csv = {.header = value[O_HEADER] ? 1 : value[O_NO_HEADER] ? 0 : -1,
-                                .label = value[O_LABEL], .delimiter = ','};
+                                .label = value[O_LABEL], .targets = value[O_TARGET],
+                                .delimiter = ','};
             if (value[O_HEADER] && value[O_NO_HEADER])
                 return bad_usage("--header and --no-header exclude each other%s%s", "", "");
             const char *d = value[O_DELIMITER];
@@ -302,16 +348,20 @@ int main(int argc, char **argv)
                     return 2;
                 features = (int64_t)v;
             }
-            status = nn_convert_libsvm(positional[0], test, out, features, &wo, err);
+            status = nn_convert_libsvm(positional[0], test, out, features, regression, &wo, err);
         }
     } else {
-        NnNpyOptions npy = {.features = value[O_FEATURES], .labels = value[O_LABELS],
+        /* The targets options fill the labels' places (exclusive, checked above). */
+#define EITHER(a, b) (value[a] ? value[a] : value[b])
+        NnNpyOptions npy = {.regression = regression, .features = value[O_FEATURES],
+                            .labels = EITHER(O_LABELS, O_TARGETS),
                             .test_features = value[O_TEST_FEATURES],
-                            .test_labels = value[O_TEST_LABELS],
+                            .test_labels = EITHER(O_TEST_LABELS, O_TEST_TARGETS),
                             .features_key = value[O_FEATURES_KEY],
-                            .labels_key = value[O_LABELS_KEY],
+                            .labels_key = EITHER(O_LABELS_KEY, O_TARGETS_KEY),
                             .test_features_key = value[O_TEST_FEATURES_KEY],
-                            .test_labels_key = value[O_TEST_LABELS_KEY]};
+                            .test_labels_key = EITHER(O_TEST_LABELS_KEY, O_TEST_TARGETS_KEY)};
+#undef EITHER
         int arrays = npy.features != NULL;
         if (n == 2 && !arrays && !npy.labels && !npy.test_features && !npy.test_labels) {
             npy.npz = positional[0];
@@ -321,9 +371,9 @@ int main(int argc, char **argv)
                    !npy.test_features == !npy.test_labels) {
             snprintf(source, sizeof source, "%s and %s", npy.features, npy.labels);
         } else {
-            return bad_usage("npy takes --features X.npy --labels y.npy [--test-features X.npy "
-                             "--test-labels y.npy] OUT.h5, or DATA.npz OUT.h5 [--*-key NAME]%s%s",
-                             "", "");
+            return bad_usage("npy takes --features X.npy --labels y.npy (or --targets t.npy) "
+                             "[--test-features X.npy --test-labels y.npy (or --test-targets "
+                             "t.npy)] OUT.h5, or DATA.npz OUT.h5 [--*-key NAME]%s%s", "", "");
         }
         if ((npy.test_features || (npy.npz && npy.test_features_key)) && wo.test_fraction > 0)
             return bad_usage("--test-fraction holds rows out when there is no test array%s%s",

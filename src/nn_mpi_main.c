@@ -3,6 +3,7 @@
  *   nn-mpi train CONFIG ...      (nn-mpi CONFIG ... is the same)
  *   nn-mpi inspect CHECKPOINT    (nn-mpi --inspect CHECKPOINT is the same)
  *   nn-mpi eval CHECKPOINT ...
+ *   nn-mpi gradcheck CONFIG ...
  *   nn-mpi export CHECKPOINT -o FILE.onnx|FILE.npz
  *   nn-mpi predict CHECKPOINT INPUT... -o OUT.csv
  *   nn-mpi plot RUN... -o FILE.svg
@@ -31,6 +32,8 @@ static const Command commands[] = {
      "loss, accuracy, per-class scores, confusion matrix"},
     {"export", nn_cmd_export, "CHECKPOINT -o FILE.onnx|FILE.npz", "write the model for inference"},
     {"predict", nn_cmd_predict, "CKPT INPUT... -o OUT.csv [--top K]", "apply a model to rows"},
+    {"gradcheck", nn_cmd_gradcheck, "CONFIG [--set k=v ...] [--samples N]",
+     "check backprop against numerical gradients"},
     {"plot", nn_cmd_plot, "RUN... -o FILE.svg", "loss and accuracy per epoch of runs"},
     {NULL, NULL, NULL, NULL},
 };

@@ -1,6 +1,8 @@
 #include "nnmpi/nn_progress.h"
 
+#include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -8,11 +10,62 @@
 #define PROGRESS_REDRAW_SECONDS 0.2
 #define BAR_WIDTH 20
 
+/* The parent of process pid (from /proc), or 0. */
+static long parent_of(long pid)
+{
+    char path[64], text[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *end = strrchr(text, ')'); /* after the command name, which may hold spaces */
+    long ppid = 0;
+    if (!end || sscanf(end + 1, " %*c %ld", &ppid) != 1) return 0;
+    return ppid;
+}
+
+/* 1 when the standard output of process pid is a terminal device. */
+static int stdout_is_terminal(long pid)
+{
+    char path[64], target[PATH_MAX];
+    snprintf(path, sizeof path, "/proc/%ld/fd/1", pid);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    if (n <= 0) return 0;
+    target[n] = '\0';
+    return strncmp(target, "/dev/pts/", 9) == 0 || strncmp(target, "/dev/tty", 8) == 0;
+}
+
+/* 1 when out reaches a person's terminal. isatty alone cannot tell under mpirun, which
+ * gives its ranks pseudo-terminals of its own whatever its own output is (a file in a batch
+ * job): then the launcher's own standard output decides, and an orted (a remote node's
+ * daemon) means no terminal. */
+static int reaches_terminal(FILE *out)
+{
+    if (!out || !isatty(fileno(out))) return 0;
+    long pid = (long)getppid();
+    for (int depth = 0; pid > 1 && depth < 8; depth++, pid = parent_of(pid)) {
+        char path[64], name[64] = "";
+        snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+        FILE *f = fopen(path, "r");
+        if (!f) break;
+        if (!fgets(name, sizeof name, f)) name[0] = '\0';
+        fclose(f);
+        name[strcspn(name, "\n")] = '\0';
+        if (strcmp(name, "orted") == 0 || strcmp(name, "prted") == 0) return 0;
+        if (strcmp(name, "mpirun") == 0 || strcmp(name, "mpiexec") == 0 ||
+            strcmp(name, "orterun") == 0 || strcmp(name, "prterun") == 0)
+            return stdout_is_terminal(pid);
+    }
+    return 1;
+}
+
 void nn_progress_init(NnProgress *p, FILE *out, NnProgressMode mode, int epochs,
                       int64_t steps_per_epoch, int64_t batch_size)
 {
     if (mode == NN_PROGRESS_AUTO)
-        mode = out && isatty(fileno(out)) ? NN_PROGRESS_BAR : NN_PROGRESS_LINES;
+        mode = reaches_terminal(out) ? NN_PROGRESS_BAR : NN_PROGRESS_LINES;
     *p = (NnProgress){.out = out, .mode = mode, .epochs = epochs,
                       .steps_per_epoch = steps_per_epoch, .batch_size = batch_size,
                       .last_draw = -1.0};

@@ -331,7 +331,7 @@ NnStatus nn_resume_choose(const char *how, int new_run, const char *run_name,
     }
     if (status == NN_OK && out->resumed) {
         snprintf(out->ck.state.run_id, sizeof out->ck.state.run_id, "%s", rd->run_id);
-        if (rd->path[0]) {
+        if (rd->path[0] && !rd->dry) {
             int removed = nn_checkpoint_remove_temps(rd->path);
             if (removed)
                 fprintf(stderr, "rank 0: warning: removed %d unfinished checkpoint file(s) "

@@ -12,6 +12,7 @@
 #include "nnmpi/nn_fault.h"
 #include "nnmpi/nn_resume.h"
 #include "nnmpi/nn_rundir.h"
+#include "nnmpi/nn_dryrun.h"
 #include "nnmpi/nn_runlog.h"
 #include "nnmpi/nn_stop.h"
 #include "nnmpi/nn_trainer.h"
@@ -69,8 +70,11 @@ static NnStatus prepare(Run *run, char err[NN_ERR_LEN])
         nn_trainer_check_task(cfg, shape->targets, err) != NN_OK)
         return NN_ERR;
     nn_resume_fixed_settings(cfg, shape, run->fixed_settings);
-    NnStatus status =
-        cfg->run_dir[0] ? nn_rundir_lock(&run->rundir, cfg->run_dir, opt->run_name, err) : NN_OK;
+    NnStatus status = NN_OK;
+    if (cfg->run_dir[0] && opt->dry_run)
+        status = nn_rundir_check(&run->rundir, cfg->run_dir, opt->run_name, err);
+    else if (cfg->run_dir[0])
+        status = nn_rundir_lock(&run->rundir, cfg->run_dir, opt->run_name, err);
     if (status != NN_OK) return status;
     const char *how = opt->resume ? opt->resume : cfg->resume == NN_RESUME_AUTO ? "auto" : NULL;
     status = nn_resume_choose(how, opt->new_run, opt->run_name, run->fixed_settings,
@@ -85,7 +89,8 @@ static NnStatus prepare(Run *run, char err[NN_ERR_LEN])
         snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", run->rundir.path);
     if (run->rundir.path[0])
         status = nn_rundir_write_file(&run->rundir, "config.ini", opt->config_text, err);
-    if (status == NN_OK && metrics[0]) status = nn_runlog_open_metrics(&run->log, metrics, err);
+    if (status == NN_OK && metrics[0] && !opt->dry_run)
+        status = nn_runlog_open_metrics(&run->log, metrics, err);
     if (status == NN_OK && shape->classes_inferred)
         nn_runlog_note(&run->log, "note: %s has no 'classes' attribute: %d classes inferred "
                                   "from the labels (0..%lld)",
@@ -183,7 +188,7 @@ static NnStatus announce(Run *run, char err[NN_ERR_LEN])
                    nn_loss_name(cfg->loss), t->model.n_params, (long long)t->n_train,
                    (long long)t->validation.total, (long long)t->test.total, cfg->batch_size,
                    (long long)t->steps_per_epoch);
-    if (run->rundir.path[0])
+    if (run->rundir.path[0] && !run->opt->dry_run)
         nn_runlog_note(&run->log, "run %s in %s", run->rundir.run_id, run->rundir.path);
     const NnTrainState *s = &run->state;
     if (run->start.resumed)
@@ -548,6 +553,20 @@ NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
             nn_runlog_note(&run.log, "nothing to do: the checkpoint has %lld of %d epochs done; "
                                      "nn-mpi eval %s evaluates it",
                            (long long)run.state.epochs_done, cfg->epochs, run.start.from);
+    }
+    if (status == NN_OK && opt->dry_run) {
+        NnDryRun dry = {.trainer = &trainer,
+                        .cfg = cfg,
+                        .config_text = opt->config_text,
+                        .run_path = run.rundir.path,
+                        .resumed = run.start.resumed,
+                        .from = run.start.from,
+                        .epochs_done = run.state.epochs_done,
+                        .step_in_epoch = run.state.step_in_epoch,
+                        .out = run.log.out};
+        nn_dryrun(&dry);
+        built = 0; /* nothing to train; the trainer is freed below */
+        nn_trainer_free(&trainer);
     }
     int64_t first_step = run.state.step_in_epoch; /* non-zero only when resuming mid-epoch */
     int early = run.state.stopped_early;

@@ -83,6 +83,36 @@ NnStatus nn_rundir_lock(NnRunDir *rd, const char *runs, const char *name, char e
     return NN_OK;
 }
 
+NnStatus nn_rundir_check(NnRunDir *rd, const char *runs, const char *name, char err[NN_ERR_LEN])
+{
+    memset(rd, 0, sizeof *rd);
+    rd->lock_fd = -1;
+    rd->dry = 1;
+    snprintf(rd->dir, sizeof rd->dir, "%s", runs);
+    char dir[sizeof rd->path];
+    snprintf(dir, sizeof dir, "%s%s%s", runs, name ? "/" : "", name ? name : "");
+    struct stat st;
+    if (stat(dir, &st) != 0) return NN_OK; /* a real run would create it */
+    if (!S_ISDIR(st.st_mode)) return nn_refuse(err, "%s: not a directory", dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return nn_refuse(err, "%s: cannot write in the run directory: %s", dir, strerror(errno));
+    char path[sizeof dir + 16];
+    snprintf(path, sizeof path, "%s/" LOCK_NAME, dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return NN_OK;
+    struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    int held = fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK;
+    char holder[512] = "";
+    if (held) read_holder(fd, holder, sizeof holder);
+    close(fd);
+    if (held)
+        return nn_refuse(err,
+                         "%s is in use by another live run (%s); one run at a time per "
+                         "directory: wait for it to end, or choose another [run] dir",
+                         dir, holder);
+    return NN_OK;
+}
+
 void nn_rundir_unlock(NnRunDir *rd)
 {
     if (rd->lock_fd >= 0) close(rd->lock_fd); /* closing releases the fcntl lock */
@@ -258,6 +288,7 @@ NnStatus nn_rundir_create(NnRunDir *rd, const char *name, const char *run_id,
         name = version;
     }
     nn_rundir_use(rd, name, run_id);
+    if (rd->dry) return NN_OK;
     if (mkdir(rd->path, 0777) != 0 && errno != EEXIST)
         return nn_fail(err, "%s: cannot create the run's directory: %s", rd->path,
                        strerror(errno));
@@ -286,6 +317,7 @@ NnStatus nn_rundir_write_file(const NnRunDir *rd, const char *name, const char *
                               char err[NN_ERR_LEN])
 {
     char path[NN_PATH_LEN + 128];
+    if (rd->dry) return NN_OK;
     snprintf(path, sizeof path, "%s/%s", rd->path, name);
     return nn_atomic_write(path, text, strlen(text), 0, err);
 }

@@ -23,7 +23,6 @@ typedef enum { NN_LR_CONSTANT, NN_LR_STEP, NN_LR_COSINE } NnLrSchedule;
 typedef enum { NN_RESUME_NO, NN_RESUME_AUTO } NnResume;
 /* The validation metric that the best checkpoint and early stopping follow. */
 typedef enum { NN_MONITOR_VALIDATION_LOSS, NN_MONITOR_VALIDATION_ACCURACY } NnMonitor;
-#define NN_MONITOR_CHOICES "validation_loss|validation_accuracy"
 typedef enum { NN_LOG_TEST_EVERY_EPOCH, NN_LOG_TEST_END } NnLogTest;
 /* How rank 0 shows training progress (nn_progress.h). */
 typedef enum {
@@ -124,6 +123,27 @@ size_t nn_config_format(const NnConfig *cfg, char *text, size_t size);
 
 /* Prints each key with its type, default, bounds and meaning (for --help). */
 void nn_config_print_keys(FILE *out);
+
+/* One table per enumeration, {name, value} pairs ending with {NULL, 0}: the one place that
+ * spells its values, for parsing, printing, help, checkpoints and logs alike. Adding a value
+ * to an enumeration adds one line to its table. */
+typedef struct {
+    const char *name;
+    int value;
+} NnEnumName;
+
+extern const NnEnumName nn_activation_names[], nn_loss_names[], nn_init_names[],
+    nn_lr_schedule_names[], nn_resume_names[], nn_monitor_names[], nn_log_test_names[],
+    nn_progress_names[], nn_signal_names[], nn_yes_no_names[];
+
+/* The name of value in table; "?" when it has none. */
+const char *nn_enum_name(const NnEnumName *table, int value);
+
+/* The value named name in table; -1 when there is none. */
+int nn_enum_value(const NnEnumName *table, const char *name);
+
+/* "a, b, c": the table's names, for messages. */
+void nn_enum_list(const NnEnumName *table, char *out, size_t size);
 
 /* Names of enum values, as written in the INI file. */
 const char *nn_activation_name(NnActivation a);

@@ -15,16 +15,23 @@ typedef struct {
     int header;        /* 1: the first row names the columns; 0: it is data; -1: detect
                           (a header when any of its non-empty fields is not a number) */
     const char *label; /* the label column: a header name, or a 1-based index; NULL: last */
+    /* or the target columns of a regression dataset (label NULL, wo->targets 0): a
+     * comma-separated list of header names or 1-based indices, in the order of the
+     * targets; a header name that holds a comma is matched whole before the list is split */
+    const char *targets;
     char delimiter;    /* ',' by default */
 } NnCsvOptions;
 
-/* CSV (RFC 4180, parsed by libcsv): one row per line, every column but the label a
- * feature; blank lines skipped; integer labels. */
+/* CSV (RFC 4180, parsed by libcsv): one row per line, every column but the label (or the
+ * targets) a feature; blank lines skipped; integer labels, or finite float targets. */
 NnStatus nn_convert_csv(const char *train, const char *test, const char *out,
                         const NnCsvOptions *csv, const NnWriterOptions *wo,
                         char err[NN_ERR_LEN]);
 
 typedef struct {
+    /* 1: the label arrays below hold regression targets, float or integer, (N) or (N, T)
+     * (converted to float32, finite; T the same for both splits); wo->targets then 0. */
+    int regression;
     /* .npy files: features (N, ...) and labels (N); test ones optional (NULL). */
     const char *features, *labels, *test_features, *test_labels;
     /* or one .npz archive (NULL otherwise) and the names of its arrays; NULL keys: X and y,
@@ -41,8 +48,10 @@ NnStatus nn_convert_npy(const NnNpyOptions *npy, const char *out, const NnWriter
 
 /* LIBSVM/SVMlight: "label idx:val idx:val ..." with 1-based ascending indices, "#" comments
  * and qid:N ignored. features: 0 for the largest index in the files (a first pass finds
- * it), else N (a larger index is an error). */
+ * it), else N (a larger index is an error). regression: the first field is a finite real
+ * target (one per row, /SPLIT/targets) instead of an integer label; wo->targets then 0. */
 NnStatus nn_convert_libsvm(const char *train, const char *test, const char *out,
-                           int64_t features, const NnWriterOptions *wo, char err[NN_ERR_LEN]);
+                           int64_t features, int regression, const NnWriterOptions *wo,
+                           char err[NN_ERR_LEN]);
 
 #endif

@@ -4,6 +4,9 @@
  *     the label label_values[i] in the input)
  *   /train/images float32 (N, F), chunked by rows; /train/labels int64 (N), 0..classes-1
  *   /test/...  the same; /validation/... the same, when the split has rows
+ * or, with options.targets = T >= 1 (a regression dataset, nn_dataset.h): /SPLIT/targets
+ *   float32 (N) when T = 1, else (N, T), chunked by rows, instead of the labels, and no
+ *   classes or label_values attribute.
  *   /mean, /std float32 (F), optional: the trainer applies x' = (x - mean) / std
  * Rows stream in one at a time and go out in blocks of whole chunks to extendable datasets
  * in a temporary file next to the output (sec2 driver, OUT.tmp.PID), which is synced and
@@ -28,8 +31,12 @@ typedef enum { NN_SPLIT_TRAIN, NN_SPLIT_TEST, NN_SPLIT_VALIDATION, NN_SPLIT_COUN
 
 typedef struct {
     const char *source;         /* the root attribute 'source' */
-    int64_t classes;            /* 0: max label + 1 (at least 2), or the mapped count */
-    int map_labels;             /* labels (any integers) -> 0..k-1 in ascending order */
+    int64_t targets;            /* 0: a label per row (classification); T: T float targets
+                                   per row (regression), 1 .. NN_DATASET_MAX_TARGETS */
+    int64_t classes;            /* 0: max label + 1 (at least 2), or the mapped count; must
+                                   be 0 with targets */
+    int map_labels;             /* labels (any integers) -> 0..k-1 in ascending order; must
+                                   be 0 with targets */
     int standardize;            /* store /mean and /std of the training rows */
     double test_fraction;       /* rows of the train source held out as test, 0..1 */
     double validation_fraction; /* ... and as validation */
@@ -47,7 +54,8 @@ void nn_writer_init(void);
 NnSplit nn_writer_holdout(uint64_t seed, int64_t index, double test_fraction,
                           double validation_fraction);
 
-/* Creates the temporary file for path with rows of `features` float32 values. */
+/* Creates the temporary file for path with rows of `features` float32 values. Fails on
+ * options that do not fit together (classes or map_labels with targets). */
 NnStatus nn_writer_open(NnWriter **out, const char *path, int64_t features,
                         const NnWriterOptions *options, char err[NN_ERR_LEN]);
 
@@ -59,9 +67,16 @@ NnStatus nn_writer_label(NnWriter *w, int64_t label, char err[NN_ERR_LEN]);
 
 /* Adds one row, its label checked by nn_writer_label, from the train source (NN_SPLIT_TRAIN:
  * then held out by the fractions) or from a test file (NN_SPLIT_TEST). Fails on a write
- * error (err names the temporary file); the writer is then fit only for nn_writer_abort. */
+ * error (err names the temporary file); the writer is then fit only for nn_writer_abort.
+ * Only for a writer without targets. */
 NnStatus nn_writer_add(NnWriter *w, NnSplit from, const float *x, int64_t label,
                        char err[NN_ERR_LEN]);
+
+/* The same for a writer with options.targets = T: targets (T) are the row's target values,
+ * finite (the converters check them against their input, to name file, row and column;
+ * a non-finite one here fails with just the reason). */
+NnStatus nn_writer_add_targets(NnWriter *w, NnSplit from, const float *x, const float *targets,
+                               char err[NN_ERR_LEN]);
 
 /* Rows written so far to split s. */
 int64_t nn_writer_rows(const NnWriter *w, NnSplit s);

@@ -30,7 +30,8 @@ typedef struct {
     double last_draw;          /* time of the last bar drawn; < 0: none on screen */
 } NnProgress;
 
-/* mode AUTO becomes BAR when out is a terminal, else LINES. */
+/* mode AUTO becomes BAR when out reaches a terminal (under mpirun: when mpirun's own output
+ * is one), else LINES. */
 void nn_progress_init(NnProgress *p, FILE *out, NnProgressMode mode, int epochs,
                       int64_t steps_per_epoch, int64_t batch_size);
 

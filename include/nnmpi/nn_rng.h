@@ -10,7 +10,12 @@ typedef struct {
 } NnRng;
 
 /* Stream ids: one per use, so that changing one use never shifts another. */
-enum { NN_STREAM_WEIGHTS = 1, NN_STREAM_EPOCH_ORDER = 2, NN_STREAM_VALIDATION = 3 };
+enum {
+    NN_STREAM_WEIGHTS = 1,
+    NN_STREAM_EPOCH_ORDER = 2,
+    NN_STREAM_VALIDATION = 3,
+    NN_STREAM_GRADCHECK = 4 /* the parameters nn-mpi gradcheck samples */
+};
 
 /* Seeds rng for stream `stream` (a stream id, optionally combined with e.g. the epoch). */
 void nn_rng_seed(NnRng *rng, uint64_t seed, uint64_t stream, uint64_t substream);

@@ -20,6 +20,7 @@ typedef struct {
     int new_run;             /* start a new run even where [run] dir holds others */
     const char *run_name;    /* NULL, or the run's subdirectory of [run] dir (nn_rundir.h) */
     FILE *log;               /* rank 0's progress output */
+    int dry_run;             /* check and time the run, report it (nn_dryrun.h), write nothing */
     double started;          /* MPI_Wtime() at the start of the process */
 } NnRunOptions;
 

@@ -27,6 +27,7 @@ typedef struct {
     char name[NN_RUN_NAME_LEN];     /* this run's subdirectory; "": none chosen yet */
     char path[NN_PATH_LEN + NN_RUN_NAME_LEN + 2]; /* DIR/NAME */
     char run_id[NN_RUN_ID_LEN];
+    int dry; /* a dry run (nn_rundir_check): choose and name, but create and write nothing */
 } NnRunDir;
 
 /* NN_OK when name can name a run's subdirectory: 1 to 63 letters, digits, '.', '_' or
@@ -37,6 +38,11 @@ NnStatus nn_rundir_check_name(const char *name, char err[NN_ERR_LEN]);
  * lock, without waiting. NN_REFUSED when another live run holds it (err names the holder)
  * or when the directory cannot be created or written; NN_ERR for other failures. */
 NnStatus nn_rundir_lock(NnRunDir *rd, const char *dir, const char *name, char err[NN_ERR_LEN]);
+
+/* A dry run's nn_rundir_lock: the same refusals (another live run holds the lock; the
+ * directory exists but cannot be written) without creating, locking or writing anything;
+ * rd->dry is set, so that nn_rundir_create and nn_rundir_write_file write nothing either. */
+NnStatus nn_rundir_check(NnRunDir *rd, const char *dir, const char *name, char err[NN_ERR_LEN]);
 
 /* Releases the lock (also closes it on a zeroed or unlocked struct). */
 void nn_rundir_unlock(NnRunDir *rd);
