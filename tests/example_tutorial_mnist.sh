@@ -2,7 +2,7 @@
 # configs/tutorial.ini, the tutorial's MNIST network (examples/README.md): the config is
 # the tutorial's (784-50-10, sigmoid, softmax with cross-entropy, batch 100, rate 0.1, no
 # momentum) and its 20 epochs reach at least 95% test accuracy at -np 1 and at -np 4 (4
-# ranks on however many cores; 95.19% measured at both, about 3.5 s each here).
+# ranks on however many cores; 95.19% measured at both, 3 to 4 s each on 2 cores).
 source "$(dirname "$0")/lib.sh"
 require_data
 CONFIG="$NN_SOURCE/configs/tutorial.ini"
