@@ -7,7 +7,8 @@
 # start's distance from the minimum (0, 0); the SVG renders with rsvg-convert, at its
 # stated size, with the path's colour at the start point's and the end point's place and
 # contour lines elsewhere; two-wells ends in the local minimum from its default start
-# (2, 1) and in the global one from (-2, 1); bad options exit 2.
+# (2, 1) and in the global one from (-2, 1); a step of 1.1 is noted as growing f; bad
+# options exit 2.
 source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 GD="$NN_BUILD/examples/gradient-descent"
@@ -98,6 +99,8 @@ echo "two-wells: (2, 1) ends in the local minimum, (-2, 1) in the global one"
 expect_status 0 "$GD" --start 1,-2 --step 0.1 --steps 3
 [ "$(cat "$WORK/out")" = "$(printf '(1, -2, 5)\n(0.8, -1.6, 3.2)\n(0.64, -1.28, 2.048)\n(0.512, -1.024, 1.31072)')" ] ||
     fail "--start 1,-2 --step 0.1 --steps 3 printed $(cat "$WORK/out")"
+expect_status 0 "$GD" --step 1.1 --steps 10
+expect_in "$WORK/err" "f rose from 4349 to"
 expect_status 2 "$GD" --step abc
 expect_in "$WORK/err" "--step: expected a number > 0, not 'abc'"
 expect_status 2 "$GD" --function saddle

@@ -323,9 +323,9 @@ int main(int argc, char **argv)
         double g[2];
         path[k][0] = x, path[k][1] = y, path[k][2] = fn->f(x, y);
         if (!isfinite(path[k][2])) {
-            fprintf(stderr, "gradient-descent: step %d left the numbers at (%g, %g): the step "
-                            "%g is too large for this start\n",
-                    k, x, y, step);
+            fprintf(stderr, "gradient-descent: f(%g, %g) is not finite (after %d steps): the "
+                            "start is too far out or the step %g too large\n",
+                    x, y, k, step);
             free(path);
             return 1;
         }
@@ -336,6 +336,10 @@ int main(int argc, char **argv)
         x -= step * g[0];
         y -= step * g[1];
     }
+    if (path[steps][2] > path[0][2])
+        fprintf(stderr, "gradient-descent: f rose from %g to %g: the step %g is too large here, "
+                        "each one overshoots the valley\n",
+                path[0][2], path[steps][2], step);
     int status = svg ? write_svg(svg, fn, (const double(*)[3])path, steps + 1, step) : 0;
     free(path);
     if (fflush(stdout) != 0 || ferror(stdout)) {
