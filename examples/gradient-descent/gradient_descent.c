@@ -22,7 +22,7 @@ typedef struct {
     const char *formula; /* for the picture's title */
     double (*f)(double x, double y);
     double start[2]; /* where the descent starts unless --start says otherwise */
-    double area[4];  /* xmin, xmax, ymin, ymax: drawn even when the path stays inside */
+    double area[4];  /* xmin, xmax, ymin, ymax: the least area drawn (widened to the path) */
 } Function;
 
 static double bowl(double x, double y)
@@ -82,8 +82,8 @@ static void cross(double level, const double a[2], double fa, const double b[2],
     out[1] = a[1] + t * (b[1] - a[1]);
 }
 
-/* One contour line of f at level, by marching squares over a grid x grid sampling (values
- * z:(grid+1)^2, row j at y = ymin + j dy), as one SVG path of segments. */
+/* One contour line of f at level, by marching squares over the grid of samples
+ * z:(ny + 1, nx + 1) (z[j][i] = f(xmin + i dx, ymin + j dy)), as one SVG path of segments. */
 static void contour(FILE *out, const View *v, const double *z, int nx, int ny, double level)
 {
     double dx = (v->xmax - v->xmin) / nx, dy = (v->ymax - v->ymin) / ny;
