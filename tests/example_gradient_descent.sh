@@ -50,9 +50,11 @@ if command -v rsvg-convert >/dev/null; then
     rsvg-convert -o "$WORK/bowl.png" "$WORK/bowl.svg" || fail "rsvg-convert cannot render $WORK/bowl.svg"
     PYTHONPATH="$NN_SOURCE/tests" "$PY" - "$WORK/bowl.svg" "$WORK/bowl.png" <<'EOF' ||
 import re, sys
-from png_pixels import read_png
+from plot_check import read_png  # tests/plot_check.py: PNG pixels through zlib
 svg = open(sys.argv[1]).read()
-width, height, rgb = read_png(sys.argv[2])
+pixels, _ = read_png(sys.argv[2])
+height, width = pixels.shape[:2]
+rgb = lambda x, y: tuple(int(c) for c in pixels[y, x, :3])
 size = re.search(r'<svg [^>]*width="([0-9.]+)" height="([0-9.]+)"', svg)
 assert (width, height) == (round(float(size[1])), round(float(size[2]))), \
     f"rendered {width} x {height}, the SVG says {size[1]} x {size[2]}"
