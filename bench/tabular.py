@@ -130,6 +130,7 @@ def flops(network):
 CONTENDERS = [
     ("nn-mpi-np2", "mpirun -np 2, 1 BLAS thread per rank"),
     ("nn-mpi-reproducible-np2", "the same, `reproducible = yes`"),
+    ("nn-mpi-reproducible-c128-np2", "the same, `reproducible = yes`, `chunk_size = 128`"),
     ("torch-t2", "1 process, torch.set_num_threads(2), OpenBLAS 1 thread"),
     ("torch-t1-blas2", "1 process, torch.set_num_threads(1), OpenBLAS 2 threads"),
     ("torch-t2-blas2", "1 process, torch 2 threads and OpenBLAS 2 threads (bench/run.sh's torch-t2)"),
@@ -307,17 +308,19 @@ def table(path, data, command, busy, wall):
                         "tabular" if ratio < 1 else "MNIST"))]
         rt, rm = rate.get(("tabular", "nn-mpi-reproducible-np2")), rate.get(("mnist", "nn-mpi-reproducible-np2"))
         if rt and rm:
+            c128 = med("tabular", "nn-mpi-reproducible-c128-np2")
             out += ["", "Reproducible mode keeps %.0f%% of the plain speed on the tabular network "
-                    "and %.0f%% on MNIST: it computes each rank's rows in chunks of `chunk_size` "
-                    "= 32 and adds every chunk's whole gradient into fixed-point sums, 8 chunks "
-                    "a step per rank for the tabular batch (256 rows) against 2 for MNIST's (64), "
-                    "and at 32 rows the tabular network's GEMMs run at %s of their speed at 256 "
-                    "(MNIST's: %s of theirs at 64; `nn-mpi-gemm-bound`). Larger chunks "
-                    "help: with `--set train.chunk_size=128` the tabular network kept 86%% of "
-                    "the plain speed (measured by hand, 2 runs each, 2026-11-29)." % (
+                    "and %.0f%% on MNIST. It computes each rank's rows in chunks of `chunk_size` "
+                    "= 32 rows and adds every chunk's whole gradient into fixed-point sums: 8 "
+                    "chunks a step per rank for the tabular batch (256 rows), 2 for MNIST's (64); "
+                    "and at 32 rows the GEMMs run at %s (tabular) and %s (MNIST) of their speed "
+                    "at a rank's whole share (`nn-mpi-gemm-bound`).%s" % (
                         100 * rt / rate[t], 100 * rm / rate[m],
                         *("%.0f%%" % (100 * med(n, "gemm-bound-chunk") / med(n, "gemm-bound-half"))
-                          if med(n, "gemm-bound-chunk") else "?" for n in ("tabular", "mnist")))]
+                          if med(n, "gemm-bound-chunk") else "?" for n in ("tabular", "mnist")),
+                        " With `chunk_size = 128` (2 chunks a step per rank) the tabular network "
+                        "keeps %.0f%% (still bit for bit the same at any rank count, but not "
+                        "the same bits as with 32)." % (100 * c128 / rate[t]) if c128 else "")]
         out += ["", "A profile taken by hand (`perf record` of `mpirun -np 2 build/nn-mpi` over "
                 "4 tabular and 12 MNIST epochs, 2026-11-29; not repeated by this script) agrees: "
                 "tabular: OpenBLAS 73%, MPI progress (the ranks waiting for each other) 7%, "

@@ -131,7 +131,9 @@ run() {
           gemm mnist 784,512,256,10 64 ;;
     nn) nn nn-mpi-np2 tabular 1000000 bench/tabular.ini --set data.path="$data"
         nn nn-mpi-reproducible-np2 tabular 1000000 bench/tabular.ini --set data.path="$data" \
-            --set train.reproducible=yes ;;
+            --set train.reproducible=yes
+        nn nn-mpi-reproducible-c128-np2 tabular 1000000 bench/tabular.ini \
+            --set data.path="$data" --set train.reproducible=yes --set train.chunk_size=128 ;;
     mnist) nn nn-mpi-np2 mnist 60000 configs/mnist.ini
            nn nn-mpi-reproducible-np2 mnist 60000 configs/mnist.ini --set train.reproducible=yes ;;
     torch) for net in tabular tabular-bce; do
@@ -151,6 +153,7 @@ for ((r = 1; r <= rounds; r++)); do
     for item in "${items[@]}"; do run "$item"; done
 done
 
+cp "$results" "$dir/results.jsonl" # the last run's measurements, to look at again
 busy=$(awk '{ s += $2 - $1 } END { printf "%.0f", s }' "$out/busy")
 section=$($python bench/tabular.py table "$results" "$dir/data.jsonl" \
     "NN_BENCH_LOCK=/tmp/nn-cpu.lock bench/tabular.sh $rounds" "$busy" $(($(date +%s) - began)))
