@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # Tabular training benchmark (issue 13): a 28-256-256 classifier on 1,000,000 rows of 28
 # float features (a HIGGS-sized table, bench/tabular.py), at -np 2 on 2 cores:
-#  - nn-mpi (mpirun -np 2, 1 BLAS thread per rank; plain and reproducible mode) trains
-#    28-256-256-2 softmax + cross-entropy (bench/tabular.ini);
+#  - nn-mpi (mpirun -np 2, 1 BLAS thread per rank; plain and reproducible mode, the latter
+#    also with chunk_size = 128) trains 28-256-256-2 softmax + cross-entropy
+#    (bench/tabular.ini);
 #  - PyTorch on CPU (bench/mlp_torch.py) trains the same 28-256-256-2 softmax and the
 #    equivalent 28-256-256-1 logistic output (BCEWithLogitsLoss), with 2 threads in one
 #    process (torch threads or OpenBLAS threads), DDP/gloo on 2 processes, and 1 thread;
 #  - nn-mpi's MNIST network (configs/mnist.ini, 784-512-256-10) at -np 2 and the GEMM bound
 #    of both networks (build/nn-mpi-gemm-bound), for throughput per parameter.
-# Same batch (512), SGD (momentum 0.9, rate 0.05), float32, one epoch, data in memory before
-# the clock starts; samples/s of the training loop and the test accuracy after the epoch.
+# On the tabular data, the same for all: batch 512, SGD (momentum 0.9, rate 0.05), float32,
+# one epoch, data in memory before the clock starts; samples/s of the training loop and the test accuracy after the epoch.
 # Interleaved rounds (the order reversed every other round); medians and ranges. Writes its
 # section of bench/RESULTS.md ("Training on tabular data") and prints it.
 #   bench/tabular.sh [ROUNDS] [BUILD_DIR]   (default 5 rounds, ./build, built first)
-# Takes about 2 minutes a round on 2 cores, plus about 40 s once to make the data: 1,000,000
-# training and 100,000 test rows as CSV and their HDF5 file (nn-mpi-data csv --standardize),
-# kept in ${NN_BENCH_DIR:-/tmp/nn-bench-tabular} (about 500 MB) for the next run.
+# Takes about 1.8 minutes of work a round on 2 cores (9 minutes for 5; waits for the lock
+# come on top), plus about 40 s once to make the data: 1,000,000 training and 100,000 test
+# rows as CSV and their HDF5 file (nn-mpi-data csv --standardize), kept with the last run's
+# measurements (results.jsonl) in ${NN_BENCH_DIR:-/tmp/nn-bench-tabular} (about 500 MB).
 # A BUILD_DIR given is used as it is (nn-mpi, nn-mpi-data, nn-mpi-gemm-bound); without one,
 # scripts/build.sh builds ./build. On a shared machine, take the CPU lock around every build,
 # data generation and measurement (others may run between them):
