@@ -1,0 +1,66 @@
+#include "nnmpi/nn_regularize.h"
+
+#include <math.h>
+
+#include "nnmpi/nn_rng.h"
+#include "nnmpi/nn_status.h"
+
+/* Unit j's bits are SplitMix64's output j of the generator seeded with this key: the state
+ * advances by a constant, so output j needs no outputs before it. */
+static NnRng dropout_key(int64_t seed, int64_t epoch, int64_t sample, int layer)
+{
+    NnRng epoch_key, key;
+    nn_rng_seed(&epoch_key, (uint64_t)seed, NN_STREAM_DROPOUT, (uint64_t)epoch);
+    nn_rng_seed(&key, epoch_key.state, (uint64_t)sample, (uint64_t)layer);
+    return key;
+}
+
+#define GOLDEN_GAMMA 0x9e3779b97f4a7c15ULL /* SplitMix64's increment (nn_rng.c) */
+
+uint64_t nn_dropout_bits(int64_t seed, int64_t epoch, int64_t sample, int layer, int unit)
+{
+    NnRng r = dropout_key(seed, epoch, sample, layer);
+    r.state += (uint64_t)unit * GOLDEN_GAMMA;
+    return nn_rng_next(&r);
+}
+
+void nn_dropout_masks(const NnModel *m, int64_t seed, int64_t epoch, const int32_t *samples,
+                      int rows, float *masks)
+{
+    for (int l = 0; l < m->n_layers - 1; l++) {
+        const NnLayer *L = &m->layers[l];
+        if (L->mask_at < 0) continue;
+        double p = m->dropout[l];
+        uint64_t threshold = (uint64_t)ldexp(p, 53);
+        float keep = (float)(1.0 / (1.0 - p));
+        for (int r = 0; r < rows; r++) {
+            NnRng key = dropout_key(seed, epoch, samples[r], l);
+            float *k = masks + (size_t)r * m->mask_units + L->mask_at;
+            for (int j = 0; j < L->out; j++)
+                k[j] = nn_rng_next(&key) >> 11 < threshold ? 0.0f : keep;
+        }
+    }
+}
+
+size_t nn_max_norm(NnModel *m, double c, size_t lo, size_t hi)
+{
+    NN_ASSERT(c > 0.0 && lo <= hi && hi <= m->n_params);
+    size_t scaled = 0;
+    for (int l = 0; l < m->n_layers - 1; l++) {
+        NnLayer *L = &m->layers[l];
+        size_t at = (size_t)(L->weights - m->params);
+        for (int o = 0; o < L->out; o++) {
+            size_t first = at + (size_t)o * L->in;
+            if (first < lo || first >= hi) continue;
+            float *w = L->weights + (size_t)o * L->in;
+            double sum = 0.0;
+            for (int i = 0; i < L->in; i++) sum += (double)w[i] * w[i];
+            double norm = sqrt(sum);
+            if (!(norm > c)) continue;
+            double s = c / norm;
+            for (int i = 0; i < L->in; i++) w[i] = (float)(w[i] * s);
+            scaled++;
+        }
+    }
+    return scaled;
+}
