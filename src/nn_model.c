@@ -88,7 +88,7 @@ NnStatus nn_model_set_dropout(NnModel *m, const double *rates, char err[NN_ERR_L
     size_t n = 0;
     for (int l = 0; l < m->n_layers - 1; l++) {
         NN_ASSERT(rates[l] >= 0.0 && rates[l] < 1.0);
-        m->dropout[l] = (float)rates[l];
+        m->dropout[l] = rates[l];
         if (rates[l] > 0.0) n += (size_t)m->rows_cap * m->layers[l].out;
     }
     if (n == 0) return NN_OK;
@@ -98,7 +98,7 @@ NnStatus nn_model_set_dropout(NnModel *m, const double *rates, char err[NN_ERR_L
     float *d = m->dropped_arena;
     for (int l = 0; l < m->n_layers - 1; l++) {
         NnLayer *L = &m->layers[l];
-        if (m->dropout[l] == 0.0f) continue;
+        if (m->dropout[l] == 0.0) continue;
         L->mask_at = m->mask_units;
         L->dropped = d;
         m->mask_units += L->out;

@@ -74,7 +74,7 @@ typedef struct {
     void *arena; /* activation buffers, one allocation */
     /* Dropout (nn_model_set_dropout): each hidden layer's rate, and the length of a row of
      * masks, the units of the layers with a rate above 0 one after the other. */
-    float dropout[NN_MAX_LAYERS];
+    double dropout[NN_MAX_LAYERS];
     int mask_units;
     float *dropped_arena; /* the layers' dropped buffers, one allocation */
 } NnModel;
