@@ -757,7 +757,8 @@ void nn_config_print_keys(FILE *out)
             char lo[32], hi[32];
             format_real(k->min, lo, sizeof lo);
             format_real(k->max, hi, sizeof hi);
-            fprintf(out, ", %s..%s%s", lo, hi, below_max(k) ? " excluded" : "");
+            fprintf(out, ", %s..%s", lo, hi);
+            if (below_max(k)) fprintf(out, ", %s excluded", hi);
         }
         fprintf(out, ")\n      %s\n", k->help);
     }
