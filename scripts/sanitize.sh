@@ -9,9 +9,11 @@
 #     missing dataset) at -np 3;
 #   - nn-mpi --inspect on a checkpoint the run wrote, and on a damaged copy;
 #   - nn-mpi export of that checkpoint to .onnx and .npz, of the damaged copy, and to a
-#     directory that does not exist.
+#     directory that does not exist;
+#   - nn-mpi plot of both runs' metrics, and of a file with a line that is not JSON;
+#   - nn-mpi eval --confusion --errors of the checkpoint at -np 3.
 # Leaks: checked in full (detect_leaks=1) for the programs that do not start MPI (the unit
-# tests, nn-mpi-data, nn-mpi --inspect and export). The MPI runs check leaks too, with the
+# tests, nn-mpi-data, nn-mpi --inspect, export and plot). The MPI runs check leaks too, with the
 # suppressions in tests/lsan-mpi.supp, which name only Open MPI's, PMIx's, hwloc's,
 # libevent's and HDF5's own libraries (full allocation stacks: fast_unwind_on_malloc=0).
 #   scripts/sanitize.sh            (about 1 minute on 2 cores)
@@ -133,4 +135,14 @@ for ext in onnx npz; do
     serial 1 "$work/export-bad-$ext.log" "$build/nn-mpi" export damaged.h5 -o "$work/bad.$ext"
     serial 1 "$work/export-nodir-$ext.log" "$build/nn-mpi" export "$ckpt" -o "$work/no/model.$ext"
 done
+
+step "nn-mpi plot, eval --confusion --errors"
+serial 0 "$work/plot.log" "$build/nn-mpi" plot "$work/run1/version_0" "$work/run3/version_0" \
+    -o "$work/curves.svg"
+[ -s "$work/curves.svg" ] || fail "plot wrote no $work/curves.svg"
+{ head -n 2 "$work/run1/version_0/metrics.jsonl"; echo '{"event":'; } >"$work/bad.jsonl"
+tail -n +3 "$work/run1/version_0/metrics.jsonl" >>"$work/bad.jsonl"
+serial 1 "$work/plot-bad.log" "$build/nn-mpi" plot "$work/bad.jsonl" -o "$work/bad.svg"
+mpi 0 "$work/eval.log" 3 eval "$ckpt" --confusion "$work/confusion.svg" --errors "$work/errors.png"
+[ -s "$work/confusion.svg" ] && [ -s "$work/errors.png" ] || fail "eval drew no pictures"
 step "ok: no sanitizer reports"
