@@ -2,10 +2,11 @@
 # The sanitizer build: builds nn-mpi with AddressSanitizer and UndefinedBehaviorSanitizer
 # (-DNN_SANITIZE=address,undefined, UBSan errors fatal) into build-sanitize/ and runs, each
 # of which must finish cleanly:
-#   - the serial unit tests: config, sampler, fixed, gradcheck, checkpoint, fault;
+#   - the serial unit tests: config, sampler, fixed, gradcheck, regularize, checkpoint, fault;
 #   - nn-mpi-data on small IDX files made here (raw, gzipped, and a truncated one);
-#   - a short training run at -np 1 and -np 3 (one epoch, 600 samples), a resume at -np 3,
-#     and a run that fails (a missing dataset) at -np 3;
+#   - a short training run at -np 1 and -np 3 (one epoch, 600 samples), one at -np 3 with
+#     dropout, max-norm and label smoothing, a resume at -np 3, and a run that fails (a
+#     missing dataset) at -np 3;
 #   - nn-mpi --inspect on a checkpoint the run wrote, and on a damaged copy;
 #   - nn-mpi export of that checkpoint to .onnx and .npz, of the damaged copy, and to a
 #     directory that does not exist;
@@ -35,7 +36,7 @@ step() { echo "sanitize: $*"; }
 
 step "building into $build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=address,undefined >/dev/null
-unit_tests=(config sampler fixed gradcheck checkpoint fault)
+unit_tests=(config sampler fixed gradcheck regularize checkpoint fault)
 cmake --build "$build" -j2 --target nn-mpi nn-mpi-data "${unit_tests[@]/#/test_}" >/dev/null
 
 if [ "$(id -u)" = 0 ]; then
@@ -106,6 +107,10 @@ for np in 1 3; do
     mpi 0 "$work/train$np.log" "$np" "$root/configs/test-small.ini" "${settings[@]}" \
         --set "run.dir=$work/run$np"
 done
+step "training at -np 3 with dropout, max-norm and label smoothing"
+mpi 0 "$work/regularized.log" 3 "$root/configs/test-small.ini" "${settings[@]}" \
+    --set "run.dir=$work/run-regularized" --set model.dropout=0.3,0.1 --set model.max_norm=1 \
+    --set train.label_smoothing=0.1
 step "resume at -np 3, a failing run at -np 3"
 mpi 0 "$work/resume.log" 3 "$root/configs/test-small.ini" "${settings[@]}" \
     --set "run.dir=$work/run3" --set train.epochs=2 --resume auto

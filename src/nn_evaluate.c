@@ -45,7 +45,8 @@ NnEvalResult nn_evaluate(NnModel *m, const NnSamples *s, const NnEvalOptions *o)
             nn_record_decode(s, s->records + (first + i) * rec, m->input + (size_t)i * s->features,
                              &m->labels[i], T ? m->targets + (size_t)i * T : NULL);
         int64_t correct = 0, top_k = 0;
-        double loss = nn_model_forward(m, m->input, &truth, rows, &correct);
+        /* No dropout masks: evaluation sees the whole network. */
+        double loss = nn_model_forward(m, m->input, NULL, &truth, rows, &correct);
         double abs_error = T ? nn_model_abs_error(m, m->targets, rows) : 0.0;
         if (!T && o->top_k > 0) top_k = count_top_k(out, C, m->labels, rows, o->top_k);
         if (!T && (o->confusion || o->predicted))
