@@ -2,9 +2,10 @@
  * sample exchange, every step, evaluation of the test and validation splits) call no
  * malloc, calloc, realloc or free of nn-mpi's own, in plain and reproducible mode, with and
  * without a validation split held out, with uint8 and with float32 features (and mean and
- * std to apply), with SGD, Adam and AdamW (run with several rank counts). The program is
- * linked with --wrap for those functions (tests/CMakeLists.txt), which counts the calls
- * made by nn-mpi's code; MPI's and BLAS's own allocations are not ours to count. */
+ * std to apply), with dropout, max-norm and label smoothing, with SGD, Adam and AdamW (run
+ * with several rank counts). The program is linked with --wrap for those functions
+ * (tests/CMakeLists.txt), which counts the calls made by nn-mpi's code; MPI's and BLAS's
+ * own allocations are not ours to count. */
 #include <mpi.h>
 #include <stdlib.h>
 
@@ -56,7 +57,7 @@ static void epoch(NnTrainer *t, const NnConfig *cfg, int64_t e)
     CHECK(test.samples == t->test.total && validation.samples == t->validation.total);
 }
 
-static void check_mode(int reproducible, int64_t held_out, int float_features,
+static void check_mode(int reproducible, int64_t held_out, int float_features, int regularize,
                        NnOptimizer optimizer)
 {
     int rank, size;
@@ -69,6 +70,11 @@ static void check_mode(int reproducible, int64_t held_out, int float_features,
     cfg.hidden = (NnIntList){2, {9, 7}};
     cfg.batch_size = 10;
     cfg.optimizer = optimizer;
+    if (regularize) {
+        cfg.dropout = (NnRealList){2, {0.5, 0.25}};
+        cfg.max_norm = 0.5;
+        cfg.label_smoothing = 0.1;
+    }
     NnSplits splits = nn_test_splits(cfg.seed, 103, held_out, 17, 12, 4,
                                      nn_trainer_test_unit(&cfg), rank, size);
     if (float_features) { /* float32 records with mean and std to apply */
@@ -84,10 +90,10 @@ static void check_mode(int reproducible, int64_t held_out, int float_features,
     for (int64_t e = 1; e < 4; e++) epoch(&t, &cfg, e);
     long during = calls - before;
     if (during != 0)
-        fprintf(stderr, "rank %d, reproducible = %d, validation %lld, float features %d: %ld "
-                        "allocator calls in 3 epochs (%s)\n",
-                rank, reproducible, (long long)held_out, float_features, during,
-                nn_enum_name(nn_optimizer_names, optimizer));
+        fprintf(stderr, "rank %d, reproducible = %d, validation %lld, float features %d, "
+                        "dropout %d, %s: %ld allocator calls in 3 epochs\n",
+                rank, reproducible, (long long)held_out, float_features, regularize,
+                nn_enum_name(nn_optimizer_names, optimizer), during);
     CHECK(during == 0);
     nn_trainer_free(&t);
     CHECK(calls > before); /* the counting works: freeing the trainer was counted */
@@ -99,11 +105,12 @@ int main(int argc, char **argv)
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     for (int reproducible = 0; reproducible <= 1; reproducible++) {
-        check_mode(reproducible, 0, 0, NN_OPTIM_SGD);
-        check_mode(reproducible, 20, 0, NN_OPTIM_SGD);
-        check_mode(reproducible, 20, 1, NN_OPTIM_SGD);
-        check_mode(reproducible, 0, 0, NN_OPTIM_ADAM);
-        check_mode(reproducible, 20, 0, NN_OPTIM_ADAMW);
+        check_mode(reproducible, 0, 0, 0, NN_OPTIM_SGD);
+        check_mode(reproducible, 20, 0, 0, NN_OPTIM_SGD);
+        check_mode(reproducible, 20, 1, 0, NN_OPTIM_SGD);
+        check_mode(reproducible, 20, 0, 1, NN_OPTIM_SGD);
+        check_mode(reproducible, 0, 0, 0, NN_OPTIM_ADAM);
+        check_mode(reproducible, 20, 0, 1, NN_OPTIM_ADAMW);
     }
     MPI_Allreduce(MPI_IN_PLACE, &nn_test_failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     int status = rank == 0 ? nn_test_finish("test_no_alloc") : (nn_test_failures != 0);
