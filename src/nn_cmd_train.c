@@ -176,6 +176,7 @@ int nn_cmd_train(int argc, char **argv)
     NnStatus status = nn_config_parse(file_text, args.config_path, &cfg, err);
     for (int i = 0; i < args.n_sets && status == NN_OK; i++)
         status = nn_config_set(&cfg, args.sets[i], err);
+    if (status == NN_OK) status = nn_config_check(&cfg, err);
     if (status != NN_OK) {
         /* Every rank parsed the same text, so every rank fails here alike. */
         if (rank == 0) fprintf(stderr, "rank 0: %s\n", err);

@@ -12,6 +12,7 @@ static const char *EVERY_KEY =
     "train_samples = 1000\n"
     "test_samples = 500\n"
     "validation = 250\n"
+    "augment = 3\n"
     "\n"
     "[model]\n"
     "hidden = 300, 100 ,50\n"
@@ -26,6 +27,9 @@ static const char *EVERY_KEY =
     "lr_step_epochs = 4\n"
     "lr_gamma = 0.5\n"
     "lr_min = 0.001\n"
+    "warmup_epochs = 0.5   ; with warmup_steps: refused by nn_config_check, not the parser\n"
+    "warmup_steps = 20\n"
+    "clip_grad_norm = 1.5\n"
     "momentum = 0.5\n"
     "weight_decay = 0.0001\n"
     "seed = 12345678901\n"
@@ -60,6 +64,7 @@ static const char *EVERY_KEY_CANONICAL =
     "train_samples = 1000\n"
     "test_samples = 500\n"
     "validation = 250\n"
+    "augment = 3\n"
     "\n[model]\n"
     "hidden = 300, 100, 50\n"
     "activation = tanh\n"
@@ -73,6 +78,9 @@ static const char *EVERY_KEY_CANONICAL =
     "lr_step_epochs = 4\n"
     "lr_gamma = 0.5\n"
     "lr_min = 0.001\n"
+    "warmup_epochs = 0.5\n"
+    "warmup_steps = 20\n"
+    "clip_grad_norm = 1.5\n"
     "momentum = 0.5\n"
     "weight_decay = 0.0001\n"
     "seed = 12345678901\n"
@@ -117,6 +125,8 @@ static void test_every_key(void)
     CHECK(cfg.epochs == 3 && cfg.batch_size == 100 && cfg.learning_rate == 0.125);
     CHECK(cfg.lr_schedule == NN_LR_COSINE && cfg.lr_step_epochs == 4 && cfg.lr_gamma == 0.5);
     CHECK(cfg.lr_min == 0.001 && cfg.momentum == 0.5 && cfg.weight_decay == 0.0001);
+    CHECK(cfg.augment == 3 && cfg.warmup_epochs == 0.5 && cfg.warmup_steps == 20 &&
+          cfg.clip_grad_norm == 1.5);
     CHECK(cfg.seed == 12345678901LL && cfg.blas_threads == 2);
     CHECK(cfg.reproducible == 1 && cfg.chunk_size == 8);
     CHECK(strcmp(cfg.run_dir, "/tmp/ck") == 0);
