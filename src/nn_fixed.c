@@ -1,6 +1,7 @@
 #include "nnmpi/nn_fixed.h"
 
 #include <math.h>
+#include <string.h>
 
 #define SCALE 1099511627776.0 /* 2^40 */
 
@@ -88,4 +89,37 @@ void nn_fixed_to_float(const int64_t *restrict q, float *restrict out, size_t n)
         to_float_avx512(q, out, n);
     else
         to_float_loop(q, out, n);
+}
+
+void nn_fixed_add_squares(int64_t acc[NN_SQUARES_LIMBS], const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, &v[i], sizeof b);
+        uint32_t e = b >> 23 & 0xff; /* v = m 2^(e - 150), m < 2^24, for e >= 1 */
+        if (e <= 62) continue;       /* |v| < 2^-64 (zeros and subnormals too) */
+        if (e > 190) {               /* NaN, infinite, |v| >= 2^64 */
+            acc[NN_SQUARES_LIMBS - 1]++;
+            continue;
+        }
+        uint64_t m = (b & 0x7fffff) | 0x800000, sq = m * m; /* < 2^48 */
+        int s = 2 * (int)e - 172; /* v^2 = sq 2^s in units of 2^-128: s in -46 .. 208 */
+        if (s < 0) {
+            sq >>= -s;
+            s = 0;
+        }
+        int j = s >> 5, o = s & 31;               /* sq 2^o from limb j on: j <= 6 */
+        acc[j] += (int64_t)(sq << o & 0xffffffffu); /* the low 32 bits survive the shift */
+        uint64_t rest = sq >> (32 - o);           /* the bits above them: < 2^47 */
+        acc[j + 1] += (int64_t)(rest & 0xffffffffu);
+        acc[j + 2] += (int64_t)(rest >> 32);
+    }
+}
+
+double nn_fixed_squares_value(const int64_t acc[NN_SQUARES_LIMBS])
+{
+    if (acc[NN_SQUARES_LIMBS - 1]) return INFINITY;
+    double sum = 0.0;
+    for (int j = NN_SQUARES_LIMBS - 2; j >= 0; j--) sum += ldexp((double)acc[j], 32 * j - 128);
+    return sum;
 }

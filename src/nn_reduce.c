@@ -132,6 +132,12 @@ void nn_reduce_sum(NnReduce *r, void *slot_sums)
     memcpy(slot_sums, staging + slice * e, r->slots * e);
 }
 
+void nn_reduce_sum_slices(NnReduce *r, int64_t *values, int n)
+{
+    if (r->node_size > 1)
+        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, values, n, MPI_INT64_T, MPI_SUM, r->node));
+}
+
 void nn_reduce_publish(NnReduce *r)
 {
     nn_node_sync(r->node, r->win);

@@ -215,6 +215,20 @@ static void step_plain(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
     r->rejected = 0;
 }
 
+/* The mean gradient's global L2 norm, from this rank's slice of the summed gradient
+ * (grad_scale: 1 / samples), and the factor min(1, c / (norm + 1e-6)) that clipping to
+ * [train] clip_grad_norm = c applies. Collective over the node. */
+static double clip_factor(NnTrainer *t, double grad_scale, double *norm)
+{
+    NN_ASSERT(t->model.n_params < (size_t)1 << 31); /* the exact sum's range */
+    int64_t squares[NN_SQUARES_LIMBS] = {0};
+    nn_fixed_add_squares(squares, t->model.grads + t->sums.lo, t->sums.hi - t->sums.lo);
+    nn_reduce_sum_slices(&t->sums, squares, NN_SQUARES_LIMBS);
+    *norm = sqrt(nn_fixed_squares_value(squares)) * grad_scale;
+    double factor = t->cfg->clip_grad_norm / (*norm + 1e-6);
+    return factor < 1.0 ? factor : 1.0;
+}
+
 NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned votes)
 {
     NnModel *m = &t->model;
@@ -225,8 +239,13 @@ NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned vote
     else
         step_plain(t, rows, votes, &r);
     NN_ASSERT(r.samples >= 1);
-    if (r.rejected == 0)
-        nn_sgd_step_range(&t->sgd, m, lr, 1.0f / (float)r.samples, t->sums.lo, t->sums.hi);
+    r.grad_norm = NAN;
+    if (r.rejected == 0) {
+        float grad_scale = 1.0f / (float)r.samples;
+        if (t->cfg->clip_grad_norm > 0)
+            grad_scale *= (float)clip_factor(t, 1.0 / (double)r.samples, &r.grad_norm);
+        nn_sgd_step_range(&t->sgd, m, lr, grad_scale, t->sums.lo, t->sums.hi);
+    }
     double start = MPI_Wtime();
     nn_reduce_publish(&t->sums); /* every slice of the weights is updated */
     t->allreduce_seconds += MPI_Wtime() - start;

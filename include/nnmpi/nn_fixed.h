@@ -35,4 +35,22 @@ double nn_fixed_to_double(int64_t q);
 /* out[i] = (float)fixed value of q[i]. */
 void nn_fixed_to_float(const int64_t *restrict q, float *restrict out, size_t n);
 
+/* Exact sums of squares of floats over a wide range, for an L2 norm that must not depend
+ * on how the vector is cut into slices (gradient clipping, nn_trainer.c). Each square v^2
+ * (exact as a double) is truncated to a multiple of 2^-128 and added as an integer spread
+ * over limbs 0 .. NN_SQUARES_LIMBS - 2 (limb j takes bits 32 j .. 32 j + 31 of each term,
+ * so a limb grows by less than 2^32 per term); the last limb counts the values left out:
+ * NaN, infinite, or |v| >= 2^64. Accumulators add limb by limb as int64 (MPI_SUM of
+ * MPI_INT64_T), exactly, in any grouping and order, for up to 2^31 terms in all.
+ * Precision: each term is short of its square by less than 2^-128 (|v| < 2^-64 counts as
+ * 0); the value is then rounded to a double once per limb. */
+#define NN_SQUARES_LIMBS 10
+
+/* acc += the squares of v[0..n). acc starts zeroed. */
+void nn_fixed_add_squares(int64_t acc[NN_SQUARES_LIMBS], const float *v, size_t n);
+
+/* The sum as a double, the same bits for the same limbs; +infinity when values were left
+ * out. */
+double nn_fixed_squares_value(const int64_t acc[NN_SQUARES_LIMBS]);
+
 #endif
