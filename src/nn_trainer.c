@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nnmpi/nn_augment.h"
 #include "nnmpi/nn_comm.h"
 #include "nnmpi/nn_fixed.h"
 #include "nnmpi/nn_reduce.h"
@@ -100,6 +101,10 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
         status = nn_fail(err, "the training split is empty");
     else
         status = nn_trainer_check_task(cfg, t->train.targets, err);
+    NnAugment augment = {0};
+    if (status == NN_OK)
+        status = nn_augment_init(&augment, cfg->augment, cfg->seed, &t->train, cfg->data_path,
+                                 err);
     NN_ASSERT(t->n_train <= t->train.total && (train_rows || t->n_train == t->train.total));
     /* Reproducible evaluation needs shards made of whole chunks. */
     NN_ASSERT(t->test.count == 0 || t->test.start % nn_trainer_test_unit(cfg) == 0);
@@ -134,6 +139,8 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
     if (status == NN_OK)
         status = nn_exchange_init(&t->exchange, comm, &t->train, train_rows, t->n_train,
                                   cfg->batch_size, t->chunk, cfg->seed, err);
+    if (status == NN_OK)
+        status = nn_comm_agree(comm, nn_exchange_set_augment(&t->exchange, &augment, err), err);
     free(train_rows);
     if (status == NN_OK) { /* the exchange holds the training records now */
         free(t->train.records);

@@ -2,7 +2,8 @@
  * sample exchange, every step, evaluation of the test and validation splits) call no
  * malloc, calloc, realloc or free of nn-mpi's own, in plain and reproducible mode, with and
  * without a validation split held out, with uint8 and with float32 features (and mean and
- * std to apply) (run with several rank counts). The program
+ * std to apply), and with augmentation, gradient clipping and warm-up on (run with several
+ * rank counts). The program
  * is linked with --wrap for those functions (tests/CMakeLists.txt), which counts the calls
  * made by nn-mpi's code; MPI's and BLAS's own allocations are not ours to count. */
 #include <mpi.h>
@@ -48,7 +49,8 @@ static void epoch(NnTrainer *t, const NnConfig *cfg, int64_t e)
 {
     nn_trainer_begin_epoch(t, e);
     for (int64_t s = 0; s < t->steps_per_epoch; s++) {
-        NnStepResult r = nn_trainer_step(t, s, (float)cfg->learning_rate, 0);
+        float lr = (float)nn_lr_at(cfg, e, s, t->steps_per_epoch);
+        NnStepResult r = nn_trainer_step(t, s, lr, 0);
         CHECK(r.rejected == 0);
     }
     NnEvalResult test = nn_trainer_evaluate(t, NN_SPLIT_TEST);
@@ -56,7 +58,8 @@ static void epoch(NnTrainer *t, const NnConfig *cfg, int64_t e)
     CHECK(test.samples == t->test.total && validation.samples == t->validation.total);
 }
 
-static void check_mode(int reproducible, int64_t held_out, int float_features)
+/* extras: [data] augment, [train] clip_grad_norm (low enough to clip) and warmup_steps. */
+static void check_mode(int reproducible, int64_t held_out, int float_features, int extras)
 {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -67,7 +70,12 @@ static void check_mode(int reproducible, int64_t held_out, int float_features)
     cfg.chunk_size = 3;
     cfg.hidden = (NnIntList){2, {9, 7}};
     cfg.batch_size = 10;
-    NnSplits splits = nn_test_splits(cfg.seed, 103, held_out, 17, 12, 4,
+    if (extras) {
+        cfg.augment = 1;
+        cfg.clip_grad_norm = 0.01;
+        cfg.warmup_steps = 15;
+    }
+    NnSplits splits = nn_test_splits(cfg.seed, 103, held_out, 17, 16, 4, /* 4 x 4 images */
                                      nn_trainer_test_unit(&cfg), rank, size);
     if (float_features) { /* float32 records with mean and std to apply */
         nn_test_to_float(&splits.train, 1);
@@ -82,9 +90,9 @@ static void check_mode(int reproducible, int64_t held_out, int float_features)
     for (int64_t e = 1; e < 4; e++) epoch(&t, &cfg, e);
     long during = calls - before;
     if (during != 0)
-        fprintf(stderr, "rank %d, reproducible = %d, validation %lld, float features %d: %ld "
-                        "allocator calls in 3 epochs\n",
-                rank, reproducible, (long long)held_out, float_features, during);
+        fprintf(stderr, "rank %d, reproducible = %d, validation %lld, float features %d, "
+                        "augment, clipping and warm-up %d: %ld allocator calls in 3 epochs\n",
+                rank, reproducible, (long long)held_out, float_features, extras, during);
     CHECK(during == 0);
     nn_trainer_free(&t);
     CHECK(calls > before); /* the counting works: freeing the trainer was counted */
@@ -96,9 +104,11 @@ int main(int argc, char **argv)
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     for (int reproducible = 0; reproducible <= 1; reproducible++) {
-        check_mode(reproducible, 0, 0);
-        check_mode(reproducible, 20, 0);
-        check_mode(reproducible, 20, 1);
+        check_mode(reproducible, 0, 0, 0);
+        check_mode(reproducible, 20, 0, 0);
+        check_mode(reproducible, 20, 1, 0);
+        check_mode(reproducible, 20, 0, 1);
+        check_mode(reproducible, 20, 1, 1);
     }
     MPI_Allreduce(MPI_IN_PLACE, &nn_test_failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     int status = rank == 0 ? nn_test_finish("test_no_alloc") : (nn_test_failures != 0);
