@@ -6,10 +6,13 @@
 
 #include "nnmpi/nn_comm.h"
 #include "nnmpi/nn_fault.h"
+#include "nnmpi/nn_fixed.h"
 #include "nnmpi/nn_node.h"
 
 #define ALIGN_BYTES 64
 #define SLICE_ALIGN 16 /* elements: slices start on cache lines */
+_Static_assert(SLICE_ALIGN % NN_SQUARES_BLOCK == 0,
+               "slices start on blocks of the clipping norm's sums (nn_fixed.h)");
 
 static size_t round_up(size_t n, size_t to)
 {

@@ -227,7 +227,8 @@ static void step_plain(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
  * [train] clip_grad_norm = c applies. Collective over the node. */
 static double clip_factor(NnTrainer *t, double grad_scale, double *norm)
 {
-    NN_ASSERT(t->model.n_params < (size_t)1 << 31); /* the exact sum's range */
+    /* The exact sum's range, and slices that start on its blocks (nn_reduce.c). */
+    NN_ASSERT(t->model.n_params < (size_t)1 << 31 && t->sums.lo % NN_SQUARES_BLOCK == 0);
     int64_t squares[NN_SQUARES_LIMBS] = {0};
     nn_fixed_add_squares(squares, t->model.grads + t->sums.lo, t->sums.hi - t->sums.lo);
     nn_reduce_sum_slices(&t->sums, squares, NN_SQUARES_LIMBS);

@@ -98,9 +98,9 @@ typedef struct {
  * votes, then the SGD update with learning rate lr.
  * With [train] clip_grad_norm = c > 0, the update uses the mean gradient g times
  * min(1, c / (||g|| + 1e-6)), as PyTorch's clip_grad_norm_ (weight decay is added after
- * it, as PyTorch's optimizers do). ||g|| sums exact squares (nn_fixed.h) over each rank's
- * slice of the summed gradient, combined with one small MPI_Allreduce over the node: the
- * same bits at any rank count whenever the gradient is (reproducible mode). */
+ * it, as PyTorch's optimizers do). ||g|| sums squares exactly (nn_fixed.h) over each
+ * rank's slice of the summed gradient, combined with one small MPI_Allreduce over the node:
+ * the same bits at any rank count whenever the gradient is (reproducible mode). */
 NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned votes);
 
 /* Evaluates the test or validation split, each sample once on the rank that holds it (one
