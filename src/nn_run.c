@@ -353,7 +353,8 @@ static NnStatus train_epoch(Run *run, int64_t epoch, int64_t first, char err[NN_
         if (is_root(run))
             nn_progress_step(&run->log.progress, step + 1,
                              s->epoch_loss_sum / (double)s->epoch_samples, MPI_Wtime());
-        if (s->global_step % cfg->log_every_steps == 0) log_train(run, epoch, step, lr, r.grad_norm);
+        if (s->global_step % cfg->log_every_steps == 0)
+            log_train(run, epoch, step, lr, r.grad_norm);
         if ((r.votes & NN_VOTE_STOP) && !(last_epoch && step + 1 == steps))
             return stop(run, epoch, step + 1, err);
         int due = (r.votes & NN_VOTE_CHECKPOINT) ||
