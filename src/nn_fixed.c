@@ -133,11 +133,11 @@ static int64_t bin_squares(uint64_t bins[SQUARES_BINS], const float *v, size_t n
         }
         uint64_t b;
         memcpy(&b, &d, sizeof b);
-        unsigned k = (unsigned)(b >> 52) - SQUARES_E0; /* wraps below 2^-128 (sign is 0) */
+        unsigned k = (unsigned)(b >> 52 & 0x7ff) - SQUARES_E0; /* wraps below 2^-128 */
         if (k < SQUARES_BINS)
             bins[k] += ((b & ((UINT64_C(1) << 52) - 1)) | UINT64_C(1) << 52) >> 10;
         else
-            out += k <= 2047 - SQUARES_E0; /* 2^128 and more, infinite, NaN */
+            out += k <= 2047 - SQUARES_E0; /* 2^128 and more, infinite, NaN (of any sign) */
     }
     return out;
 }

@@ -186,12 +186,12 @@ static void test_squares(void)
     nn_fixed_add_squares(acc, ends, 3 * NN_SQUARES_BLOCK);
     CHECK(acc[NN_SQUARES_LIMBS - 1] == 0);
     CHECK(nn_fixed_squares_value(acc) == 0x1p-128 + (double)ends[32] * ends[32]);
-    float out[4] = {0x1p64f, INFINITY, NAN, 1.0f};
-    for (int i = 0; i < 4; i++) {
+    float out[5] = {0x1p64f, INFINITY, NAN, -NAN, 1.0f};
+    for (int i = 0; i < 5; i++) {
         memset(acc, 0, sizeof acc);
         nn_fixed_add_squares(acc, &out[i], 1);
-        CHECK(acc[NN_SQUARES_LIMBS - 1] == (i < 3));
-        CHECK(nn_fixed_squares_value(acc) == (i < 3 ? INFINITY : 1.0));
+        CHECK(acc[NN_SQUARES_LIMBS - 1] == (i < 4));
+        CHECK(nn_fixed_squares_value(acc) == (i < 4 ? INFINITY : 1.0));
     }
 }
 

@@ -42,7 +42,7 @@ void nn_fixed_to_float(const int64_t *restrict q, float *restrict out, size_t n)
  * a fixed order; each block's sum d in [2^-128, 2^128) then adds its 43 leading bits, an
  * integer in units of 2^-170, exactly, to limbs 0 .. NN_SQUARES_LIMBS - 2 (limb j holds
  * bits 32 j .. 32 j + 31 of such integers, and carries); the last limb counts the blocks
- * left out: NaN, infinite, or d >= 2^128 (values of 2^62 and more). Blocks below 2^-128
+ * left out: NaN, infinite, or d >= 2^128 (a value of 2^64, or 16 of 2^62). Blocks below 2^-128
  * count as 0. Accumulators add limb by limb as int64 (MPI_SUM of MPI_INT64_T), exactly, in
  * any grouping and order, for up to 2^31 values in all (and 2^20 accumulators): the limbs
  * may then differ with the grouping, but not the total they hold, nor its value.

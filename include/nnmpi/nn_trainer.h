@@ -90,7 +90,7 @@ typedef struct {
                          of the exact sum's range; when non-zero, no update was made */
     double grad_norm; /* [train] clip_grad_norm > 0: the global L2 norm of the batch's mean
                          gradient before clipping (infinite when a value is not finite or
-                         beyond 2^64); else NaN */
+                         out of the exact sum's range, nn_fixed.h); else NaN */
 } NnStepResult;
 
 /* Step `step` of the current epoch: forward and backward over this rank's part of the
