@@ -2,7 +2,7 @@
 # The sanitizer build: builds nn-mpi with AddressSanitizer and UndefinedBehaviorSanitizer
 # (-DNN_SANITIZE=address,undefined, UBSan errors fatal) into build-sanitize/ and runs, each
 # of which must finish cleanly:
-#   - the serial unit tests: config, sampler, fixed, gradcheck, checkpoint, fault;
+#   - the serial unit tests: config, sampler, schedule, fixed, gradcheck, checkpoint, fault;
 #   - nn-mpi-data on small IDX files made here (raw, gzipped, and a truncated one);
 #   - a short training run at -np 1 and -np 3 (one epoch, 600 samples), a resume at -np 3,
 #     and a run that fails (a missing dataset) at -np 3;
@@ -33,7 +33,7 @@ step() { echo "sanitize: $*"; }
 
 step "building into $build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=address,undefined >/dev/null
-unit_tests=(config sampler fixed gradcheck checkpoint fault)
+unit_tests=(config sampler schedule fixed gradcheck checkpoint fault)
 cmake --build "$build" -j2 --target nn-mpi nn-mpi-data "${unit_tests[@]/#/test_}" >/dev/null
 
 if [ "$(id -u)" = 0 ]; then
