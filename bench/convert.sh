@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The converter benchmark: `nn-mpi-data csv` against pandas.read_csv + an h5py write
 # (bench/convert_pandas.py, the same dataset) on a HIGGS-sized slice: 1,000,000 rows of a
-# 0/1 label and 28 float features ('%.9g', float32 round-trip precision), 10% held out.
+# 0/1 label and 28 float features ('%.9g', float32 round-trip precision; bench/tabular.py's
+# table, whose label is a learnable function of the features), 10% held out.
 # Interleaved rounds; reports the median wall time (with the range) and peak memory (max
 # RSS, from /usr/bin/time) of each, checks that both wrote the same data (h5diff), and puts
 # the figures in their own section at the end of bench/RESULTS.md.
@@ -18,16 +19,7 @@ dir=${NN_BENCH_DIR:-/tmp/nn-bench-convert}
 mkdir -p "$dir"
 csv=$dir/higgs-1m.csv
 if [ ! -s "$csv" ]; then
-    $python - "$csv.part" <<'EOF'
-import sys, numpy as np
-rng = np.random.default_rng(0)
-with open(sys.argv[1], 'w') as f:
-    for _ in range(10):
-        n = 100000
-        X = rng.standard_normal((n, 28)).astype(np.float32)
-        y = rng.integers(0, 2, n)
-        np.savetxt(f, np.column_stack([y, X]), fmt=['%d'] + ['%.9g'] * 28, delimiter=',')
-EOF
+    $python bench/tabular.py csv "$csv.part" 1000000 >/dev/null
     mv "$csv.part" "$csv"
 fi
 out=$(mktemp -d)
@@ -81,9 +73,6 @@ for n, r in runs.items():
           f"{med[n] / med['nn-mpi-data']:.2f}x |")
 EOF
 )
-# RESULTS.md: everything before this section (bench/run.sh writes that part), then it.
-results=bench/RESULTS.md
-[ -f $results ] || : >$results
-sed '/^## Converting a CSV/,$d' $results >"$out/results"
-printf '%s\n\n%s\n' "$(cat "$out/results")" "$section" | sed '1{/^$/d}' >$results
+# RESULTS.md: this section in place of the last run's, else at the end.
+printf '%s\n' "$section" | $python bench/report.py section bench/RESULTS.md
 echo "$section"

@@ -1,7 +1,9 @@
 """The benchmark's PyTorch reference (CPU): the same MLP with torch.nn, one process, or
 DistributedDataParallel with gloo on --processes processes (started with
-torch.multiprocessing; each takes an equal part of every global batch). Prints one JSON line:
-samples/s, or with --check-steps the first steps' losses."""
+torch.multiprocessing; each takes an equal part of every global batch). Softmax +
+cross-entropy, or for a network with 1 output unit a logistic output with BCEWithLogitsLoss.
+Prints one JSON line: samples/s (and with --test the test accuracy after training, measured
+outside the timed loop), or with --check-steps the first steps' losses."""
 import os
 import sys
 
@@ -55,7 +57,13 @@ def run(rank, processes, args, results):
     if processes > 1:
         model = torch.nn.parallel.DistributedDataParallel(model)
     opt = optimizer(net, model)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    logistic = net["sizes"][-1] == 1
+    if logistic:
+        bce = torch.nn.BCEWithLogitsLoss()
+        loss_fn = lambda out, target: bce(out.squeeze(1), target)  # noqa: E731
+        y = y.astype(np.float32)
+    else:
+        loss_fn = torch.nn.CrossEntropyLoss()
     x, y = torch.from_numpy(x), torch.from_numpy(y)
     batch, part = net["batch"], net["batch"] // processes
     steps = args.check_steps or (len(x) + batch - 1) // batch
@@ -72,8 +80,15 @@ def run(rank, processes, args, results):
             opt.step()
             losses.append(loss.item())
     seconds = nnref.now() - start
+    accuracy = None
+    if args.test and rank == 0:
+        xt, yt = nnref.load(args.data, split="test")
+        with torch.no_grad():
+            out = model(torch.from_numpy(xt))
+        guess = (out[:, 0] > 0).long() if logistic else out.argmax(1)
+        accuracy = (guess == torch.from_numpy(yt)).double().mean().item()
     if rank == 0:
-        results.put((losses, seconds, len(x) * (1 if args.check_steps else args.epochs)))
+        results.put((losses, seconds, len(x) * (1 if args.check_steps else args.epochs), accuracy))
     if processes > 1:
         dist.destroy_process_group()
 
@@ -81,6 +96,8 @@ def run(rank, processes, args, results):
 def main():
     p = nnref.arguments(__doc__)
     p.add_argument("--processes", type=int, default=1)
+    p.add_argument("--test", action="store_true",
+                   help="report the test split's accuracy after training (not timed)")
     args = p.parse_args()
     name = "torch" if args.processes == 1 else "torch-ddp%d" % args.processes
     if args.processes == 1:
@@ -89,12 +106,14 @@ def main():
     else:
         queue = mp.get_context("spawn").SimpleQueue()
         mp.spawn(run, args=(args.processes, args, queue), nprocs=args.processes, join=True)
-    losses, seconds, samples = queue.get()
+    losses, seconds, samples, accuracy = queue.get()
     if args.check_steps:
         nnref.report(name, args.network, 1, 1, {"losses": losses})
     else:
-        nnref.report(name, args.network, samples, seconds,
-                     {"threads": args.threads, "processes": args.processes})
+        extra = {"threads": args.threads, "processes": args.processes}
+        if accuracy is not None:
+            extra["test_accuracy"] = accuracy
+        nnref.report(name, args.network, samples, seconds, extra)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Shared by the reference implementations in bench/: the MNIST data from nn-mpi's dataset
-file, the benchmark networks, and nn-mpi's random streams (initial weights and sample
+"""Shared by the reference implementations in bench/: the data from nn-mpi's dataset file
+(MNIST, or bench/tabular.sh's float32 features), the benchmark networks, and nn-mpi's random streams (initial weights and sample
 order), so that a reference started like nn-mpi computes the same first steps."""
 import argparse
 import json
@@ -19,6 +19,12 @@ NETWORKS = {
     # configs/test-e2e.ini's network with a weight decay large enough to show in the first
     # steps' losses (tests/mnist_e2e.sh); not benchmarked.
     "e2e": dict(sizes=[784, 128, 10], act="relu", batch=64, lr=0.05, momentum=0.9, decay=0.005),
+    # bench/tabular.sh (bench/tabular.ini): 28 float features, 2 classes; softmax over 2
+    # units as nn-mpi trains it, and the same network with 1 logistic output (BCE).
+    "tabular": dict(sizes=[28, 256, 256, 2], act="relu", batch=512, lr=0.05, momentum=0.9,
+                    decay=0.0),
+    "tabular-bce": dict(sizes=[28, 256, 256, 1], act="relu", batch=512, lr=0.05, momentum=0.9,
+                        decay=0.0),
 }
 
 
@@ -73,14 +79,25 @@ def epoch_order(seed, epoch, n):
     return np.array(perm)
 
 
-def load(path, train_samples=0):
-    """Training images as float32 in [0, 1] and labels, from nn-mpi's dataset file."""
+def load(path, train_samples=0, split="train"):
+    """A split's features as the trainer decodes them, (x * scale - mean) / std in float32
+    (scale: the images' attribute, else 1/255 for uint8 and 1 for floats; /mean and /std
+    when the file has them), and its labels."""
     with h5py.File(path, "r") as f:
-        x = f["/train/images"][...]
-        y = f["/train/labels"][...]
-    if train_samples:
-        x, y = x[:train_samples], y[:train_samples]
-    return x.astype(np.float32) * np.float32(1.0 / 255.0), y.astype(np.int64)
+        images = f["/%s/images" % split]
+        x = images[:train_samples] if train_samples else images[...]
+        y = f["/%s/labels" % split][:len(x)]
+        scale = images.attrs.get("scale", 1.0 / 255.0 if x.dtype == np.uint8 else 1.0)
+        mean = f["/mean"][...].astype(np.float32) if "/mean" in f else None
+        std = f["/std"][...].astype(np.float32) if "/std" in f else None
+    x = x.astype(np.float32)
+    if scale != 1.0:
+        x *= np.float32(scale)
+    if mean is not None:
+        x -= mean
+    if std is not None:
+        x /= np.where(std == 0, np.float32(1), std)
+    return x, y.astype(np.int64)
 
 
 def arguments(description):

@@ -5,7 +5,11 @@ results table. Subcommands:
   nn-full NP METRICS                   a full configs/mnist.ini run: time to 98%
   gemm NAME NETWORK                    nn-mpi-gemm-bound's output line, from stdin
   tag NAME                             a reference's JSON line, from stdin, named
-  table RESULTS COMMAND                the markdown table"""
+  table RESULTS COMMAND                the markdown table
+  section FILE                         puts the section on stdin ("## TITLE" and what follows
+                                       up to the next "## ") into FILE: in place of the one
+                                       with the same title, else at the end (bench/convert.sh
+                                       and bench/tabular.sh write theirs so)"""
 import datetime
 import json
 import os
@@ -181,10 +185,26 @@ def table(path, command):
     print("\n".join(out))
 
 
+def section(path):
+    new = sys.stdin.read().strip("\n").split("\n")
+    title = new[0]
+    assert title.startswith("## "), "a section starts with '## TITLE'"
+    old = open(path).read().rstrip("\n").split("\n") if os.path.exists(path) else []
+    start = next((i for i, line in enumerate(old) if line == title), None)
+    if start is None:
+        text = old + ([""] if old else []) + new
+    else:
+        end = next((i for i in range(start + 1, len(old)) if old[i].startswith("## ")), len(old))
+        text = old[:start] + new + ([""] + old[end:] if end < len(old) else [])
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(text) + "\n")
+    os.replace(path + ".tmp", path)
+
+
 def main():
     command, args = sys.argv[1], sys.argv[2:]
     {"nn-metrics": nn_metrics, "nn-check": nn_check, "nn-full": nn_full, "gemm": gemm,
-     "tag": tag, "table": table}[command](*args)
+     "tag": tag, "table": table, "section": section}[command](*args)
 
 
 if __name__ == "__main__":

@@ -112,8 +112,8 @@ for np in 2 1; do
     $python bench/report.py nn-full "$np" "$out/full$np.jsonl" >>"$results"
 done
 
-# bench/convert.sh's section (the converter) stays at the end.
-convert_section=$(sed -n '/^## Converting a CSV/,$p' bench/RESULTS.md 2>/dev/null || true)
+# bench/convert.sh's and bench/tabular.sh's sections stay at the end.
+convert_section=$(sed -n '/^## \(Converting a CSV\|Training on tabular data\)/,$p' bench/RESULTS.md 2>/dev/null || true)
 $python bench/report.py table "$results" "bench/run.sh $rounds" >bench/RESULTS.md
 [ -z "$convert_section" ] || printf '\n%s\n' "$convert_section" >>bench/RESULTS.md
 cat bench/RESULTS.md

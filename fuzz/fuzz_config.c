@@ -1,7 +1,8 @@
 /* Fuzz target: the config parser and one --set override.
  * Input: config text, then optionally a NUL byte and a --set assignment (section.key=value).
  * Beyond not crashing: an accepted config formats to a text that parses back to the same
- * text (nn_config_format's canonical form is a fixed point). */
+ * text (nn_config_format's canonical form is a fixed point); the checks between keys
+ * (nn_config_check) run on it. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     NnStatus status = nn_config_parse(text, "fuzz.ini", &cfg, err);
     if (status == NN_OK && set) status = nn_config_set(&cfg, set, err);
     if (status == NN_OK) {
+        (void)nn_config_check(&cfg, err);
         size_t len = nn_config_format(&cfg, NULL, 0);
         char *first = malloc(len + 1), *second = NULL;
         if (!first) abort();

@@ -17,6 +17,7 @@ mkdir -p "$corpus"/{config,idx,dataset,checkpoint}
 for f in "$root"/configs/*.ini; do cp "$f" "$corpus/config/$(basename "$f")"; done
 { cat "$root/configs/test-small.ini"; printf '\0train.epochs=3'; } >"$corpus/config/set-epochs"
 { cat "$root/configs/tutorial.ini"; printf '\0model.hidden=8, 4'; } >"$corpus/config/set-hidden"
+{ cat "$root/configs/test-small.ini"; printf '\0model.dropout=0.5, 0.25'; } >"$corpus/config/set-dropout"
 
 cd "$work"
 idx_images train-images-idx3-ubyte 12 4 5

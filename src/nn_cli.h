@@ -16,6 +16,7 @@ int nn_cmd_eval(int argc, char **argv);
 int nn_cmd_gradcheck(int argc, char **argv);
 int nn_cmd_export(int argc, char **argv);
 int nn_cmd_predict(int argc, char **argv);
+int nn_cmd_plot(int argc, char **argv);
 
 /* "usage: ..." lines of every subcommand, for the top-level --help. */
 void nn_cli_overview(FILE *out);

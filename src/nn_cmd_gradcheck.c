@@ -16,6 +16,7 @@
 #include "nnmpi/nn_config.h"
 #include "nnmpi/nn_dataset.h"
 #include "nnmpi/nn_gradcheck.h"
+#include "nnmpi/nn_regularize.h"
 #include "nnmpi/nn_trainer.h"
 
 #define MAX_SETS 256
@@ -38,9 +39,10 @@ static void usage(FILE *out)
             "from (or CKPT's). In each layer's weights and biases it checks K parameters\n"
             "(default 20: the largest gradients first, then others drawn from the seed; all\n"
             "of them when there are fewer) and prints the largest relative error\n"
-            "|backprop - numeric| / (%g + |numeric|). Exit status 0 when every error is at most\n"
-            "the tolerance (default %g), 1 above it or when the data cannot be read, 2 on bad\n"
-            "usage.\n",
+            "|backprop - numeric| / (%g + |numeric|). With [model] dropout the samples keep\n"
+            "one fixed mask (the first epoch's); with [train] label_smoothing the loss is the\n"
+            "smoothed one. Exit status 0 when every error is at most the tolerance (default\n"
+            "%g), 1 above it or when the data cannot be read, 2 on bad usage.\n",
             NN_GRADCHECK_STEP, NN_GRADCHECK_FLOOR, NN_GRADCHECK_TOLERANCE);
 }
 
@@ -126,6 +128,13 @@ static void print_report(const NnConfig *cfg, const NnModel *m, int rows,
     printf(" %s/%s, %d samples of %s, central differences (h = %g) in double precision\n",
            nn_activation_name(m->activation), nn_loss_name(m->loss), rows, cfg->data_path,
            NN_GRADCHECK_STEP);
+    if (m->mask_units || cfg->label_smoothing > 0.0) {
+        char dropout[NN_PATH_LEN], err[NN_ERR_LEN];
+        NnStatus status = nn_config_value(cfg, "model", "dropout", dropout, sizeof dropout, err);
+        NN_ASSERT(status == NN_OK);
+        printf("with dropout %s (the first epoch's masks) and label smoothing %g\n",
+               m->mask_units ? dropout : "0", cfg->label_smoothing);
+    }
     printf("%5s %-8s %8s %14s %14s %14s\n", "layer", "kind", "checked", "max rel error",
            "backprop", "numeric");
     for (int p = 0; p < 2 * m->n_layers; p++)
@@ -144,10 +153,13 @@ static int gradcheck(const GradArgs *a, char err[NN_ERR_LEN])
     NnSamples samples = {0};
     NnModel model = {0};
     NnGradcheckPart parts[2 * NN_MAX_LAYERS];
+    int32_t *ids = NULL;
+    float *masks = NULL;
     int code = NN_EXIT_USAGE;
     NnStatus status = nn_config_load(a->config, &cfg, err);
     for (int i = 0; i < a->n_sets && status == NN_OK; i++)
         status = nn_config_set(&cfg, a->sets[i], err);
+    if (status == NN_OK) status = nn_config_check(&cfg, err);
     if (status != NN_OK) goto done;
     code = NN_EXIT_FAILED;
     if (nn_dataset_probe(cfg.data_path, &shape, err) != NN_OK ||
@@ -164,7 +176,21 @@ static int gradcheck(const GradArgs *a, char err[NN_ERR_LEN])
                          model.input + (size_t)i * samples.features, &model.labels[i],
                          samples.targets ? model.targets + (size_t)i * samples.targets : NULL);
     NnTruth truth = nn_model_truth(&model);
-    if (nn_gradcheck_run(&model, model.input, &truth, rows, (size_t)a->params,
+    truth.smoothing = (float)cfg.label_smoothing;
+    double rates[NN_MAX_HIDDEN];
+    for (int l = 0; l < cfg.hidden.count; l++) rates[l] = nn_config_dropout(&cfg, l);
+    if (nn_model_set_dropout(&model, rates, err) != NN_OK) goto done;
+    if (model.mask_units) { /* samples 0..rows-1 of the training split, epoch 0 */
+        ids = malloc(sizeof(int32_t) * (size_t)rows);
+        masks = malloc(sizeof(float) * (size_t)rows * (size_t)model.mask_units);
+        if (!ids || !masks) {
+            nn_fail(err, "out of memory for dropout masks");
+            goto done;
+        }
+        for (int i = 0; i < rows; i++) ids[i] = i;
+        nn_dropout_masks(&model, cfg.seed, 0, ids, rows, masks);
+    }
+    if (nn_gradcheck_run(&model, model.input, masks, &truth, rows, (size_t)a->params,
                          (uint64_t)cfg.seed, parts, err) != NN_OK)
         goto done;
     double worst = 0.0;
@@ -174,6 +200,8 @@ static int gradcheck(const GradArgs *a, char err[NN_ERR_LEN])
     code = worst <= a->tolerance ? 0 : NN_EXIT_FAILED;
     if (code) snprintf(err, NN_ERR_LEN, "gradcheck: the largest error is above the tolerance");
 done:
+    free(ids);
+    free(masks);
     nn_model_free(&model);
     nn_samples_free(&samples);
     nn_data_shape_free(&shape);

@@ -289,7 +289,7 @@ static NnStatus predict_block(void *ctx, const NnInputBlock *block, char err[NN_
     for (int i = 0; i < block->count; i++)
         nn_preprocess_apply(p->prep, block->rows + (size_t)i * stride,
                             m->input + (size_t)i * m->inputs);
-    nn_model_forward(m, m->input, NULL, block->count, NULL);
+    nn_model_forward(m, m->input, NULL, NULL, block->count, NULL);
     const float *act = m->layers[m->n_layers - 1].act;
     for (int i = 0; i < block->count; i++)
         write_row(p, block, i, act + (size_t)i * m->outputs);

@@ -10,7 +10,17 @@
 
 #include "nnmpi/nn_atomic_file.h"
 
-typedef enum { KEY_INT, KEY_I64, KEY_REAL, KEY_TEXT, KEY_CHOICE, KEY_INT_LIST } KeyType;
+/* KEY_FRACTION and KEY_FRACTION_LIST: numbers in [min, max), max itself excluded (rates). */
+typedef enum {
+    KEY_INT,
+    KEY_I64,
+    KEY_REAL,
+    KEY_TEXT,
+    KEY_CHOICE,
+    KEY_INT_LIST,
+    KEY_FRACTION,
+    KEY_FRACTION_LIST
+} KeyType;
 
 typedef struct {
     const char *section;
@@ -22,6 +32,11 @@ typedef struct {
     const NnEnumName *choices; /* KEY_CHOICE: the enumeration's table */
     const char *help;
 } ConfigKey;
+
+static bool below_max(const ConfigKey *k)
+{
+    return k->type == KEY_FRACTION || k->type == KEY_FRACTION_LIST;
+}
 
 /* ---- enumerations ---- */
 
@@ -110,6 +125,12 @@ static const ConfigKey KEYS[] = {
      "against the float targets"},
     {"model", "init", KEY_CHOICE, FIELD(init), "auto", 0, 0, nn_init_names,
      "weight init: xavier U(+-sqrt(6/(in+out))), he U(+-sqrt(6/in)); auto = he for relu"},
+    {"model", "dropout", KEY_FRACTION_LIST, FIELD(dropout), "0", 0, 1, NULL,
+     "dropout rate of the hidden layers' units in training: one rate, or one per hidden "
+     "layer, comma separated (0 = off; inverted dropout, none in evaluation)"},
+    {"model", "max_norm", KEY_REAL, FIELD(max_norm), "0", 0, 1e6, NULL,
+     "after each update, scale each hidden unit's incoming weights down to this norm when "
+     "above it (0 = off)"},
 
     {"train", "epochs", KEY_INT, FIELD(epochs), "10", 1, 1e6, NULL,
      "number of passes over the training set"},
@@ -137,6 +158,9 @@ static const ConfigKey KEYS[] = {
      "SGD momentum (0 = plain SGD)"},
     {"train", "weight_decay", KEY_REAL, FIELD(weight_decay), "0", 0, 1, NULL,
      "L2 penalty on the weights (not the biases)"},
+    {"train", "label_smoothing", KEY_FRACTION, FIELD(label_smoothing), "0", 0, 1, NULL,
+     "cross_entropy: train against (1 - e) onehot + e/classes; evaluation losses stay plain "
+     "cross-entropy"},
     {"train", "seed", KEY_I64, FIELD(seed), "1", 0, 9e15, NULL,
      "seeds the weights and the sample order"},
     {"train", "blas_threads", KEY_INT, FIELD(blas_threads), "1", 1, 256, NULL,
@@ -222,52 +246,66 @@ static void format_real(double v, char *out, size_t size)
 static bool check_bounds(const ConfigKey *k, double v, char *problem, size_t size)
 {
     char bound[32];
-    if (v < k->min || v > k->max) {
+    bool above = below_max(k) ? v >= k->max : v > k->max;
+    if (v < k->min || above) {
         format_real(v < k->min ? k->min : k->max, bound, sizeof bound);
-        snprintf(problem, size, "must be %s %s", v < k->min ? ">=" : "<=", bound);
+        snprintf(problem, size, "must be %s %s",
+                 v < k->min ? ">=" : below_max(k) ? "<" : "<=", bound);
         return false;
     }
     return true;
 }
 
-static bool parse_int_list(const ConfigKey *k, const char *text, NnIntList *out, char *problem,
-                           size_t size)
+/* A finite number, all of text. */
+static bool parse_real(const char *text, double *out)
 {
-    NnIntList list = {0};
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v)) return false;
+    *out = v;
+    return true;
+}
+
+/* A comma-separated list of integers or numbers (empty: none), each within the key's
+ * bounds, into values[NN_MAX_HIDDEN]; returns the count, or -1 after filling problem. */
+static int parse_list(const ConfigKey *k, const char *text, bool integers, double *values,
+                      char *problem, size_t size)
+{
+    int count = 0;
     const char *p = text;
     while (isspace((unsigned char)*p)) p++;
-    if (*p == '\0') {
-        *out = list;
-        return true;
-    }
+    if (*p == '\0') return 0;
     for (;;) {
         char item[64];
         size_t n = strcspn(p, ",");
         while (n > 0 && isspace((unsigned char)p[n - 1])) n--;
-        long long v;
         if (n == 0 || n >= sizeof item) {
-            snprintf(problem, size, "expected a comma-separated list of integers");
-            return false;
+            snprintf(problem, size, "expected a comma-separated list of %s",
+                     integers ? "integers" : "numbers");
+            return -1;
         }
         memcpy(item, p, n);
         item[n] = '\0';
-        if (!parse_integer(item, &v)) {
-            snprintf(problem, size, "'%s' is not an integer", item);
-            return false;
+        long long iv;
+        double v;
+        if (integers ? !parse_integer(item, &iv) : !parse_real(item, &v)) {
+            snprintf(problem, size, "'%s' is not %s", item, integers ? "an integer" : "a number");
+            return -1;
         }
-        if (!check_bounds(k, (double)v, problem, size)) return false;
-        if (list.count == NN_MAX_HIDDEN) {
+        if (integers) v = (double)iv;
+        if (!check_bounds(k, v, problem, size)) return -1;
+        if (count == NN_MAX_HIDDEN) {
             snprintf(problem, size, "at most %d entries", NN_MAX_HIDDEN);
-            return false;
+            return -1;
         }
-        list.values[list.count++] = (int)v;
+        values[count++] = v;
         p += strcspn(p, ",");
         if (*p == '\0') break;
         p++;
         while (isspace((unsigned char)*p)) p++;
     }
-    *out = list;
-    return true;
+    return count;
 }
 
 /* Parses text as the value of key k into cfg. On failure fills problem (the reason only). */
@@ -311,11 +349,10 @@ static bool parse_value(const ConfigKey *k, const char *text, NnConfig *cfg, cha
         else
             *(int64_t *)field = iv;
         return true;
-    case KEY_REAL: {
-        char *end;
-        errno = 0;
-        double v = strtod(text, &end);
-        if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+    case KEY_REAL:
+    case KEY_FRACTION: {
+        double v;
+        if (!parse_real(text, &v)) {
             snprintf(problem, size, "expected a finite number");
             return false;
         }
@@ -347,7 +384,21 @@ static bool parse_value(const ConfigKey *k, const char *text, NnConfig *cfg, cha
         return true;
     }
     case KEY_INT_LIST:
-        return parse_int_list(k, text, (NnIntList *)field, problem, size);
+    case KEY_FRACTION_LIST: {
+        double values[NN_MAX_HIDDEN];
+        int count = parse_list(k, text, k->type == KEY_INT_LIST, values, problem, size);
+        if (count < 0) return false;
+        if (k->type == KEY_INT_LIST) {
+            NnIntList *list = field;
+            list->count = count;
+            for (int i = 0; i < count; i++) list->values[i] = (int)values[i];
+        } else {
+            NnRealList *list = field;
+            list->count = count;
+            memcpy(list->values, values, sizeof(double) * (size_t)count);
+        }
+        return true;
+    }
     }
     NN_ASSERT(!"unknown key type");
     return false;
@@ -359,7 +410,8 @@ static void format_value(const ConfigKey *k, const NnConfig *cfg, char *out, siz
     switch (k->type) {
     case KEY_INT: snprintf(out, size, "%d", *(const int *)field); return;
     case KEY_I64: snprintf(out, size, "%lld", (long long)*(const int64_t *)field); return;
-    case KEY_REAL: format_real(*(const double *)field, out, size); return;
+    case KEY_REAL:
+    case KEY_FRACTION: format_real(*(const double *)field, out, size); return;
     case KEY_TEXT: snprintf(out, size, "%s", (const char *)field); return;
     case KEY_CHOICE: snprintf(out, size, "%s", nn_enum_name(k->choices, *(const int *)field)); return;
     case KEY_INT_LIST: {
@@ -369,6 +421,17 @@ static void format_value(const ConfigKey *k, const NnConfig *cfg, char *out, siz
         for (int i = 0; i < list->count && used < size; i++)
             used += (size_t)snprintf(out + used, size - used, "%s%d", i ? ", " : "",
                                      list->values[i]);
+        return;
+    }
+    case KEY_FRACTION_LIST: {
+        const NnRealList *list = field;
+        size_t used = 0;
+        out[0] = '\0';
+        for (int i = 0; i < list->count && used < size; i++) {
+            char v[32];
+            format_real(list->values[i], v, sizeof v);
+            used += (size_t)snprintf(out + used, size - used, "%s%s", i ? ", " : "", v);
+        }
         return;
     }
     }
@@ -616,14 +679,43 @@ NnStatus nn_config_set(NnConfig *cfg, const char *assignment, char err[NN_ERR_LE
     return NN_OK;
 }
 
+double nn_config_dropout(const NnConfig *cfg, int layer)
+{
+    const NnRealList *d = &cfg->dropout;
+    NN_ASSERT(layer >= 0 && layer < cfg->hidden.count);
+    if (d->count == 0) return 0.0;
+    return d->count == 1 ? d->values[0] : d->values[layer];
+}
+
 NnStatus nn_config_check(const NnConfig *cfg, char err[NN_ERR_LEN])
 {
+    char text[NN_PATH_LEN];
+    const NnRealList *d = &cfg->dropout;
+    int hidden = cfg->hidden.count, dropout = 0;
+    for (int i = 0; i < d->count; i++) dropout |= d->values[i] > 0.0;
+    format_value(&KEYS[find_key("model", "dropout")], cfg, text, sizeof text);
+    if (d->count > 1 && d->count != hidden)
+        return nn_fail(err, "[model] dropout = %s gives %d rates but [model] hidden has %d "
+                            "layers: give one rate for all, or one per hidden layer",
+                       text, d->count, hidden);
+    if (dropout && hidden == 0)
+        return nn_fail(err, "[model] dropout = %s: the model has no hidden layers to drop "
+                            "units of ([model] hidden is empty)",
+                       text);
+    if (cfg->max_norm > 0.0 && hidden == 0)
+        return nn_fail(err, "[model] max_norm applies to hidden units, but [model] hidden is "
+                            "empty");
+    if (cfg->label_smoothing > 0.0 && cfg->loss != NN_LOSS_CROSS_ENTROPY) {
+        format_real(cfg->label_smoothing, text, sizeof text);
+        return nn_fail(err, "[train] label_smoothing = %s needs [model] loss = cross_entropy "
+                            "(it is %s)",
+                       text, nn_loss_name(cfg->loss));
+    }
     if (cfg->warmup_epochs > 0 && cfg->warmup_steps > 0) {
-        char epochs[64];
-        format_real(cfg->warmup_epochs, epochs, sizeof epochs);
+        format_real(cfg->warmup_epochs, text, sizeof text);
         return nn_fail(err, "[train] warmup_epochs = %s and warmup_steps = %lld: give one of "
                             "them",
-                       epochs, (long long)cfg->warmup_steps);
+                       text, (long long)cfg->warmup_steps);
     }
     return NN_OK;
 }
@@ -667,8 +759,8 @@ size_t nn_config_format(const NnConfig *cfg, char *text, size_t size)
 
 void nn_config_print_keys(FILE *out)
 {
-    static const char *const TYPE_NAMES[] = {"integer", "integer", "number",
-                                             "text",    "choice",  "integer list"};
+    static const char *const TYPE_NAMES[] = {"integer", "integer",      "number", "text",
+                                             "choice",  "integer list", "number", "number list"};
     for (size_t i = 0; i < N_KEYS; i++) {
         const ConfigKey *k = &KEYS[i];
         fprintf(out, "  [%s] %s (%s, default '%s'", k->section, k->name, TYPE_NAMES[k->type],
@@ -678,12 +770,12 @@ void nn_config_print_keys(FILE *out)
             nn_enum_list(k->choices, list, sizeof list);
             fprintf(out, ", one of %s", list);
         }
-        if (k->type == KEY_INT || k->type == KEY_I64 || k->type == KEY_REAL ||
-            k->type == KEY_INT_LIST) {
+        if (k->type != KEY_TEXT && k->type != KEY_CHOICE) {
             char lo[32], hi[32];
             format_real(k->min, lo, sizeof lo);
             format_real(k->max, hi, sizeof hi);
             fprintf(out, ", %s..%s", lo, hi);
+            if (below_max(k)) fprintf(out, ", %s excluded", hi);
         }
         fprintf(out, ")\n      %s\n", k->help);
     }

@@ -45,12 +45,16 @@ NnEvalResult nn_evaluate(NnModel *m, const NnSamples *s, const NnEvalOptions *o)
             nn_record_decode(s, s->records + (first + i) * rec, m->input + (size_t)i * s->features,
                              &m->labels[i], T ? m->targets + (size_t)i * T : NULL);
         int64_t correct = 0, top_k = 0;
-        double loss = nn_model_forward(m, m->input, &truth, rows, &correct);
+        /* No dropout masks: evaluation sees the whole network. */
+        double loss = nn_model_forward(m, m->input, NULL, &truth, rows, &correct);
         double abs_error = T ? nn_model_abs_error(m, m->targets, rows) : 0.0;
         if (!T && o->top_k > 0) top_k = count_top_k(out, C, m->labels, rows, o->top_k);
-        if (!T && o->confusion)
-            for (int i = 0; i < rows; i++)
-                o->confusion[(size_t)m->labels[i] * C + nn_argmax(out + (size_t)i * C, C)]++;
+        if (!T && (o->confusion || o->predicted))
+            for (int i = 0; i < rows; i++) {
+                int predicted = nn_argmax(out + (size_t)i * C, C);
+                if (o->confusion) o->confusion[(size_t)m->labels[i] * C + predicted]++;
+                if (o->predicted) o->predicted[first + i] = predicted;
+            }
         exact[CORRECT] += correct;
         exact[TOP_K] += top_k;
         exact[REJECTED] += nn_fixed_add_double(&exact[LOSS], loss, o->limit) +

@@ -15,7 +15,7 @@ size_t nn_gradcheck_scratch_size(const NnModel *m)
 }
 
 double nn_gradcheck_loss(const NnModel *m, const double *params, const float *x,
-                         const NnTruth *truth, int rows, double *scratch)
+                         const float *masks, const NnTruth *truth, int rows, double *scratch)
 {
     size_t half = nn_gradcheck_scratch_size(m) / 2;
     double total = 0.0;
@@ -37,6 +37,8 @@ double nn_gradcheck_loss(const NnModel *m, const double *params, const float *x,
                     next[o] = z > 0 ? z : 0;
                 else
                     next[o] = tanh(z);
+                if (l < m->n_layers - 1 && masks && L->mask_at >= 0)
+                    next[o] *= masks[(size_t)r * m->mask_units + L->mask_at + o];
             }
             double *t = a;
             a = next;
@@ -45,12 +47,13 @@ double nn_gradcheck_loss(const NnModel *m, const double *params, const float *x,
         const double *z = a; /* the output layer before its softmax or sigmoid */
         int K = m->outputs;
         switch (m->loss) {
-        case NN_LOSS_CROSS_ENTROPY: {
+        case NN_LOSS_CROSS_ENTROPY: { /* -sum_k q_k log softmax(z)_k, q_k as nn_model.h says */
             int y = truth->labels[r];
-            double top = z[0], sum = 0.0;
+            double top = z[0], sum = 0.0, e = truth->smoothing;
             for (int k = 1; k < K; k++) top = z[k] > top ? z[k] : top;
             for (int k = 0; k < K; k++) sum += exp(z[k] - top);
-            total += log(sum) + top - z[y];
+            for (int k = 0; k < K; k++)
+                total -= ((1.0 - e) * (k == y) + e / K) * (z[k] - top - log(sum));
             break;
         }
         case NN_LOSS_MSE:
@@ -97,12 +100,13 @@ static size_t choose(const float *grads, size_t n, size_t per_part, NnRng *rng, 
     return count;
 }
 
-NnStatus nn_gradcheck_run(NnModel *m, const float *x, const NnTruth *truth, int rows,
+NnStatus nn_gradcheck_run(NnModel *m, const float *x, const float *masks, const NnTruth *truth,
+                          int rows,
                           size_t per_part, uint64_t seed, NnGradcheckPart *parts,
                           char err[NN_ERR_LEN])
 {
-    nn_model_forward(m, x, truth, rows, NULL);
-    nn_model_backward(m, x, truth, rows);
+    nn_model_forward(m, x, masks, truth, rows, NULL);
+    nn_model_backward(m, x, masks, truth, rows);
     double *params = malloc(sizeof(double) * m->n_params);
     double *scratch = malloc(sizeof(double) * nn_gradcheck_scratch_size(m));
     size_t largest = 1; /* the largest part: no part checks more */
@@ -134,9 +138,9 @@ NnStatus nn_gradcheck_run(NnModel *m, const float *x, const NnTruth *truth, int 
                 size_t i = chosen[c];
                 double saved = params[offset + i];
                 params[offset + i] = saved + h;
-                double up = nn_gradcheck_loss(m, params, x, truth, rows, scratch);
+                double up = nn_gradcheck_loss(m, params, x, masks, truth, rows, scratch);
                 params[offset + i] = saved - h;
-                double down = nn_gradcheck_loss(m, params, x, truth, rows, scratch);
+                double down = nn_gradcheck_loss(m, params, x, masks, truth, rows, scratch);
                 params[offset + i] = saved;
                 double numeric = (up - down) / (2 * h);
                 double error = fabs(grads[i] - numeric) / (NN_GRADCHECK_FLOOR + fabs(numeric));

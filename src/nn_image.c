@@ -205,3 +205,76 @@ NnStatus nn_image_read(const char *path, NnImageKind kind, int64_t expected, uin
     fclose(f);
     return status;
 }
+
+/* ---- writing PNG ---- */
+
+typedef struct {
+    uint8_t *data;
+    size_t len, cap;
+} PngSink;
+
+static void png_on_write(png_structp png, png_bytep data, size_t n)
+{
+    PngSink *sink = png_get_io_ptr(png);
+    if (sink->len + n > sink->cap) {
+        size_t cap = sink->cap ? sink->cap : 65536;
+        while (cap < sink->len + n) cap *= 2;
+        uint8_t *grown = realloc(sink->data, cap);
+        if (!grown) png_error(png, "out of memory");
+        sink->data = grown;
+        sink->cap = cap;
+    }
+    memcpy(sink->data + sink->len, data, n);
+    sink->len += n;
+}
+
+static void png_on_flush(png_structp png)
+{
+    (void)png;
+}
+
+NnStatus nn_image_write_png(const char *path, int width, int height, const uint8_t *rgb,
+                            const char *text, char err[NN_ERR_LEN])
+{
+    PngSource errors = {0}; /* only its message is used */
+    PngSink sink = {0};
+    png_structp png =
+        png_create_write_struct(PNG_LIBPNG_VER_STRING, &errors, png_on_error, png_on_warning);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    png_bytep *volatile rows = NULL;
+    NnStatus status = NN_ERR;
+    if (!png || !info) {
+        nn_fail(err, "%s: out of memory for libpng", path);
+        goto done;
+    }
+    rows = malloc(sizeof *rows * (size_t)height);
+    if (!rows) {
+        nn_fail(err, "%s: out of memory", path);
+        goto done;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        nn_fail(err, "%s: libpng cannot encode the image: %s", path, errors.message);
+        goto done;
+    }
+    for (int y = 0; y < height; y++) rows[y] = (png_bytep)rgb + (size_t)y * (size_t)width * 3;
+    png_set_write_fn(png, &sink, png_on_write, png_on_flush);
+    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (text) {
+        png_text chunk = {.compression = PNG_TEXT_COMPRESSION_NONE,
+                          .key = "Description",
+                          .text = (png_charp)text,
+                          .text_length = strlen(text)};
+        png_set_text(png, info, &chunk, 1);
+    }
+    png_write_info(png, info);
+    png_write_image(png, rows);
+    png_write_end(png, info);
+    status = NN_OK;
+done:
+    png_destroy_write_struct(png ? &png : NULL, info ? &info : NULL);
+    free(rows);
+    if (status == NN_OK) status = nn_atomic_write(path, sink.data, sink.len, 0, err);
+    free(sink.data);
+    return status;
+}

@@ -1,26 +1,21 @@
 #include "nnmpi/nn_input.h"
 
-#include <csv.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "nnmpi/nn_atomic_file.h"
+#include "nnmpi/nn_csv.h"
 #include "nnmpi/nn_dataset.h"
 #include "nnmpi/nn_h5.h"
 #include "nnmpi/nn_idx.h"
 #include "nnmpi/nn_image.h"
 #include "nnmpi/nn_npy.h"
 #include "nnmpi/nn_number.h"
-
-/* Bytes of CSV read and parsed at a time. */
-#define CSV_READ_BLOCK ((size_t)1 << 20)
 
 static const struct {
     NnInputKind kind;
@@ -436,21 +431,14 @@ typedef struct {
     const char *path;
     const NnInputSpec *spec;
     Blocks b;
-    int first_row;    /* the file's first row is still to come */
-    int64_t line;     /* the line the parser is on (1-based) */
-    int64_t row_line; /* the line the current row started on */
-    int field;        /* fields of the current row so far */
-    char **first;     /* the first row's fields, kept until it is known to be data or not */
-    int n_first;
-    NnStatus status;
     char *err;
 } Csv;
 
-/* One field of a data row: into the block's next row. */
-static void csv_data_field(Csv *c, const char *s, size_t n)
+/* One field of a data row (NnCsvCallbacks.field): into the block's next row. */
+static NnStatus csv_data_field(void *ctx, int64_t line, int col, const char *s, size_t n)
 {
-    int col = c->field;
-    if (col >= c->spec->features) return; /* counted; the row's end reports it */
+    Csv *c = ctx;
+    if (col >= c->spec->features) return NN_OK; /* counted; the row's end reports it */
     double v;
     const char *what = NULL;
     if (!s || n == 0)
@@ -461,145 +449,36 @@ static void csv_data_field(Csv *c, const char *s, size_t n)
         what = c->spec->type == NN_FEATURES_UINT8 ? "not an integer 0..255 (the model takes "
                                                     "uint8 features):"
                                                   : "not a finite float32:";
-    if (!what) return;
+    if (!what) return NN_OK;
     if (s && n)
-        nn_fail(c->err, "%s:%lld: row %lld, column %d: %s '%.*s'", c->path,
-                (long long)c->row_line, (long long)c->b.next, col + 1, what,
-                n > 64 ? 64 : (int)n, s);
-    else
-        nn_fail(c->err, "%s:%lld: row %lld, column %d: %s", c->path, (long long)c->row_line,
-                (long long)c->b.next, col + 1, what);
-    c->status = NN_ERR;
+        return nn_fail(c->err, "%s:%lld: row %lld, column %d: %s '%.*s'", c->path,
+                       (long long)line, (long long)c->b.next, col + 1, what,
+                       n > 64 ? 64 : (int)n, s);
+    return nn_fail(c->err, "%s:%lld: row %lld, column %d: %s", c->path, (long long)line,
+                   (long long)c->b.next, col + 1, what);
 }
 
-static void csv_free_first(Csv *c)
+/* The end of a data row (NnCsvCallbacks.row): the row into the block. */
+static NnStatus csv_row_end(void *ctx, int64_t line, int fields)
 {
-    for (int i = 0; i < c->n_first; i++) free(c->first[i]);
-    free(c->first);
-    c->first = NULL;
-    c->n_first = 0;
-}
-
-static void csv_on_field(void *s, size_t n, void *data)
-{
-    Csv *c = data;
-    if (c->status != NN_OK) return;
-    if (c->field == 0) c->row_line = c->line;
-    if (c->first_row) { /* kept whole until the row ends */
-        char **grown = realloc(c->first, sizeof *grown * (size_t)(c->n_first + 1));
-        char *text = grown ? malloc((s ? n : 0) + 1) : NULL;
-        if (grown) c->first = grown;
-        if (!text) {
-            c->status = nn_fail(c->err, "%s: out of memory for the first row", c->path);
-            return;
-        }
-        if (s && n) memcpy(text, s, n);
-        text[s ? n : 0] = '\0';
-        c->first[c->n_first++] = text;
-    } else {
-        csv_data_field(c, s, n);
-    }
-    c->field++;
-    /* A quoted field may span lines. */
-    for (const char *p = s; p && (p = memchr(p, '\n', n - (size_t)(p - (const char *)s))); p++)
-        c->line++;
-}
-
-/* The end of the file's first row: a header, or data (then its fields are parsed now).
- * Returns 1 when it is data. */
-static int csv_first_row_end(Csv *c)
-{
-    int header = c->spec->csv_header;
-    if (header < 0) {
-        header = 0;
-        for (int i = 0; i < c->n_first; i++) {
-            double v;
-            if (c->first[i][0] && nn_parse_double(c->first[i], strlen(c->first[i]), &v) != 0)
-                header = 1;
-        }
-    }
-    c->first_row = 0;
-    if (!header) {
-        c->field = 0;
-        for (int i = 0; i < c->n_first && c->status == NN_OK; i++, c->field++)
-            csv_data_field(c, c->first[i], strlen(c->first[i]));
-        c->field = c->n_first;
-    }
-    csv_free_first(c);
-    return !header;
-}
-
-static void csv_on_row(int end, void *data)
-{
-    Csv *c = data;
-    /* A row of no fields is a blank line (or the LF of a CRLF). */
-    int is_data = c->status == NN_OK && c->field > 0 && (!c->first_row || csv_first_row_end(c));
-    if (is_data && c->status == NN_OK) {
-        if (c->field != c->spec->features)
-            c->status = nn_fail(c->err, "%s:%lld: row %lld: %d values, expected %d (the model's "
-                                        "inputs)",
-                                c->path, (long long)c->row_line, (long long)c->b.next, c->field,
-                                c->spec->features);
-        else
-            c->status = blocks_add(&c->b, 0, c->err);
-    }
-    c->field = 0;
-    if (end == '\n') c->line++;
+    Csv *c = ctx;
+    if (fields != c->spec->features)
+        return nn_fail(c->err, "%s:%lld: row %lld: %d values, expected %d (the model's inputs)",
+                       c->path, (long long)line, (long long)c->b.next, fields,
+                       c->spec->features);
+    return blocks_add(&c->b, 0, c->err);
 }
 
 static NnStatus read_csv(const char *path, const NnInputSpec *spec, NnInputSink sink, void *ctx,
                          char err[NN_ERR_LEN])
 {
-    if (nn_file_check_regular(path, NULL, err) != NN_OK) return NN_ERR;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return nn_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    Csv c = {.path = path, .spec = spec, .first_row = 1, .line = 1, .status = NN_OK, .err = err};
-    struct csv_parser parser;
-    unsigned char *text = NULL;
-    int parser_ready = 0;
-    if (blocks_init(&c.b, spec, 0, sink, ctx, err) != NN_OK) {
-        c.status = NN_ERR;
-        goto done;
-    }
-    /* As the converter (nn_convert_csv.c): STRICT, a stray quote is an error; REPALL_NL,
-     * every line end reaches csv_on_row, so lines are counted; EMPTY_IS_NULL, an empty
-     * field is a missing value; APPEND_NULL, fields end in NUL. */
-    if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_REPALL_NL | CSV_EMPTY_IS_NULL |
-                              CSV_APPEND_NULL) != 0) {
-        c.status = nn_fail(err, "out of memory");
-        goto done;
-    }
-    parser_ready = 1;
-    text = malloc(CSV_READ_BLOCK);
-    if (!text) c.status = nn_fail(err, "out of memory");
-    while (c.status == NN_OK) {
-        ssize_t n = read(fd, text, CSV_READ_BLOCK);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            c.status = nn_fail(err, "%s: cannot read: %s", path, strerror(errno));
-            break;
-        }
-        if (n == 0) {
-            if (csv_fini(&parser, csv_on_field, csv_on_row, &c) != 0 && c.status == NN_OK)
-                c.status = nn_fail(err, "%s:%lld: a quoted field is not closed", path,
-                                   (long long)c.line);
-            break;
-        }
-        if (csv_parse(&parser, text, (size_t)n, csv_on_field, csv_on_row, &c) != (size_t)n &&
-            c.status == NN_OK)
-            c.status = nn_fail(err, "%s:%lld: malformed quoting (%s)", path, (long long)c.line,
-                               csv_strerror(csv_error(&parser)));
-    }
-    if (c.status == NN_OK && c.b.next == 0 && c.b.count == 0)
-        c.status = nn_fail(err, "%s: no data rows", path);
-    if (c.status == NN_OK) c.status = blocks_flush(&c.b, err);
-done:
-    free(text);
-    if (parser_ready) csv_free(&parser);
-    csv_free_first(&c);
+    static const NnCsvCallbacks callbacks = {NULL, csv_data_field, csv_row_end};
+    Csv c = {.path = path, .spec = spec, .err = err};
+    if (blocks_init(&c.b, spec, 0, sink, ctx, err) != NN_OK) return NN_ERR;
+    NnStatus status = nn_csv_read(path, ',', spec->csv_header, &callbacks, &c, err);
+    if (status == NN_OK) status = blocks_flush(&c.b, err);
     blocks_free(&c.b);
-    close(fd);
-    return c.status;
+    return status;
 }
 
 /* ---- Images: one row each ---- */

@@ -52,6 +52,7 @@ NnStatus nn_model_init(NnModel *m, int inputs, const NnIntList *hidden, int outp
         int out = l < hidden->count ? hidden->values[l] : outputs;
         m->layers[l].in = in;
         m->layers[l].out = out;
+        m->layers[l].mask_at = -1;
         n_params += (size_t)out * in + out;
         n_act += (size_t)rows_cap * out * 2;
         in = out;
@@ -78,6 +79,31 @@ NnStatus nn_model_init(NnModel *m, int inputs, const NnIntList *hidden, int outp
         a += (size_t)rows_cap * L->out * 2;
     }
     point_layers(m);
+    return NN_OK;
+}
+
+NnStatus nn_model_set_dropout(NnModel *m, const double *rates, char err[NN_ERR_LEN])
+{
+    NN_ASSERT(!m->dropped_arena && m->mask_units == 0);
+    size_t n = 0;
+    for (int l = 0; l < m->n_layers - 1; l++) {
+        NN_ASSERT(rates[l] >= 0.0 && rates[l] < 1.0);
+        m->dropout[l] = rates[l];
+        if (rates[l] > 0.0) n += (size_t)m->rows_cap * m->layers[l].out;
+    }
+    if (n == 0) return NN_OK;
+    m->dropped_arena = alloc_floats(n);
+    if (!m->dropped_arena)
+        return nn_fail(err, "out of memory for dropout's buffers (%zu floats)", n);
+    float *d = m->dropped_arena;
+    for (int l = 0; l < m->n_layers - 1; l++) {
+        NnLayer *L = &m->layers[l];
+        if (m->dropout[l] == 0.0) continue;
+        L->mask_at = m->mask_units;
+        L->dropped = d;
+        m->mask_units += L->out;
+        d += (size_t)m->rows_cap * L->out;
+    }
     return NN_OK;
 }
 
@@ -168,10 +194,19 @@ static double output_forward(NnModel *m, float *z, const float *b, const NnTruth
         case NN_LOSS_CROSS_ENTROPY: {
             float top = row[nn_argmax(row, out)];
             float zy = y >= 0 ? row[y] : 0.0f, sum = 0.0f;
+            double z_sum = 0.0; /* label smoothing only */
+            if (labels && truth->smoothing > 0.0f)
+                for (int j = 0; j < out; j++) z_sum += row[j];
             for (int j = 0; j < out; j++) sum += row[j] = expf(row[j] - top);
             float inv = 1.0f / sum;
             for (int j = 0; j < out; j++) row[j] *= inv;
-            if (labels) loss += (double)logf(sum) + top - zy; /* -log softmax(z)[y] */
+            if (labels && truth->smoothing > 0.0f) {
+                /* -sum_k q_k log softmax(z)_k = log sum_k e^z_k - sum_k q_k z_k, sum q = 1 */
+                double e = truth->smoothing;
+                loss += (double)logf(sum) + top - ((1.0 - e) * zy + e * z_sum / out);
+            } else if (labels) {
+                loss += (double)logf(sum) + top - zy; /* -log softmax(z)[y] */
+            }
             break;
         }
         case NN_LOSS_MSE: {
@@ -200,8 +235,8 @@ static double output_forward(NnModel *m, float *z, const float *b, const NnTruth
     return loss;
 }
 
-double nn_model_forward(NnModel *m, const float *x, const NnTruth *truth, int rows,
-                        int64_t *correct)
+double nn_model_forward(NnModel *m, const float *x, const float *masks, const NnTruth *truth,
+                        int rows, int64_t *correct)
 {
     NN_ASSERT(rows >= 0 && rows <= m->rows_cap);
     if (rows == 0) return 0.0;
@@ -211,9 +246,19 @@ double nn_model_forward(NnModel *m, const float *x, const NnTruth *truth, int ro
         /* x:(rows, in) W:(out, in) -> act:(rows, out) = x W^T */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, L->out, L->in, 1.0f, in,
                     L->in, L->weights, L->in, 0.0f, L->act, L->out);
-        if (l < m->n_layers - 1)
-            bias_activate(L->act, L->biases, rows, L->out, m->activation);
         in = L->act;
+        if (l == m->n_layers - 1) break;
+        bias_activate(L->act, L->biases, rows, L->out, m->activation);
+        if (masks && L->mask_at >= 0) {
+            /* act:(rows, out) times the layer's part of masks:(rows, mask_units) */
+            for (int r = 0; r < rows; r++) {
+                const float *a = L->act + (size_t)r * L->out;
+                const float *k = masks + (size_t)r * m->mask_units + L->mask_at;
+                float *d = L->dropped + (size_t)r * L->out;
+                for (int j = 0; j < L->out; j++) d[j] = a[j] * k[j];
+            }
+            in = L->dropped;
+        }
     }
     NnLayer *top = &m->layers[m->n_layers - 1];
     return output_forward(m, top->act, top->biases, truth, rows, correct);
@@ -228,17 +273,29 @@ double nn_model_abs_error(const NnModel *m, const float *targets, int rows)
     return sum;
 }
 
-void nn_model_backward(NnModel *m, const float *x, const NnTruth *truth, int rows)
+/* The input layer l took in the last forward pass: x, the previous layer's outputs, or
+ * with masks those outputs after dropout. */
+static const float *layer_input(const NnModel *m, int l, const float *x, const float *masks)
+{
+    if (l == 0) return x;
+    const NnLayer *P = &m->layers[l - 1];
+    return masks && P->mask_at >= 0 ? P->dropped : P->act;
+}
+
+void nn_model_backward(NnModel *m, const float *x, const float *masks, const NnTruth *truth,
+                       int rows)
 {
     NN_ASSERT(rows >= 0 && rows <= m->rows_cap);
     if (rows == 0) {
         memset(m->grads, 0, sizeof(float) * m->n_params);
         return;
     }
-    /* Output delta: softmax + cross-entropy gives a - onehot(y); sigmoid + MSE gives
-     * (a - onehot(y)) a (1 - a); linear + squared error gives a - t. */
+    /* Output delta: softmax + cross-entropy gives a - q, q the target distribution
+     * (onehot(y) without smoothing); sigmoid + MSE gives (a - onehot(y)) a (1 - a); linear +
+     * squared error gives a - t. */
     NnLayer *top = &m->layers[m->n_layers - 1];
     int out = m->outputs;
+    float off = truth->smoothing / (float)out, on = 1.0f - truth->smoothing + off; /* q */
     for (int r = 0; r < rows; r++) {
         const float *a = top->act + (size_t)r * out;
         float *d = top->delta + (size_t)r * out;
@@ -248,13 +305,13 @@ void nn_model_backward(NnModel *m, const float *x, const NnTruth *truth, int row
             continue;
         }
         for (int j = 0; j < out; j++) {
-            float diff = a[j] - (j == truth->labels[r]);
+            float diff = a[j] - (j == truth->labels[r] ? on : off);
             d[j] = m->loss == NN_LOSS_CROSS_ENTROPY ? diff : diff * a[j] * (1.0f - a[j]);
         }
     }
     for (int l = m->n_layers - 1; l >= 0; l--) {
         NnLayer *L = &m->layers[l];
-        const float *in = l ? m->layers[l - 1].act : x;
+        const float *in = layer_input(m, l, x, masks);
         /* delta:(rows, out) in:(rows, in) -> dW:(out, in) = delta^T in */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->out, L->in, rows, 1.0f, L->delta,
                     L->out, in, L->in, 0.0f, L->d_weights, L->in);
@@ -265,10 +322,17 @@ void nn_model_backward(NnModel *m, const float *x, const NnTruth *truth, int row
             for (int j = 0; j < L->out; j++) L->d_biases[j] += d[j];
         }
         if (l == 0) break;
-        /* delta:(rows, out) W:(out, in) -> prev delta:(rows, in) = (delta W) * f'(z_prev) */
+        /* delta:(rows, out) W:(out, in) -> prev delta:(rows, in) = (delta W) * mask * f'(z_prev)
+         * (no mask without dropout) */
         NnLayer *P = &m->layers[l - 1];
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, L->in, L->out, 1.0f,
                     L->delta, L->out, L->weights, L->in, 0.0f, P->delta, L->in);
+        if (masks && P->mask_at >= 0)
+            for (int r = 0; r < rows; r++) {
+                const float *k = masks + (size_t)r * m->mask_units + P->mask_at;
+                float *d = P->delta + (size_t)r * L->in;
+                for (int j = 0; j < L->in; j++) d[j] *= k[j];
+            }
         activation_backward(P->delta, P->act, (size_t)rows * L->in, m->activation);
     }
 }
@@ -286,5 +350,6 @@ void nn_model_free(NnModel *m)
     free(m->labels);
     free(m->targets);
     free(m->arena);
+    free(m->dropped_arena);
     memset(m, 0, sizeof *m);
 }

@@ -6,6 +6,7 @@
  *   nn-mpi gradcheck CONFIG ...
  *   nn-mpi export CHECKPOINT -o FILE.onnx|FILE.npz
  *   nn-mpi predict CHECKPOINT INPUT... -o OUT.csv
+ *   nn-mpi plot RUN... -o FILE.svg
  * and nn-mpi --help lists them all. */
 #include <cblas.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ static const Command commands[] = {
     {"predict", nn_cmd_predict, "CKPT INPUT... -o OUT.csv [--top K]", "apply a model to rows"},
     {"gradcheck", nn_cmd_gradcheck, "CONFIG [--set k=v ...] [--samples N]",
      "check backprop against numerical gradients"},
+    {"plot", nn_cmd_plot, "RUN... -o FILE.svg", "loss and accuracy per epoch of runs"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -1,21 +1,14 @@
 #include "nnmpi/nn_rng.h"
 
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 void nn_rng_seed(NnRng *rng, uint64_t seed, uint64_t stream, uint64_t substream)
 {
-    rng->state = mix64(mix64(mix64(seed) ^ stream) + substream);
+    rng->state = nn_rng_mix(nn_rng_mix(nn_rng_mix(seed) ^ stream) + substream);
 }
 
 uint64_t nn_rng_next(NnRng *rng)
 {
-    rng->state += 0x9e3779b97f4a7c15ULL;
-    return mix64(rng->state);
+    rng->state += NN_RNG_GAMMA;
+    return nn_rng_mix(rng->state);
 }
 
 uint64_t nn_rng_below(NnRng *rng, uint64_t n)

@@ -8,6 +8,7 @@
 #include "nnmpi/nn_comm.h"
 #include "nnmpi/nn_fixed.h"
 #include "nnmpi/nn_reduce.h"
+#include "nnmpi/nn_regularize.h"
 #include "nnmpi/nn_sampler.h"
 
 /* The reduction's slots after the gradients. */
@@ -36,6 +37,22 @@ static NnStatus share_storage(NnTrainer *t, char err[NN_ERR_LEN])
     nn_reduce_publish(&t->sums);
     nn_model_use_storage(m, shared, t->cfg->reproducible ? NULL : nn_reduce_row(&t->sums));
     nn_sgd_use_storage(&t->sgd, shared + n);
+    return NN_OK;
+}
+
+/* Dropout: the model's rates and buffers, and the buffers of a step's masks. */
+static NnStatus init_dropout(NnTrainer *t, char err[NN_ERR_LEN])
+{
+    NnModel *m = &t->model;
+    double rates[NN_MAX_HIDDEN];
+    for (int l = 0; l < t->cfg->hidden.count; l++) rates[l] = nn_config_dropout(t->cfg, l);
+    if (nn_model_set_dropout(m, rates, err) != NN_OK) return NN_ERR;
+    if (m->mask_units == 0) return NN_OK;
+    t->masks = malloc(sizeof(float) * (size_t)m->rows_cap * (size_t)m->mask_units);
+    t->batch_ids = malloc(sizeof(int32_t) * (size_t)m->rows_cap);
+    if (!t->masks || !t->batch_ids)
+        return nn_fail(err, "out of memory for dropout masks (%d rows of %d units)",
+                       m->rows_cap, m->mask_units);
     return NN_OK;
 }
 
@@ -94,7 +111,8 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
     memset(splits, 0, sizeof *splits);
 
     NnStatus status = NN_OK;
-    if (check_split(&t->train, &t->test, "test", err) != NN_OK ||
+    if (nn_config_check(cfg, err) != NN_OK ||
+        check_split(&t->train, &t->test, "test", err) != NN_OK ||
         check_split(&t->train, &t->validation, "validation", err) != NN_OK)
         status = NN_ERR;
     else if (t->n_train == 0)
@@ -127,6 +145,7 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
         nn_model_init_weights(&t->model, cfg->init, cfg->seed);
         status = nn_sgd_init(&t->sgd, &t->model, cfg->momentum, cfg->weight_decay, err);
     }
+    if (status == NN_OK) status = init_dropout(t, err);
     status = nn_comm_agree(comm, status, err);
     if (status == NN_OK && t->train.targets) {
         status = nn_evaluate_target_spread(comm, cfg->reproducible, &t->test,
@@ -162,6 +181,14 @@ void nn_trainer_begin_epoch(NnTrainer *t, int64_t epoch)
     t->exchange_seconds += MPI_Wtime() - start;
 }
 
+/* The truth of the batch in the model's scratch, as training sees it. */
+static NnTruth training_truth(const NnTrainer *t)
+{
+    NnTruth truth = nn_model_truth(&t->model);
+    truth.smoothing = (float)t->cfg->label_smoothing;
+    return truth;
+}
+
 /* Reproducible mode: this rank's rows, chunk by chunk, into exact sums; the sums over all
  * ranks become the float gradients of this rank's slice. */
 static void step_exact(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
@@ -169,15 +196,16 @@ static void step_exact(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
     NnModel *m = &t->model;
     size_t n = m->n_params;
     int64_t *q = nn_reduce_row(&t->sums), rejected = 0, slots[NN_GRAD_EXTRA];
-    NnTruth batch = nn_model_truth(m);
+    NnTruth batch = training_truth(t);
     if (rows == 0) memset(q, 0, sizeof(int64_t) * n);
     q[n + SLOT_LOSS] = 0;
     for (int first = 0; first < rows; first += (int)t->chunk) {
         int c = rows - first < t->chunk ? rows - first : (int)t->chunk;
         const float *x = m->input + (size_t)first * m->inputs;
+        const float *masks = t->masks ? t->masks + (size_t)first * m->mask_units : NULL;
         NnTruth truth = nn_truth_from(&batch, first, m->outputs);
-        double loss = nn_model_forward(m, x, &truth, c, NULL);
-        nn_model_backward(m, x, &truth, c);
+        double loss = nn_model_forward(m, x, masks, &truth, c, NULL);
+        nn_model_backward(m, x, masks, &truth, c);
         rejected += first == 0 ? nn_fixed_store(q, m->grads, n, t->step_limit)
                                : nn_fixed_add(q, m->grads, n, t->step_limit);
         rejected += nn_fixed_add_double(&q[n + SLOT_LOSS], loss, t->step_limit);
@@ -202,9 +230,9 @@ static void step_exact(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
 static void step_plain(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
 {
     NnModel *m = &t->model;
-    NnTruth truth = nn_model_truth(m);
-    double loss = nn_model_forward(m, m->input, &truth, rows, NULL);
-    nn_model_backward(m, m->input, &truth, rows);
+    NnTruth truth = training_truth(t);
+    double loss = nn_model_forward(m, m->input, t->masks, &truth, rows, NULL);
+    nn_model_backward(m, m->input, t->masks, &truth, rows);
     float *slot = m->grads + m->n_params; /* this rank's row */
     slot[SLOT_LOSS] = (float)loss;
     slot[SLOT_COUNT] = (float)rows;
@@ -241,6 +269,11 @@ NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned vote
 {
     NnModel *m = &t->model;
     int rows = nn_exchange_batch(&t->exchange, step, m->input, m->labels, m->targets);
+    if (t->masks) { /* each sample's own mask, whichever rank computes it */
+        int ids = nn_exchange_batch_ids(&t->exchange, step, t->batch_ids);
+        NN_ASSERT(ids == rows);
+        nn_dropout_masks(m, t->cfg->seed, t->exchange.epoch, t->batch_ids, rows, t->masks);
+    }
     NnStepResult r;
     if (t->cfg->reproducible)
         step_exact(t, rows, votes, &r);
@@ -257,6 +290,14 @@ NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned vote
     double start = MPI_Wtime();
     nn_reduce_publish(&t->sums); /* every slice of the weights is updated */
     t->allreduce_seconds += MPI_Wtime() - start;
+    if (t->cfg->max_norm > 0.0 && r.rejected == 0) {
+        /* Rows straddle slices: each is scaled by the rank whose slice holds its first
+         * weight, once the whole updated row is published, and published again. */
+        nn_max_norm(m, t->cfg->max_norm, t->sums.lo, t->sums.hi);
+        start = MPI_Wtime();
+        nn_reduce_publish(&t->sums);
+        t->allreduce_seconds += MPI_Wtime() - start;
+    }
     return r;
 }
 
@@ -280,4 +321,6 @@ void nn_trainer_free(NnTrainer *t)
     nn_samples_free(&t->train);
     nn_samples_free(&t->validation);
     nn_samples_free(&t->test);
+    free(t->masks);
+    free(t->batch_ids);
 }

@@ -9,7 +9,7 @@ expect_status 0 mpi 1 "$NN_MPI" --help
 expect_in "$WORK/out" "usage: nn-mpi COMMAND"
 expect_in "$WORK/out" "usage: nn-mpi train CONFIG"
 expect_in "$WORK/out" "[train] batch_size (integer, default '64'"
-for command in train inspect eval export predict gradcheck; do
+for command in train inspect eval export predict gradcheck plot; do
     expect_status 0 "$NN_MPI" $command --help
     expect_in "$WORK/out" "usage: nn-mpi $command"
 done

@@ -18,21 +18,16 @@ expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set train.reproducible=yes --set
     --set run.dir="$WORK/rep"
 ck=$(newest "$WORK/rep")
 
-# attr CKPT NAME: a /train attribute of a checkpoint, as Python's repr of the double.
-attr() { "$PY" -c "import h5py, sys; print(repr(float(h5py.File(sys.argv[1])['train'].attrs[sys.argv[2]])))" "$1" "$2"; }
-# field JSON NAME: a top-level number of an eval --json object, as Python's repr.
-field() { "$PY" -c "import json, sys; print(repr(float(json.load(open(sys.argv[1]))[sys.argv[2]])))" "$1" "$2"; }
-
 for split in test validation; do
-    want_loss=$(attr "$ck" ${split}_loss)
-    want_acc=$(attr "$ck" ${split}_accuracy)
+    want_loss=$(ckpt_attr "$ck" ${split}_loss)
+    want_acc=$(ckpt_attr "$ck" ${split}_accuracy)
     for np in 1 2 3; do
         expect_status 0 mpi $np "$NN_MPI" eval "$ck" --split $split --json
         cp "$WORK/out" "$WORK/$split$np.json"
-        [ "$(field "$WORK/out" loss)" = "$want_loss" ] ||
-            fail "np $np $split: eval loss $(field "$WORK/out" loss), the run logged $want_loss"
-        [ "$(field "$WORK/out" accuracy)" = "$want_acc" ] ||
-            fail "np $np $split: eval accuracy $(field "$WORK/out" accuracy), the run logged $want_acc"
+        [ "$(json_number "$WORK/out" loss)" = "$want_loss" ] ||
+            fail "np $np $split: eval loss $(json_number "$WORK/out" loss), the run logged $want_loss"
+        [ "$(json_number "$WORK/out" accuracy)" = "$want_acc" ] ||
+            fail "np $np $split: eval accuracy $(json_number "$WORK/out" accuracy), the run logged $want_acc"
     done
     cmp -s "$WORK/${split}1.json" <(sed 's/"ranks":3/"ranks":1/' "$WORK/${split}3.json") ||
         fail "$split: eval --json differs between 1 and 3 ranks"
@@ -80,19 +75,19 @@ expect_in "$WORK/out" "confusion matrix (rows: true class, columns: predicted cl
 # --split train: the 2500 rows training visits (3000 minus the 500 held out); --data: the
 # whole test split of another file (here the same file: 10000 rows); --top-k.
 expect_status 0 mpi 2 "$NN_MPI" eval "$ck" --split train --json
-[ "$(field "$WORK/out" samples)" = "2500.0" ] || fail "--split train evaluated $(field "$WORK/out" samples) rows"
+[ "$(json_number "$WORK/out" samples)" = "2500.0" ] || fail "--split train evaluated $(json_number "$WORK/out" samples) rows"
 expect_status 0 mpi 3 "$NN_MPI" eval "$ck" --data "$NN_DATA" --top-k 2 --json
-[ "$(field "$WORK/out" samples)" = "10000.0" ] || fail "--data evaluated $(field "$WORK/out" samples) rows"
-[ "$(field "$WORK/out" top_k)" = "2.0" ] || fail "--top-k 2 was not used"
+[ "$(json_number "$WORK/out" samples)" = "10000.0" ] || fail "--data evaluated $(json_number "$WORK/out" samples) rows"
+[ "$(json_number "$WORK/out" top_k)" = "2.0" ] || fail "--top-k 2 was not used"
 
 # Plain mode: the same numbers at 1 and 3 ranks to rounding.
 expect_status 0 mpi 2 "$NN_MPI" "${small[@]}" --set data.validation=0 --set run.dir="$WORK/plain"
 plain=$(newest "$WORK/plain")
 expect_status 0 mpi 1 "$NN_MPI" eval "$plain" --json
-a=$(field "$WORK/out" loss)
-close_enough "$(attr "$plain" test_loss)" "$a" 1e-6 || fail "plain: eval loss $a, the run logged $(attr "$plain" test_loss)"
+a=$(json_number "$WORK/out" loss)
+close_enough "$(ckpt_attr "$plain" test_loss)" "$a" 1e-6 || fail "plain: eval loss $a, the run logged $(ckpt_attr "$plain" test_loss)"
 expect_status 0 mpi 3 "$NN_MPI" eval "$plain" --json
-close_enough "$a" "$(field "$WORK/out" loss)" 1e-6 || fail "plain: eval loss differs at 3 ranks"
+close_enough "$a" "$(json_number "$WORK/out" loss)" 1e-6 || fail "plain: eval loss differs at 3 ranks"
 
 # Refusals.
 head -c 20000 "$ck" >"$WORK/damaged.h5"

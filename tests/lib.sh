@@ -114,6 +114,22 @@ metric() {
     grep "\"event\":\"$2\"" "$1" | sed -E "s/.*\"$3\":([-0-9.eE+naif]+).*/\1/"
 }
 
+# events FILE EVENT: the EVENT lines of a metrics file without the run id and the timings,
+# to compare runs.
+events() {
+    grep "\"event\":\"$2\"" "$1" | sed -E 's/,"run":"[^"]*"//; s/,"samples_per_sec".*//'
+}
+
+# ckpt_attr CKPT NAME: a /train attribute of a checkpoint, as Python's repr of the double;
+# json_number FILE NAME: a top-level number of a JSON object (nn-mpi eval --json), the same.
+# Both need python3-h5py.
+ckpt_attr() {
+    /usr/bin/python3 -c "import h5py, sys; print(repr(float(h5py.File(sys.argv[1])['train'].attrs[sys.argv[2]])))" "$1" "$2"
+}
+json_number() {
+    /usr/bin/python3 -c "import json, sys; print(repr(float(json.load(open(sys.argv[1]))[sys.argv[2]])))" "$1" "$2"
+}
+
 # IDX input for nn-mpi-data (nn_idx.h), written byte by byte:
 # idx_images FILE COUNT ROWS COLS [zeros]: pixel k of image i is (i * 7 + k) mod 256, or
 # every pixel 0 with "zeros" (fast, for large files); idx_labels FILE COUNT: label i is

@@ -13,19 +13,15 @@ run=("$NN_SOURCE/configs/test-small.ini" --set data.path="$NN_DATA" --set train.
 # 2968 = 57 * 52 + 4: 58 steps per epoch, the last of 4 samples; checkpoints every 20 steps.
 final=version_0/ckpt-000000116.h5
 
-# events NP EVENT: the metrics' EVENT lines without the run id and the timings.
-events() {
-    grep "\"event\":\"$2\"" "$WORK/np$1.jsonl" | sed -E 's/,"run":"[^"]*"//; s/,"samples_per_sec".*//'
-}
 epochs() {
-    events "$1" epoch
+    events "$WORK/np$1.jsonl" epoch
 }
 for np in 1 2 3 4 5 8; do
     expect_status 0 mpi $np "$NN_MPI" "${run[@]}" --set run.dir="$WORK/np$np" \
         --set log.metrics="$WORK/np$np.jsonl"
     if [ $np != 1 ]; then
         same_state "$WORK/np1/$final" "$WORK/np$np/$final"
-        cmp -s <(events 1 train) <(events $np train) ||
+        cmp -s <(events "$WORK/np1.jsonl" train) <(events "$WORK/np$np.jsonl" train) ||
             fail "np $np logged other training losses than np 1"
         cmp -s <(epochs 1) <(epochs $np) || fail "np $np logged other epoch results than np 1"
     fi

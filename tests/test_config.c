@@ -19,6 +19,8 @@ static const char *EVERY_KEY =
     "activation = tanh\n"
     "loss = mse\n"
     "init = xavier\n"
+    "dropout = 0.5, 0.25,0\n"
+    "max_norm = 3.5\n"
     "[train]\n"
     "epochs = 3\n"
     "batch_size = 100\n"
@@ -32,6 +34,7 @@ static const char *EVERY_KEY =
     "clip_grad_norm = 1.5\n"
     "momentum = 0.5\n"
     "weight_decay = 0.0001\n"
+    "label_smoothing = 0.1\n"
     "seed = 12345678901\n"
     "early_stopping_patience = 4\n"
     "min_delta = 0.001\n"
@@ -70,6 +73,8 @@ static const char *EVERY_KEY_CANONICAL =
     "activation = tanh\n"
     "loss = mse\n"
     "init = xavier\n"
+    "dropout = 0.5, 0.25, 0\n"
+    "max_norm = 3.5\n"
     "\n[train]\n"
     "epochs = 3\n"
     "batch_size = 100\n"
@@ -83,6 +88,7 @@ static const char *EVERY_KEY_CANONICAL =
     "clip_grad_norm = 1.5\n"
     "momentum = 0.5\n"
     "weight_decay = 0.0001\n"
+    "label_smoothing = 0.1\n"
     "seed = 12345678901\n"
     "blas_threads = 2\n"
     "early_stopping_patience = 4\n"
@@ -122,6 +128,10 @@ static void test_every_key(void)
     CHECK(cfg.hidden.count == 3 && cfg.hidden.values[0] == 300 && cfg.hidden.values[1] == 100 &&
           cfg.hidden.values[2] == 50);
     CHECK(cfg.activation == NN_ACT_TANH && cfg.loss == NN_LOSS_MSE && cfg.init == NN_INIT_XAVIER);
+    CHECK(cfg.dropout.count == 3 && cfg.dropout.values[0] == 0.5 &&
+          cfg.dropout.values[1] == 0.25 && cfg.dropout.values[2] == 0.0);
+    CHECK(nn_config_dropout(&cfg, 0) == 0.5 && nn_config_dropout(&cfg, 2) == 0.0);
+    CHECK(cfg.max_norm == 3.5 && cfg.label_smoothing == 0.1);
     CHECK(cfg.epochs == 3 && cfg.batch_size == 100 && cfg.learning_rate == 0.125);
     CHECK(cfg.lr_schedule == NN_LR_COSINE && cfg.lr_step_epochs == 4 && cfg.lr_gamma == 0.5);
     CHECK(cfg.lr_min == 0.001 && cfg.momentum == 0.5 && cfg.weight_decay == 0.0001);
@@ -180,6 +190,9 @@ static void test_defaults(void)
     CHECK(cfg.checkpoint_keep_every_epochs == 0 && cfg.resume == NN_RESUME_NO);
     CHECK(cfg.stop_signal == NN_SIGNAL_NONE && cfg.grace_seconds == 30);
     CHECK(cfg.time_limit == 0 && cfg.time_margin == 60);
+    CHECK(cfg.dropout.count == 1 && cfg.dropout.values[0] == 0.0);
+    CHECK(nn_config_dropout(&cfg, 0) == 0.0);
+    CHECK(cfg.max_norm == 0.0 && cfg.label_smoothing == 0.0);
 
     /* An empty file and an empty hidden list are fine. */
     char err[NN_ERR_LEN];
@@ -223,6 +236,15 @@ static const BadConfig BAD[] = {
     {"[model]\nhidden = 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1\n",
      "bad.ini:2: [model] hidden = 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1: at most 16 entries"},
     {"[data]\npath =\n", "bad.ini:2: [data] path = : must not be empty"},
+    /* Rates: 1 itself is out of range. */
+    {"[model]\ndropout = 0.5, 1\n", "bad.ini:2: [model] dropout = 0.5, 1: must be < 1"},
+    {"[model]\ndropout = -0.1\n", "bad.ini:2: [model] dropout = -0.1: must be >= 0"},
+    {"[model]\ndropout = 0.5,half\n",
+     "bad.ini:2: [model] dropout = 0.5,half: 'half' is not a number"},
+    {"[model]\ndropout = 0.5,,0.2\n",
+     "bad.ini:2: [model] dropout = 0.5,,0.2: expected a comma-separated list of numbers"},
+    {"[train]\nlabel_smoothing = 1\n", "bad.ini:2: [train] label_smoothing = 1: must be < 1"},
+    {"[model]\nmax_norm = -2\n", "bad.ini:2: [model] max_norm = -2: must be >= 0"},
     /* Text values must read back the same from the canonical config (found by fuzzing). */
     {"[run]\ndir =;x\n", "bad.ini:2: [run] dir = ;x: ';' (it starts a comment) cannot be part of a value (character 1)"},
     {"[data]\nvalidation = -1\n", "bad.ini:2: [data] validation = -1: must be >= 0"},
@@ -261,6 +283,51 @@ static void test_errors(void)
     nn_config_defaults(&cfg);
     CHECK(nn_config_parse(text, "long.ini", &cfg, err) == NN_ERR);
     CHECK_CONTAINS(err, "long.ini:2: line longer than");
+}
+
+/* Checks between keys (nn_config_check), after every layer is applied. */
+static void test_check(void)
+{
+    static const struct {
+        const char *sets[3];
+        const char *message; /* NULL: accepted */
+    } CASES[] = {
+        {{"model.hidden=64,32", "model.dropout=0.5"}, NULL},
+        {{"model.hidden=64,32", "model.dropout=0.5,0.2"}, NULL},
+        {{"model.hidden=64,32", "model.dropout=0.5,0.2,0.1"},
+         "[model] dropout = 0.5, 0.2, 0.1 gives 3 rates but [model] hidden has 2 layers: give "
+         "one rate for all, or one per hidden layer"},
+        {{"model.hidden=", "model.dropout=0.5"},
+         "[model] dropout = 0.5: the model has no hidden layers to drop units of ([model] "
+         "hidden is empty)"},
+        {{"model.hidden=", "model.dropout=0"}, NULL},
+        {{"model.hidden=", "model.max_norm=3"},
+         "[model] max_norm applies to hidden units, but [model] hidden is empty"},
+        {{"model.loss=mse", "train.label_smoothing=0.1"},
+         "[train] label_smoothing = 0.1 needs [model] loss = cross_entropy (it is mse)"},
+        {{"model.loss=squared_error", "train.label_smoothing=0.05"},
+         "[train] label_smoothing = 0.05 needs [model] loss = cross_entropy (it is "
+         "squared_error)"},
+        {{"train.label_smoothing=0.1"}, NULL},
+    };
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        NnConfig cfg;
+        char err[NN_ERR_LEN] = "";
+        nn_config_defaults(&cfg);
+        for (int k = 0; k < 3 && CASES[i].sets[k]; k++)
+            CHECK(nn_config_set(&cfg, CASES[i].sets[k], err) == NN_OK);
+        NnStatus status = nn_config_check(&cfg, err);
+        if (CASES[i].message) {
+            CHECK(status == NN_ERR);
+            CHECK_STREQ(err, CASES[i].message);
+        } else {
+            CHECK(status == NN_OK);
+        }
+    }
+    NnConfig cfg;
+    char err[NN_ERR_LEN];
+    nn_config_defaults(&cfg);
+    CHECK(nn_config_check(&cfg, err) == NN_OK); /* the defaults pass */
 }
 
 static void test_set(void)
@@ -318,6 +385,7 @@ static void test_load(void)
 int main(void)
 {
     test_every_key();
+    test_check();
     test_defaults();
     test_errors();
     test_set();

@@ -1,7 +1,9 @@
 /* Data-parallel steps at any rank count (run with -np 1..5, 8) give the update that one
  * process computes from the same weights and the same global batches: batch sizes the rank
  * count does not divide, a last batch smaller than the rest, ranks with empty parts, and a
- * validation split held out of the training rows (evaluated like the test split).
+ * validation split held out of the training rows (evaluated like the test split), and
+ * dropout, max-norm and label smoothing (masks per sample; max-norm's rows straddle the
+ * ranks' slices of the node-shared weights).
  * The reference is a trainer on MPI_COMM_SELF holding all the data. In reproducible mode
  * the weights, optimizer state, step losses and evaluation are bitwise the reference's; in
  * plain mode they agree to float rounding. */
@@ -15,7 +17,10 @@
 
 enum { FEATURES = 12, CLASSES = 4 };
 
-static NnConfig test_config(int batch, NnActivation act, NnLoss loss, int reproducible)
+/* regularize: dropout on both hidden layers, max-norm (below the rows' initial norms, so
+ * that it acts from the first step) and, with cross_entropy, label smoothing. */
+static NnConfig test_config(int batch, NnActivation act, NnLoss loss, int reproducible,
+                            int regularize)
 {
     NnConfig cfg;
     nn_config_defaults(&cfg);
@@ -29,6 +34,11 @@ static NnConfig test_config(int batch, NnActivation act, NnLoss loss, int reprod
     cfg.momentum = 0.9;
     cfg.weight_decay = 0.01;
     cfg.seed = 3;
+    if (regularize) {
+        cfg.dropout = (NnRealList){2, {0.3, 0.2}};
+        cfg.max_norm = 0.8;
+        cfg.label_smoothing = loss == NN_LOSS_CROSS_ENTROPY ? 0.1 : 0.0;
+    }
     return cfg;
 }
 
@@ -81,12 +91,12 @@ static double max_relative_difference(const float *a, const float *b, size_t n)
 enum { N_EVAL = 4 };
 
 static void check_case(int64_t total, int64_t held_out, int batch, NnActivation act, NnLoss loss,
-                       int reproducible)
+                       int reproducible, int regularize)
 {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    NnConfig cfg = test_config(batch, act, loss, reproducible);
+    NnConfig cfg = test_config(batch, act, loss, reproducible, regularize);
     const int epochs = 2;
     int64_t steps = epochs * nn_sampler_steps(total - held_out, batch);
     double *losses = calloc((size_t)steps + N_EVAL, sizeof(double));
@@ -110,11 +120,11 @@ static void check_case(int64_t total, int64_t held_out, int batch, NnActivation 
         double dl = 0.0;
         for (int64_t k = 0; k < steps + (held_out ? N_EVAL : 2); k++)
             dl = fmax(dl, fabs(losses[k] - ref_losses[k]) / (1.0 + fabs(ref_losses[k])));
-        printf("np %d, %s mode, %lld rows (%lld held out), batch %d, %s/%s: after %lld steps "
+        printf("np %d, %s mode, %lld rows (%lld held out), batch %d, %s/%s%s: after %lld steps "
                "max relative difference weights %.1e velocity %.1e losses and accuracy %.1e\n",
                size, reproducible ? "reproducible" : "plain", (long long)total,
-               (long long)held_out, batch,
-               nn_activation_name(act), nn_loss_name(loss), (long long)steps, dw, dv, dl);
+               (long long)held_out, batch, nn_activation_name(act), nn_loss_name(loss),
+               regularize ? " with dropout, max-norm" : "", (long long)steps, dw, dv, dl);
         CHECK(dw < 1e-5 && dv < 1e-5 && dl < 1e-5);
         if (size == 1 || reproducible) { /* the same arithmetic: bit for bit */
             CHECK(memcmp(dist.model.params, ref.model.params,
@@ -138,12 +148,16 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     for (int reproducible = 0; reproducible <= 1; reproducible++) {
         /* 10 = 4+3+3 at np 3 (chunks of 3: 3+3+3+1) */
-        check_case(25, 0, 10, NN_ACT_SIGMOID, NN_LOSS_CROSS_ENTROPY, reproducible);
-        check_case(25, 0, 7, NN_ACT_RELU, NN_LOSS_CROSS_ENTROPY, reproducible); /* last batch 4 */
-        check_case(9, 0, 2, NN_ACT_TANH, NN_LOSS_MSE, reproducible); /* parts empty at np 3+ */
-        check_case(40, 0, 40, NN_ACT_RELU, NN_LOSS_MSE, reproducible); /* one full-batch step */
+        check_case(25, 0, 10, NN_ACT_SIGMOID, NN_LOSS_CROSS_ENTROPY, reproducible, 0);
+        /* last batch 4 */
+        check_case(25, 0, 7, NN_ACT_RELU, NN_LOSS_CROSS_ENTROPY, reproducible, 0);
+        check_case(9, 0, 2, NN_ACT_TANH, NN_LOSS_MSE, reproducible, 0); /* parts empty at np 3+ */
+        check_case(40, 0, 40, NN_ACT_RELU, NN_LOSS_MSE, reproducible, 0); /* one full-batch step */
         /* 11 of 36 rows held out: 25 training rows, 11 validation rows in chunks of 3 */
-        check_case(36, 11, 7, NN_ACT_RELU, NN_LOSS_CROSS_ENTROPY, reproducible);
+        check_case(36, 11, 7, NN_ACT_RELU, NN_LOSS_CROSS_ENTROPY, reproducible, 0);
+        /* dropout, max-norm and label smoothing; dropout and max-norm with mse */
+        check_case(36, 11, 7, NN_ACT_RELU, NN_LOSS_CROSS_ENTROPY, reproducible, 1);
+        check_case(25, 0, 10, NN_ACT_TANH, NN_LOSS_MSE, reproducible, 1);
     }
     MPI_Allreduce(MPI_IN_PLACE, &nn_test_failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     int status = rank == 0 ? nn_test_finish("test_update") : (nn_test_failures != 0);

@@ -47,6 +47,11 @@ typedef struct {
 } NnIntList;
 
 typedef struct {
+    int count;
+    double values[NN_MAX_HIDDEN];
+} NnRealList;
+
+typedef struct {
     /* [data] */
     char data_path[NN_PATH_LEN];
     int64_t train_samples; /* use the first N training rows; 0 = all */
@@ -60,6 +65,8 @@ typedef struct {
     NnActivation activation;
     NnLoss loss;
     NnInit init;
+    NnRealList dropout; /* per hidden layer, or one rate for all; 0: off (nn_config_dropout) */
+    double max_norm;    /* largest norm of a hidden unit's incoming weights; 0: off */
     /* [train] */
     int epochs;
     int batch_size; /* global: summed over all ranks */
@@ -73,6 +80,7 @@ typedef struct {
     double clip_grad_norm; /* largest global L2 norm of the mean gradient; 0: off */
     double momentum;
     double weight_decay;
+    double label_smoothing; /* cross_entropy: epsilon of the target (1-eps) onehot + eps/K */
     int64_t seed;
     int early_stopping_patience; /* epochs without improvement before stopping; 0: off */
     double min_delta;            /* least change that counts as an improvement */
@@ -114,6 +122,15 @@ NnStatus nn_config_read_file(const char *path, char **text, char err[NN_ERR_LEN]
 
 /* Defaults, then the file at path. */
 NnStatus nn_config_load(const char *path, NnConfig *cfg, char err[NN_ERR_LEN]);
+
+/* The checks between keys, once every layer (file, --set) is applied: rates for dropout
+ * fit [model] hidden, label smoothing needs cross_entropy, and the like. A failure is a
+ * config error (the message names the keys). */
+NnStatus nn_config_check(const NnConfig *cfg, char err[NN_ERR_LEN]);
+
+/* The dropout rate of hidden layer `layer` (0-based): [model] dropout's one rate, or its
+ * entry for the layer; 0 when dropout is off. */
+double nn_config_dropout(const NnConfig *cfg, int layer);
 
 /* Applies one command-line override "section.key=value". */
 NnStatus nn_config_set(NnConfig *cfg, const char *assignment, char err[NN_ERR_LEN]);

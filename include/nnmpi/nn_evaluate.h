@@ -40,6 +40,9 @@ typedef struct {
     int64_t *confusion;    /* NULL, or (outputs, outputs) zeroed counts, row = true class,
                               column = predicted class (the largest output): filled with the
                               split's counts summed over the ranks */
+    int32_t *predicted;    /* NULL, or (s->count): filled with this rank's predicted class
+                              (the largest output, as counted in confusion) of each of its
+                              rows, in shard order; classification only. Changes no result. */
 } NnEvalOptions;
 
 /* The largest term of an exact sum over a split of `total` rows in chunks of `chunk`. */

@@ -70,8 +70,9 @@ NnStatus nn_exchange_set_augment(NnExchange *ex, const NnAugment *a, char err[NN
 int nn_exchange_batch(const NnExchange *ex, int64_t step, float *x, int32_t *labels,
                       float *targets);
 
-/* The rows of the training split of the samples that
- * nn_exchange_batch(ex, step, ...) returns, for tests; returns their number. */
+/* The rows of the training split of the samples that nn_exchange_batch(ex, step, ...)
+ * returns, in its order (a sample's index for its dropout mask, and for tests); returns
+ * their number. Allocates nothing. */
 int nn_exchange_batch_ids(const NnExchange *ex, int64_t step, int32_t *ids);
 
 /* Frees what nn_exchange_init allocated (also after it failed; safe on a zeroed struct). */

@@ -17,9 +17,11 @@
 #define NN_GRADCHECK_STEP 1e-6      /* h of the central difference (f(p+h) - f(p-h)) / 2h */
 
 /* The summed loss over rows of m's network with the parameters `params` (doubles, in the
- * layout of m->params), computed in double precision from x:(rows, inputs) and the truth. */
+ * layout of m->params), computed in double precision from x:(rows, inputs) and the truth
+ * (its label smoothing included), with the dropout masks:(rows, m->mask_units) applied to
+ * the hidden layers' outputs as nn_model_forward applies them (NULL: none). */
 double nn_gradcheck_loss(const NnModel *m, const double *params, const float *x,
-                         const NnTruth *truth, int rows, double *scratch);
+                         const float *masks, const NnTruth *truth, int rows, double *scratch);
 
 /* Doubles of scratch nn_gradcheck_loss needs for m. */
 size_t nn_gradcheck_scratch_size(const NnModel *m);
@@ -34,12 +36,14 @@ typedef struct {
     double backprop, numeric; /* its two gradients */
 } NnGradcheckPart;
 
-/* Runs forward and backward on x and truth (rows <= m->rows_cap), then checks, in each
+/* Runs forward and backward on x, masks and truth (rows <= m->rows_cap; masks: a fixed
+ * dropout mask as nn_model_forward takes it, or NULL), then checks, in each
  * layer's weights and biases, up to per_part parameters (all when there are no more; else
  * the largest backprop gradients first, then others drawn from seed). parts:(2 n_layers),
  * layer by layer, weights then biases. Allocates (and frees) a double copy of the
  * parameters. */
-NnStatus nn_gradcheck_run(NnModel *m, const float *x, const NnTruth *truth, int rows,
+NnStatus nn_gradcheck_run(NnModel *m, const float *x, const float *masks, const NnTruth *truth,
+                          int rows,
                           size_t per_part, uint64_t seed, NnGradcheckPart *parts,
                           char err[NN_ERR_LEN]);
 

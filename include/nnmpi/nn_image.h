@@ -2,7 +2,7 @@
  * PGM (Netpbm's binary P5 and plain P2). Every image becomes one row of width * height bytes,
  * row-major, the way the IDX files of MNIST store theirs (0 = black, 255 = white): the bytes
  * a uint8 dataset holds. Nothing is resized: the image must have exactly the pixels the
- * caller expects. */
+ * caller expects. Also PNG files written from RGB pixels (nn-mpi eval --errors). */
 #ifndef NNMPI_NN_IMAGE_H
 #define NNMPI_NN_IMAGE_H
 
@@ -26,5 +26,12 @@ typedef enum { NN_IMAGE_PNG, NN_IMAGE_PGM } NnImageKind;
  * A damaged or truncated file fails with err naming it and what libpng or the parser found. */
 NnStatus nn_image_read(const char *path, NnImageKind kind, int64_t expected, uint8_t *pixels,
                        char err[NN_ERR_LEN]);
+
+/* Writes rgb:(height, width, 3) 8-bit sRGB pixels as a PNG file (libpng, 8-bit RGB, no
+ * interlacing), built in memory and written whole or not at all (nn_atomic_write). text:
+ * NULL, or a tEXt chunk "Description" with this text (Latin-1; at most 64 KiB); err names
+ * the file. */
+NnStatus nn_image_write_png(const char *path, int width, int height, const uint8_t *rgb,
+                            const char *text, char err[NN_ERR_LEN]);
 
 #endif

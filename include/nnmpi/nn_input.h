@@ -23,7 +23,7 @@
 typedef enum {
     NN_INPUT_DATASET, /* an nn-mpi dataset file (HDF5, nn_dataset.h) */
     NN_INPUT_IDX,     /* IDX images (nn_idx.h), raw or gzipped */
-    NN_INPUT_CSV,     /* CSV, one row of features a line (libcsv) */
+    NN_INPUT_CSV,     /* CSV, one row of features a line (nn_csv.h) */
     NN_INPUT_NPY,     /* a .npy array (nn_npy.h) of shape (N, F) or (N, d1, d2, ...) */
     NN_INPUT_PNG,     /* one image (nn_image.h) */
     NN_INPUT_PGM

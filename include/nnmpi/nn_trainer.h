@@ -53,6 +53,9 @@ typedef struct {
                              (t - the target's mean)^2, by NnSplit (R^2's denominator) */
     double exchange_seconds;  /* wall time in the sample exchange, summed (caller resets) */
     double allreduce_seconds; /* wall time in the steps' allreduce, summed (caller resets) */
+    float *masks;       /* dropout: (rows_cap, model.mask_units), this rank's part of a
+                           batch (nn_regularize.h); NULL without dropout */
+    int32_t *batch_ids; /* dropout: (rows_cap), the training-split rows of that part */
 } NnTrainer;
 
 /* The rows per unit of the test and validation shards that nn_trainer_init expects: pass it
@@ -94,8 +97,9 @@ typedef struct {
 } NnStepResult;
 
 /* Step `step` of the current epoch: forward and backward over this rank's part of the
- * global batch, one MPI_Allreduce of the gradient sums with the loss sum, sample count and
- * votes, then the SGD update with learning rate lr.
+ * global batch (with each sample's dropout mask and the label smoothing of cfg), one
+ * MPI_Allreduce of the gradient sums with the loss sum, sample count and votes, then the
+ * SGD update with learning rate lr, and the max-norm constraint when cfg sets one.
  * With [train] clip_grad_norm = c > 0, the update uses the mean gradient g times
  * min(1, c / (||g|| + 1e-6)), as PyTorch's clip_grad_norm_ (weight decay is added after
  * it, as PyTorch's optimizers do). ||g|| sums squares exactly (nn_fixed.h) over each
@@ -104,7 +108,8 @@ typedef struct {
 NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned votes);
 
 /* Evaluates the test or validation split, each sample once on the rank that holds it (one
- * MPI_Allreduce). In reproducible mode the results are the same bits at any rank count. */
+ * MPI_Allreduce). In reproducible mode the results are the same bits at any rank count.
+ * Evaluation uses no dropout and reports the plain cross-entropy (no label smoothing). */
 NnEvalResult nn_trainer_evaluate(NnTrainer *t, NnSplit which);
 
 void nn_trainer_free(NnTrainer *t);
