@@ -2,8 +2,8 @@
 # The sanitizer build: builds nn-mpi with AddressSanitizer and UndefinedBehaviorSanitizer
 # (-DNN_SANITIZE=address,undefined, UBSan errors fatal) into build-sanitize/ and runs, each
 # of which must finish cleanly:
-#   - the serial unit tests: config, sampler, fixed, gradcheck, regularize, checkpoint, fault,
-#     and test_adam's steps;
+#   - the serial unit tests: config, sampler, schedule, fixed, gradcheck, regularize,
+#     checkpoint, fault, and test_adam's steps;
 #   - nn-mpi-data on small IDX files made here (raw, gzipped, and a truncated one);
 #   - a short training run at -np 1 and -np 3 (one epoch, 600 samples), one at -np 3 with
 #     dropout, max-norm and label smoothing, a resume at -np 3, an AdamW run at -np 3 and
@@ -37,7 +37,7 @@ step() { echo "sanitize: $*"; }
 
 step "building into $build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=address,undefined >/dev/null
-unit_tests=(config sampler fixed gradcheck regularize checkpoint fault)
+unit_tests=(config sampler schedule fixed gradcheck regularize checkpoint fault)
 cmake --build "$build" -j2 --target nn-mpi nn-mpi-data "${unit_tests[@]/#/test_}" test_adam \
     >/dev/null
 

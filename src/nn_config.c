@@ -112,6 +112,9 @@ static const ConfigKey KEYS[] = {
      "use only the first N test rows (0 = all)"},
     {"data", "validation", KEY_I64, FIELD(validation), "0", 0, 1e12, NULL,
      "hold out N training samples as a validation split (chosen from the seed), or 0"},
+    {"data", "augment", KEY_INT, FIELD(augment), "0", 0, 255, NULL,
+     "shift each training image by a random (dx, dy) of at most this many pixels each way, "
+     "drawn from the seed, the epoch and the sample, zero fill (0 = off; never in evaluation)"},
 
     {"model", "hidden", KEY_INT_LIST, FIELD(hidden), "128", 1, 65536, NULL,
      "hidden layer sizes, comma separated, any depth up to 16 (empty = none)"},
@@ -145,6 +148,14 @@ static const ConfigKey KEYS[] = {
      "step schedule: the factor"},
     {"train", "lr_min", KEY_REAL, FIELD(lr_min), "0", 0, 1e6, NULL,
      "cosine schedule: the rate reached at the last step"},
+    {"train", "warmup_epochs", KEY_REAL, FIELD(warmup_epochs), "0", 0, 1e6, NULL,
+     "raise the rate linearly from learning_rate/W to the schedule's over the first W steps, "
+     "W = this many epochs' steps (0 = off; or give warmup_steps)"},
+    {"train", "warmup_steps", KEY_I64, FIELD(warmup_steps), "0", 0, 1e12, NULL,
+     "the warm-up's length W in steps instead (0 = off)"},
+    {"train", "clip_grad_norm", KEY_REAL, FIELD(clip_grad_norm), "0", 0, 1e12, NULL,
+     "scale the mean gradient by c / (norm + 1e-6) when its global L2 norm exceeds c "
+     "(0 = off)"},
     {"train", "momentum", KEY_REAL, FIELD(momentum), "0.9", 0, 0.9999, NULL,
      "SGD momentum (0 = plain SGD)"},
     {"train", "optimizer", KEY_CHOICE, FIELD(optimizer), "sgd", 0, 0, nn_optimizer_names,
@@ -711,6 +722,12 @@ NnStatus nn_config_check(const NnConfig *cfg, char err[NN_ERR_LEN])
         return nn_fail(err, "[train] label_smoothing = %s needs [model] loss = cross_entropy "
                             "(it is %s)",
                        text, nn_loss_name(cfg->loss));
+    }
+    if (cfg->warmup_epochs > 0 && cfg->warmup_steps > 0) {
+        format_real(cfg->warmup_epochs, text, sizeof text);
+        return nn_fail(err, "[train] warmup_epochs = %s and warmup_steps = %lld: give one of "
+                            "them",
+                       text, (long long)cfg->warmup_steps);
     }
     return NN_OK;
 }

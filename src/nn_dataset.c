@@ -296,6 +296,25 @@ done:
     return r;
 }
 
+/* The images' (rows, cols) from their image_shape attribute (nn-mpi-data writes it): 0, 0
+ * without one; -1, -1 when it is not two positive numbers whose product is `features`
+ * (only [data] augment needs it, and says so). */
+static void read_image_shape(hid_t images, int features, int *rows, int *cols)
+{
+    *rows = *cols = 0;
+    if (H5Aexists(images, "image_shape") <= 0) return;
+    int64_t shape[3];
+    int n = 0;
+    char err[NN_ERR_LEN];
+    *rows = *cols = -1;
+    if (nn_h5_attr_read_i64s(images, "image_shape", shape, 3, &n, err) != NN_OK || n != 2 ||
+        shape[0] < 1 || shape[1] < 1 || shape[0] > features || shape[1] > features ||
+        shape[0] * shape[1] != features)
+        return;
+    *rows = (int)shape[0];
+    *cols = (int)shape[1];
+}
+
 /* Opens path for parallel reading (collective over comm). */
 static NnStatus open_file(MPI_Comm comm, const char *path, hid_t *fapl, hid_t *file,
                           char err[NN_ERR_LEN])
@@ -454,6 +473,7 @@ static NnStatus read_split(MPI_Comm comm, const char *path, const char *split, i
     if (read_preprocess(file, images, path, images_name, type, out->features, &out->prep, err) !=
         NN_OK)
         goto agree;
+    read_image_shape(images, out->features, &out->image_rows, &out->image_cols);
     nn_shard_range_units(out->total, unit, size, rank, &out->start, &out->count);
     /* Without 'classes' and with a limit, the labels beyond it count for max_label too. */
     if (!classes && !targets && !rows && out->total < split_rows) {

@@ -95,14 +95,23 @@ void nn_dryrun(const NnDryRun *d)
             mib((double)t->n_train / t->size * (double)rec_bytes), (long long)rec_bytes,
             mib(peak));
     fprintf(out, "data: %s: %lld training samples (an epoch), %lld validation, %lld test; %d "
-                 "features, %s\n",
+                 "features, %s",
             cfg->data_path, (long long)t->n_train, (long long)t->validation.total,
             (long long)t->test.total, t->train.features,
             t->train.targets ? "regression" : "classification");
-    fprintf(out, "schedule: %d epochs of %lld steps of %d samples (the global batch) on %d "
-                 "rank%s, %s sums\n",
+    const NnAugment *aug = &t->exchange.augment;
+    if (aug->shift)
+        fprintf(out, "; training images (%d x %d) shifted by up to %d pixels", aug->rows,
+                aug->cols, aug->shift);
+    fprintf(out, "\nschedule: %d epochs of %lld steps of %d samples (the global batch) on %d "
+                 "rank%s, %s sums",
             cfg->epochs, (long long)steps, cfg->batch_size, t->size, t->size == 1 ? "" : "s",
             cfg->reproducible ? "exact (reproducible)" : "float");
+    int64_t warmup = nn_warmup_steps(cfg, steps);
+    if (warmup) fprintf(out, "; a linear warm-up over %lld steps", (long long)warmup);
+    if (cfg->clip_grad_norm > 0)
+        fprintf(out, "; gradients clipped to global norm %g", cfg->clip_grad_norm);
+    fprintf(out, "\n");
     if (!d->run_path[0])
         fprintf(out, "run directory: none ([run] dir is empty): no checkpoints\n");
     else if (d->resumed)

@@ -170,11 +170,12 @@ void nn_exchange_epoch(NnExchange *ex, int64_t epoch)
     ex->epoch = epoch;
 }
 
-/* This rank's part of step `step`: [*first, *first + *count) of its samples in use order. */
-static void local_part(const NnExchange *ex, int64_t step, int64_t *first, int64_t *count)
+/* This rank's part of step `step`: [*first, *first + *count) of its samples in use order,
+ * which are those at positions [*start, *start + *count) of the epoch. */
+static void local_part(const NnExchange *ex, int64_t step, int64_t *first, int64_t *start,
+                       int64_t *count)
 {
-    int64_t start;
-    nn_sampler_part(&ex->layout, step, ex->rank, &start, count);
+    nn_sampler_part(&ex->layout, step, ex->rank, start, count);
     *first = step * ex->part; /* every step before the last is a full batch */
 }
 
@@ -193,17 +194,35 @@ int nn_exchange_batch(const NnExchange *ex, int64_t step, float *x, int32_t *lab
                       float *targets)
 {
     NN_ASSERT(ex->epoch >= 0);
-    int64_t first, count, rec = nn_samples_record_size(ex->shard);
+    int64_t first, start, count, rec = nn_samples_record_size(ex->shard);
     int features = ex->shard->features, T = ex->shard->targets;
-    local_part(ex, step, &first, &count);
+    local_part(ex, step, &first, &start, &count);
     const uint8_t **records = ex->use_record + first;
     for (int64_t i = 0; i < count && i < PREFETCH_AHEAD; i++) prefetch_record(records[i], rec);
     for (int64_t i = 0; i < count; i++) {
         if (i + PREFETCH_AHEAD < count) prefetch_record(records[i + PREFETCH_AHEAD], rec);
-        nn_record_decode(ex->shard, records[i], x + i * features, &labels[i],
+        const uint8_t *record = records[i];
+        if (ex->augment.shift) /* by the sample's row of the split: any rank draws alike */
+            record = nn_augment_record(&ex->augment, ex->epoch, ex->order[start + i], record,
+                                       rec, ex->shifted);
+        nn_record_decode(ex->shard, record, x + i * features, &labels[i],
                          T ? targets + i * T : NULL);
     }
     return (int)count;
+}
+
+NnStatus nn_exchange_set_augment(NnExchange *ex, const NnAugment *a, char err[NN_ERR_LEN])
+{
+    ex->augment = *a;
+    if (a->shift == 0 || ex->shifted) return NN_OK;
+    NN_ASSERT((int64_t)a->rows * a->cols == ex->shard->features &&
+              a->elem == nn_feature_bytes(ex->shard->prep.type));
+    ex->shifted = malloc((size_t)nn_samples_record_size(ex->shard));
+    if (!ex->shifted) {
+        ex->augment.shift = 0;
+        return nn_fail(err, "out of memory for a shifted training record");
+    }
+    return NN_OK;
 }
 
 int nn_exchange_batch_ids(const NnExchange *ex, int64_t step, int32_t *ids)
@@ -231,5 +250,6 @@ void nn_exchange_free(NnExchange *ex)
     free(ex->held);
     free(ex->first_row);
     free(ex->send_counts);
+    free(ex->shifted);
     memset(ex, 0, sizeof *ex);
 }

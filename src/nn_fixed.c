@@ -1,6 +1,7 @@
 #include "nnmpi/nn_fixed.h"
 
 #include <math.h>
+#include <string.h>
 
 #define SCALE 1099511627776.0 /* 2^40 */
 
@@ -88,4 +89,93 @@ void nn_fixed_to_float(const int64_t *restrict q, float *restrict out, size_t n)
         to_float_avx512(q, out, n);
     else
         to_float_loop(q, out, n);
+}
+
+/* A block's sum of squares d = m 2^(e - 1075) (m < 2^53, e its exponent field) goes to
+ * bin e - SQUARES_E0 as m >> 10: bin k counts units of 2^(k - 170). The bins are integers,
+ * so they add exactly in any order; every 2^20 blocks they move to the limbs, before they
+ * could overflow (2^20 parts below 2^43 each). */
+enum {
+    SQUARES_E0 = 895, /* the exponent field of 2^-128 */
+    SQUARES_BINS = 256, /* up to 2^128 */
+    SQUARES_FLUSH = NN_SQUARES_BLOCK << 20 /* values */
+};
+
+/* The squares of one block: two per lane, then the lanes in a fixed tree (float squares
+ * are exact as doubles; only the additions round). Vector types keep the order fixed and
+ * the code vectorised. */
+typedef double Double8 __attribute__((vector_size(64)));
+typedef float Float8 __attribute__((vector_size(32)));
+_Static_assert(NN_SQUARES_BLOCK == 16, "block_squares sums 8 lanes of 2");
+
+static inline double block_squares(const float *v)
+{
+    Float8 a, b;
+    memcpy(&a, v, sizeof a);
+    memcpy(&b, v + 8, sizeof b);
+    Double8 x = __builtin_convertvector(a, Double8), y = __builtin_convertvector(b, Double8);
+    Double8 l = x * x + y * y;
+    return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+}
+
+/* Bins the blocks of v[0..n) (n <= SQUARES_FLUSH); returns the blocks left out. */
+static int64_t bin_squares(uint64_t bins[SQUARES_BINS], const float *v, size_t n)
+{
+    int64_t out = 0;
+    for (size_t i = 0; i < n; i += NN_SQUARES_BLOCK) {
+        double d;
+        if (i + NN_SQUARES_BLOCK <= n) {
+            d = block_squares(v + i);
+        } else { /* a short last block: zeros after it */
+            float last[NN_SQUARES_BLOCK] = {0};
+            memcpy(last, v + i, sizeof(float) * (n - i));
+            d = block_squares(last);
+        }
+        uint64_t b;
+        memcpy(&b, &d, sizeof b);
+        unsigned k = (unsigned)(b >> 52 & 0x7ff) - SQUARES_E0; /* wraps below 2^-128 */
+        if (k < SQUARES_BINS)
+            bins[k] += ((b & ((UINT64_C(1) << 52) - 1)) | UINT64_C(1) << 52) >> 10;
+        else
+            out += k <= 2047 - SQUARES_E0; /* 2^128 and more, infinite, NaN (of any sign) */
+    }
+    return out;
+}
+
+/* acc += x 2^k in units of 2^-170: x spread over limbs k / 32 .. k / 32 + 2. */
+static void add_shifted(int64_t acc[NN_SQUARES_LIMBS], uint64_t x, int k)
+{
+    int j = k >> 5, o = k & 31;
+    acc[j] += (int64_t)(x << o & 0xffffffffu); /* the low 32 bits survive the shift */
+    uint64_t rest = x >> (32 - o);            /* the bits above them: < 2^63 */
+    acc[j + 1] += (int64_t)(rest & 0xffffffffu);
+    acc[j + 2] += (int64_t)(rest >> 32);
+}
+
+void nn_fixed_add_squares(int64_t acc[NN_SQUARES_LIMBS], const float *v, size_t n)
+{
+    uint64_t bins[SQUARES_BINS];
+    for (size_t at = 0; at < n; at += SQUARES_FLUSH) {
+        size_t len = n - at < SQUARES_FLUSH ? n - at : SQUARES_FLUSH;
+        memset(bins, 0, sizeof bins);
+        acc[NN_SQUARES_LIMBS - 1] += bin_squares(bins, v + at, len);
+        for (int k = 0; k < SQUARES_BINS; k++)
+            if (bins[k]) add_shifted(acc, bins[k], k);
+    }
+}
+
+double nn_fixed_squares_value(const int64_t acc[NN_SQUARES_LIMBS])
+{
+    if (acc[NN_SQUARES_LIMBS - 1]) return INFINITY;
+    /* Limbs hold carries that depend on how the parts were grouped: carried, they are the
+     * total's own digits, and the double the same bits for the same total. */
+    int64_t digit[NN_SQUARES_LIMBS - 1];
+    memcpy(digit, acc, sizeof digit);
+    for (int j = 0; j + 1 < NN_SQUARES_LIMBS - 1; j++) {
+        digit[j + 1] += digit[j] >> 32;
+        digit[j] &= 0xffffffff;
+    }
+    double sum = 0.0;
+    for (int j = NN_SQUARES_LIMBS - 2; j >= 0; j--) sum += ldexp((double)digit[j], 32 * j - 170);
+    return sum;
 }

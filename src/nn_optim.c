@@ -150,7 +150,16 @@ void nn_optim_step_range(NnOptim *opt, NnModel *m, float lr, float grad_scale, s
     }
 }
 
-double nn_lr_at(const NnConfig *cfg, int64_t epoch, int64_t step, int64_t steps_per_epoch)
+int64_t nn_warmup_steps(const NnConfig *cfg, int64_t steps_per_epoch)
+{
+    if (cfg->warmup_steps > 0) return cfg->warmup_steps;
+    if (cfg->warmup_epochs <= 0) return 0;
+    int64_t w = llround(cfg->warmup_epochs * (double)steps_per_epoch);
+    return w > 1 ? w : 1;
+}
+
+/* The schedule's rate, before the warm-up. */
+static double scheduled(const NnConfig *cfg, int64_t epoch, int64_t step, int64_t steps_per_epoch)
 {
     switch (cfg->lr_schedule) {
     case NN_LR_CONSTANT:
@@ -166,4 +175,11 @@ double nn_lr_at(const NnConfig *cfg, int64_t epoch, int64_t step, int64_t steps_
     }
     }
     return cfg->learning_rate;
+}
+
+double nn_lr_at(const NnConfig *cfg, int64_t epoch, int64_t step, int64_t steps_per_epoch)
+{
+    double lr = scheduled(cfg, epoch, step, steps_per_epoch);
+    int64_t w = nn_warmup_steps(cfg, steps_per_epoch), t = epoch * steps_per_epoch + step;
+    return t + 1 < w ? lr * (double)(t + 1) / (double)w : lr;
 }

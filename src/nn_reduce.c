@@ -6,10 +6,13 @@
 
 #include "nnmpi/nn_comm.h"
 #include "nnmpi/nn_fault.h"
+#include "nnmpi/nn_fixed.h"
 #include "nnmpi/nn_node.h"
 
 #define ALIGN_BYTES 64
 #define SLICE_ALIGN 16 /* elements: slices start on cache lines */
+_Static_assert(SLICE_ALIGN % NN_SQUARES_BLOCK == 0,
+               "slices start on blocks of the clipping norm's sums (nn_fixed.h)");
 
 static size_t round_up(size_t n, size_t to)
 {
@@ -130,6 +133,12 @@ void nn_reduce_sum(NnReduce *r, void *slot_sums)
                                r->peers));
     memcpy(mine + r->lo * e, staging, slice * e);
     memcpy(slot_sums, staging + slice * e, r->slots * e);
+}
+
+void nn_reduce_sum_slices(NnReduce *r, int64_t *values, int n)
+{
+    if (r->node_size > 1)
+        NN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, values, n, MPI_INT64_T, MPI_SUM, r->node));
 }
 
 void nn_reduce_publish(NnReduce *r)

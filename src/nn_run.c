@@ -270,8 +270,9 @@ static double find_deadline(const Run *run)
     return deadline - cfg->time_margin;
 }
 
-/* The periodic training-loss line (rank 0 prints; every rank resets the sums). */
-static void log_train(Run *run, int64_t epoch, int64_t step, double lr)
+/* The periodic training-loss line (rank 0 prints; every rank resets the sums), with the
+ * step's gradient norm before clipping (NaN: not computed). */
+static void log_train(Run *run, int64_t epoch, int64_t step, double lr, double grad_norm)
 {
     NnTrainState *s = &run->state;
     double mean = s->log_loss_sum / (double)s->log_samples;
@@ -279,7 +280,7 @@ static void log_train(Run *run, int64_t epoch, int64_t step, double lr)
     s->log_samples = 0;
     if (is_root(run))
         nn_runlog_train(&run->log, epoch, run->cfg->epochs, step, run->trainer->steps_per_epoch,
-                        s->global_step, mean, lr);
+                        s->global_step, mean, lr, grad_norm);
 }
 
 /* This rank's votes for the step about to run. */
@@ -358,7 +359,8 @@ static NnStatus train_epoch(Run *run, int64_t epoch, int64_t first, char err[NN_
         if (is_root(run))
             nn_progress_step(&run->log.progress, step + 1,
                              s->epoch_loss_sum / (double)s->epoch_samples, MPI_Wtime());
-        if (s->global_step % cfg->log_every_steps == 0) log_train(run, epoch, step, lr);
+        if (s->global_step % cfg->log_every_steps == 0)
+            log_train(run, epoch, step, lr, r.grad_norm);
         if ((r.votes & NN_VOTE_STOP) && !(last_epoch && step + 1 == steps))
             return stop(run, epoch, step + 1, err);
         int due = (r.votes & NN_VOTE_CHECKPOINT) ||

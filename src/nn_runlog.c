@@ -103,7 +103,8 @@ void nn_runlog_start(NnRunLog *log, const char *resumed_from, const NnTrainState
 }
 
 void nn_runlog_train(NnRunLog *log, int64_t epoch, int epochs, int64_t step,
-                     int64_t steps_per_epoch, int64_t global_step, double mean_loss, double lr)
+                     int64_t steps_per_epoch, int64_t global_step, double mean_loss, double lr,
+                     double grad_norm)
 {
     if (log->progress.mode == NN_PROGRESS_LINES) {
         char pace[128];
@@ -119,6 +120,7 @@ void nn_runlog_train(NnRunLog *log, int64_t epoch, int epochs, int64_t step,
             (long long)global_step);
     json_number(log->metrics, "train_loss", mean_loss);
     json_number(log->metrics, "lr", lr);
+    if (!isnan(grad_norm)) json_number(log->metrics, "grad_norm", grad_norm);
     json_end(log);
 }
 

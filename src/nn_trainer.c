@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nnmpi/nn_augment.h"
 #include "nnmpi/nn_comm.h"
 #include "nnmpi/nn_fault.h"
 #include "nnmpi/nn_fixed.h"
@@ -121,6 +122,10 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
         status = nn_fail(err, "the training split is empty");
     else
         status = nn_trainer_check_task(cfg, t->train.targets, err);
+    NnAugment augment = {0};
+    if (status == NN_OK)
+        status = nn_augment_init(&augment, cfg->augment, cfg->seed, &t->train, cfg->data_path,
+                                 err);
     NN_ASSERT(t->n_train <= t->train.total && (train_rows || t->n_train == t->train.total));
     /* Reproducible evaluation needs shards made of whole chunks. */
     NN_ASSERT(t->test.count == 0 || t->test.start % nn_trainer_test_unit(cfg) == 0);
@@ -163,6 +168,8 @@ NnStatus nn_trainer_init(NnTrainer *t, MPI_Comm comm, const NnConfig *cfg, NnSpl
     if (status == NN_OK)
         status = nn_exchange_init(&t->exchange, comm, &t->train, train_rows, t->n_train,
                                   cfg->batch_size, t->chunk, cfg->seed, err);
+    if (status == NN_OK)
+        status = nn_comm_agree(comm, nn_exchange_set_augment(&t->exchange, &augment, err), err);
     free(train_rows);
     if (status == NN_OK) { /* the exchange holds the training records now */
         free(t->train.records);
@@ -254,6 +261,21 @@ static void step_plain(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
     r->rejected = 0;
 }
 
+/* The mean gradient's global L2 norm, from this rank's slice of the summed gradient
+ * (grad_scale: 1 / samples), and the factor min(1, c / (norm + 1e-6)) that clipping to
+ * [train] clip_grad_norm = c applies. Collective over the node. */
+static double clip_factor(NnTrainer *t, double grad_scale, double *norm)
+{
+    /* The exact sum's range, and slices that start on its blocks (nn_reduce.c). */
+    NN_ASSERT(t->model.n_params < (size_t)1 << 31 && t->sums.lo % NN_SQUARES_BLOCK == 0);
+    int64_t squares[NN_SQUARES_LIMBS] = {0};
+    nn_fixed_add_squares(squares, t->model.grads + t->sums.lo, t->sums.hi - t->sums.lo);
+    nn_reduce_sum_slices(&t->sums, squares, NN_SQUARES_LIMBS);
+    *norm = sqrt(nn_fixed_squares_value(squares)) * grad_scale;
+    double factor = t->cfg->clip_grad_norm / (*norm + 1e-6);
+    return factor < 1.0 ? factor : 1.0;
+}
+
 NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned votes)
 {
     NnModel *m = &t->model;
@@ -269,8 +291,13 @@ NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned vote
     else
         step_plain(t, rows, votes, &r);
     NN_ASSERT(r.samples >= 1);
-    if (r.rejected == 0)
-        nn_optim_step_range(&t->optim, m, lr, 1.0f / (float)r.samples, t->sums.lo, t->sums.hi);
+    r.grad_norm = NAN;
+    if (r.rejected == 0) {
+        float grad_scale = 1.0f / (float)r.samples;
+        if (t->cfg->clip_grad_norm > 0)
+            grad_scale *= (float)clip_factor(t, 1.0 / (double)r.samples, &r.grad_norm);
+        nn_optim_step_range(&t->optim, m, lr, grad_scale, t->sums.lo, t->sums.hi);
+    }
     double start = MPI_Wtime();
     nn_reduce_publish(&t->sums); /* every slice of the weights is updated */
     t->allreduce_seconds += MPI_Wtime() - start;

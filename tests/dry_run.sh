@@ -12,7 +12,7 @@ AREA=$WORK/area # the working directory and the run directory's parent, watched
 mkdir "$AREA"
 cd "$AREA"
 run=("$NN_SOURCE/configs/mnist.ini" --set data.path="$NN_DATA" --set run.dir="$AREA/runs"
-     --set train.epochs=2 --set model.hidden=256)
+     --set train.epochs=2)
 snapshot() { find "$AREA" -print0 | xargs -0 ls -ld --time-style=+%s.%N | sort; find "$AREA" -type f -exec md5sum {} + | sort; }
 
 snapshot >"$WORK/before"
@@ -21,9 +21,9 @@ cp "$WORK/out" "$WORK/dry.out"
 snapshot >"$WORK/after"
 cmp -s "$WORK/before" "$WORK/after" || fail "the dry run touched the file system: $(diff "$WORK/before" "$WORK/after" | head -5)"
 [ ! -e "$AREA/runs" ] || fail "the dry run created the run directory"
-for text in "dry run: nothing is written" "resolved config:" "hidden = 256" \
-    "model: 784-256-10 relu/cross_entropy" "layer 0: 784 -> 256, relu, 200960 parameters" \
-    "layer 1: 256 -> 10, softmax, 2570 parameters" "203530 parameters" "memory: " \
+for text in "dry run: nothing is written" "resolved config:" "hidden = 512, 256" \
+    "model: 784-512-256-10 relu/cross_entropy" "layer 0: 784 -> 512, relu, 401920 parameters" \
+    "layer 2: 256 -> 10, softmax, 2570 parameters" "535818 parameters" "memory: " \
     "data: $NN_DATA: 60000 training samples (an epoch), 0 validation, 10000 test" \
     "schedule: 2 epochs of 469 steps of 128 samples (the global batch) on 2 ranks" \
     "run directory: $AREA/runs/version_0 would be created" "estimate: "; do

@@ -12,6 +12,7 @@ static const char *EVERY_KEY =
     "train_samples = 1000\n"
     "test_samples = 500\n"
     "validation = 250\n"
+    "augment = 3\n"
     "\n"
     "[model]\n"
     "hidden = 300, 100 ,50\n"
@@ -28,6 +29,9 @@ static const char *EVERY_KEY =
     "lr_step_epochs = 4\n"
     "lr_gamma = 0.5\n"
     "lr_min = 0.001\n"
+    "warmup_epochs = 0.5   ; with warmup_steps: refused by nn_config_check, not the parser\n"
+    "warmup_steps = 20\n"
+    "clip_grad_norm = 1.5\n"
     "momentum = 0.5\n"
     "optimizer = adamw\n"
     "beta1 = 0.8\n"
@@ -67,6 +71,7 @@ static const char *EVERY_KEY_CANONICAL =
     "train_samples = 1000\n"
     "test_samples = 500\n"
     "validation = 250\n"
+    "augment = 3\n"
     "\n[model]\n"
     "hidden = 300, 100, 50\n"
     "activation = tanh\n"
@@ -82,6 +87,9 @@ static const char *EVERY_KEY_CANONICAL =
     "lr_step_epochs = 4\n"
     "lr_gamma = 0.5\n"
     "lr_min = 0.001\n"
+    "warmup_epochs = 0.5\n"
+    "warmup_steps = 20\n"
+    "clip_grad_norm = 1.5\n"
     "momentum = 0.5\n"
     "optimizer = adamw\n"
     "beta1 = 0.8\n"
@@ -137,6 +145,8 @@ static void test_every_key(void)
     CHECK(cfg.lr_min == 0.001 && cfg.momentum == 0.5 && cfg.weight_decay == 0.0001);
     CHECK(cfg.optimizer == NN_OPTIM_ADAMW && cfg.beta1 == 0.8 && cfg.beta2 == 0.99 &&
           cfg.epsilon == 1e-6);
+    CHECK(cfg.augment == 3 && cfg.warmup_epochs == 0.5 && cfg.warmup_steps == 20 &&
+          cfg.clip_grad_norm == 1.5);
     CHECK(cfg.seed == 12345678901LL && cfg.blas_threads == 2);
     CHECK(cfg.reproducible == 1 && cfg.chunk_size == 8);
     CHECK(strcmp(cfg.run_dir, "/tmp/ck") == 0);

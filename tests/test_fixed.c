@@ -141,10 +141,65 @@ static void test_range_and_specials(void)
     CHECK(nn_fixed_add_double(&d, 1e30, limit) == 1);
 }
 
+/* Sums of squares (the clipping norm): the same value for any cut into slices at multiples
+ * of NN_SQUARES_BLOCK, close to the exact sum, exact on small integers; the range's ends. */
+static void test_squares(void)
+{
+    float *v = malloc(sizeof(float) * N);
+    NnRng rng;
+    nn_rng_seed(&rng, 3, 9, 9);
+    for (int i = 0; i < N; i++) { /* 2^-70 .. 2^40 and both signs: past the precision's end */
+        float unit = nn_rng_symmetric(&rng, 1.0f);
+        v[i] = ldexpf(unit, (int)nn_rng_below(&rng, 110) - 70);
+    }
+    const int n = N - 5; /* a short last block */
+    int64_t whole[NN_SQUARES_LIMBS] = {0};
+    nn_fixed_add_squares(whole, v, n);
+    for (int round = 0; round < ROUNDS; round++) { /* slices of random lengths, summed */
+        int64_t total[NN_SQUARES_LIMBS] = {0};
+        for (int lo = 0, hi; lo < n; lo = hi) {
+            hi = lo + NN_SQUARES_BLOCK * (1 + (int)nn_rng_below(&rng, n / 3 / NN_SQUARES_BLOCK));
+            if (hi > n) hi = n;
+            int64_t part[NN_SQUARES_LIMBS] = {0};
+            nn_fixed_add_squares(part, v + lo, (size_t)(hi - lo));
+            for (int j = 0; j < NN_SQUARES_LIMBS; j++) total[j] += part[j];
+        }
+        CHECK(nn_fixed_squares_value(total) == nn_fixed_squares_value(whole));
+    }
+    long double exact = 0.0L;
+    for (int i = 0; i < n; i++) exact += (long double)v[i] * v[i];
+    double value = nn_fixed_squares_value(whole);
+    printf("sum of %d squares: relative error %.3g\n", n, (double)(fabsl(exact - value) / value));
+    CHECK(fabsl(exact - value) <= 0x1p-42L * exact);
+    free(v);
+
+    float small[4] = {3.0f, -4.0f, 0.5f, 0.0f}; /* 9 + 16 + 0.25 */
+    int64_t acc[NN_SQUARES_LIMBS] = {0};
+    nn_fixed_add_squares(acc, small, 4);
+    CHECK(nn_fixed_squares_value(acc) == 25.25);
+    /* The ends, a block each: a sum of 2^-128 counts, below it nothing; just under 2^128
+     * counts (a square of 20 bits, within the 43 kept), 2^128 is left out. */
+    float ends[3 * NN_SQUARES_BLOCK] = {0};
+    ends[0] = 0x1p-64f, ends[NN_SQUARES_BLOCK] = 0x1.fffffep-65f;
+    ends[2 * NN_SQUARES_BLOCK] = 0x1.ffcp63f;
+    memset(acc, 0, sizeof acc);
+    nn_fixed_add_squares(acc, ends, 3 * NN_SQUARES_BLOCK);
+    CHECK(acc[NN_SQUARES_LIMBS - 1] == 0);
+    CHECK(nn_fixed_squares_value(acc) == 0x1p-128 + (double)ends[32] * ends[32]);
+    float out[5] = {0x1p64f, INFINITY, NAN, -NAN, 1.0f};
+    for (int i = 0; i < 5; i++) {
+        memset(acc, 0, sizeof acc);
+        nn_fixed_add_squares(acc, &out[i], 1);
+        CHECK(acc[NN_SQUARES_LIMBS - 1] == (i < 4));
+        CHECK(nn_fixed_squares_value(acc) == (i < 4 ? INFINITY : 1.0));
+    }
+}
+
 int main(void)
 {
     test_order_independence();
     test_rounding_and_conversion();
     test_range_and_specials();
+    test_squares();
     return nn_test_finish("test_fixed");
 }

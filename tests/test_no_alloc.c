@@ -2,10 +2,11 @@
  * sample exchange, every step, evaluation of the test and validation splits) call no
  * malloc, calloc, realloc or free of nn-mpi's own, in plain and reproducible mode, with and
  * without a validation split held out, with uint8 and with float32 features (and mean and
- * std to apply), with dropout, max-norm and label smoothing, with SGD, Adam and AdamW (run
- * with several rank counts). The program is linked with --wrap for those functions
- * (tests/CMakeLists.txt), which counts the calls made by nn-mpi's code; MPI's and BLAS's
- * own allocations are not ours to count. */
+ * std to apply), with dropout, max-norm and label smoothing, and with augmentation,
+ * gradient clipping and warm-up, with SGD, Adam and AdamW (run with several rank counts).
+ * The program is linked with --wrap for those functions (tests/CMakeLists.txt), which
+ * counts the calls made by nn-mpi's code; MPI's and BLAS's own allocations are not ours to
+ * count. */
 #include <mpi.h>
 #include <stdlib.h>
 
@@ -49,7 +50,8 @@ static void epoch(NnTrainer *t, const NnConfig *cfg, int64_t e)
 {
     nn_trainer_begin_epoch(t, e);
     for (int64_t s = 0; s < t->steps_per_epoch; s++) {
-        NnStepResult r = nn_trainer_step(t, s, (float)cfg->learning_rate, 0);
+        float lr = (float)nn_lr_at(cfg, e, s, t->steps_per_epoch);
+        NnStepResult r = nn_trainer_step(t, s, lr, 0);
         CHECK(r.rejected == 0);
     }
     NnEvalResult test = nn_trainer_evaluate(t, NN_SPLIT_TEST);
@@ -57,7 +59,13 @@ static void epoch(NnTrainer *t, const NnConfig *cfg, int64_t e)
     CHECK(test.samples == t->test.total && validation.samples == t->validation.total);
 }
 
-static void check_mode(int reproducible, int64_t held_out, int float_features, int regularize,
+/* What check_mode turns on besides the defaults. */
+enum {
+    REGULARIZE = 1, /* dropout, max-norm, label smoothing */
+    STABILIZE = 2   /* augmentation, gradient clipping (low enough to clip), warm-up */
+};
+
+static void check_mode(int reproducible, int64_t held_out, int float_features, int extras,
                        NnOptimizer optimizer)
 {
     int rank, size;
@@ -70,12 +78,17 @@ static void check_mode(int reproducible, int64_t held_out, int float_features, i
     cfg.hidden = (NnIntList){2, {9, 7}};
     cfg.batch_size = 10;
     cfg.optimizer = optimizer;
-    if (regularize) {
+    if (extras & REGULARIZE) {
         cfg.dropout = (NnRealList){2, {0.5, 0.25}};
         cfg.max_norm = 0.5;
         cfg.label_smoothing = 0.1;
     }
-    NnSplits splits = nn_test_splits(cfg.seed, 103, held_out, 17, 12, 4,
+    if (extras & STABILIZE) {
+        cfg.augment = 1;
+        cfg.clip_grad_norm = 0.01;
+        cfg.warmup_steps = 15;
+    }
+    NnSplits splits = nn_test_splits(cfg.seed, 103, held_out, 17, 16, 4, /* 4 x 4 images */
                                      nn_trainer_test_unit(&cfg), rank, size);
     if (float_features) { /* float32 records with mean and std to apply */
         nn_test_to_float(&splits.train, 1);
@@ -91,8 +104,8 @@ static void check_mode(int reproducible, int64_t held_out, int float_features, i
     long during = calls - before;
     if (during != 0)
         fprintf(stderr, "rank %d, reproducible = %d, validation %lld, float features %d, "
-                        "dropout %d, %s: %ld allocator calls in 3 epochs\n",
-                rank, reproducible, (long long)held_out, float_features, regularize,
+                        "extras %d, %s: %ld allocator calls in 3 epochs\n",
+                rank, reproducible, (long long)held_out, float_features, extras,
                 nn_enum_name(nn_optimizer_names, optimizer), during);
     CHECK(during == 0);
     nn_trainer_free(&t);
@@ -108,9 +121,11 @@ int main(int argc, char **argv)
         check_mode(reproducible, 0, 0, 0, NN_OPTIM_SGD);
         check_mode(reproducible, 20, 0, 0, NN_OPTIM_SGD);
         check_mode(reproducible, 20, 1, 0, NN_OPTIM_SGD);
-        check_mode(reproducible, 20, 0, 1, NN_OPTIM_SGD);
+        check_mode(reproducible, 20, 0, REGULARIZE, NN_OPTIM_SGD);
+        check_mode(reproducible, 20, 0, STABILIZE, NN_OPTIM_SGD);
+        check_mode(reproducible, 20, 1, REGULARIZE | STABILIZE, NN_OPTIM_SGD);
         check_mode(reproducible, 0, 0, 0, NN_OPTIM_ADAM);
-        check_mode(reproducible, 20, 0, 1, NN_OPTIM_ADAMW);
+        check_mode(reproducible, 20, 1, REGULARIZE | STABILIZE, NN_OPTIM_ADAMW);
     }
     MPI_Allreduce(MPI_IN_PLACE, &nn_test_failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     int status = rank == 0 ? nn_test_finish("test_no_alloc") : (nn_test_failures != 0);

@@ -61,6 +61,8 @@ typedef struct {
     int64_t test_samples;  /* use the first N test rows; 0 = all */
     int64_t validation;    /* training rows held out as the validation split; 0 = none (or the
                               file's own /validation split, see nn_splits.h) */
+    int augment;           /* training images shift by up to this many pixels (nn_augment.h);
+                              0: off */
     /* [model] */
     NnIntList hidden;
     NnActivation activation;
@@ -76,6 +78,9 @@ typedef struct {
     int lr_step_epochs;
     double lr_gamma;
     double lr_min;
+    double warmup_epochs;  /* linear warm-up over this many epochs (nn_lr_at); 0: off */
+    int64_t warmup_steps;  /* or over this many steps; at most one of the two is set */
+    double clip_grad_norm; /* largest global L2 norm of the mean gradient; 0: off */
     double momentum;
     NnOptimizer optimizer;
     double beta1, beta2, epsilon; /* adam, adamw */
@@ -134,6 +139,11 @@ double nn_config_dropout(const NnConfig *cfg, int layer);
 
 /* Applies one command-line override "section.key=value". */
 NnStatus nn_config_set(NnConfig *cfg, const char *assignment, char err[NN_ERR_LEN]);
+
+/* Checks what no single key can: keys that exclude each other. Run it once every layer
+ * (file, --set) is applied. err: "[train] warmup_epochs = 1 and warmup_steps = 100: give
+ * one of them". */
+NnStatus nn_config_check(const NnConfig *cfg, char err[NN_ERR_LEN]);
 
 /* Formats the value of key [section] name as it would appear in an INI file. */
 NnStatus nn_config_value(const NnConfig *cfg, const char *section, const char *name, char *out,

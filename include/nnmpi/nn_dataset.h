@@ -54,6 +54,8 @@ typedef struct {
                           a plain read's shares cover every row of the split, also those
                           beyond a limit, so the largest over the ranks is the split's */
     NnPreprocess prep; /* how records become model input; owns mean and std */
+    int image_rows, image_cols; /* the images' image_shape attribute: rows * cols = features;
+                                   0, 0: none; -1, -1: one that is not such a pair */
     uint8_t *records;  /* (count, record size), owned */
 } NnSamples;
 

@@ -14,7 +14,7 @@
 
 /* Steps timed after NN_DRYRUN_WARMUP untimed ones (fewer when the epoch has fewer). */
 #define NN_DRYRUN_WARMUP 2
-#define NN_DRYRUN_TIMED 20
+#define NN_DRYRUN_TIMED 50
 
 typedef struct {
     NnTrainer *trainer;

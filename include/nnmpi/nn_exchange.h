@@ -12,6 +12,7 @@
 #include <mpi.h>
 #include <stdint.h>
 
+#include "nnmpi/nn_augment.h"
 #include "nnmpi/nn_dataset.h"
 #include "nnmpi/nn_node.h"
 #include "nnmpi/nn_sampler.h"
@@ -41,6 +42,8 @@ typedef struct {
     const uint8_t **use_record; /* (used): the k-th sample used, in a node's shard or recv */
     int *send_counts, *send_displs, *recv_counts, *recv_displs; /* (size), in records */
     MPI_Datatype record_type;
+    NnAugment augment;      /* the training images' shifts; augment.shift 0: none */
+    uint8_t *shifted;       /* (record): a shifted record, when augment.shift > 0 */
 } NnExchange;
 
 /* Collective. Copies the shard's records into node shared memory and the list of rows in
@@ -55,10 +58,15 @@ NnStatus nn_exchange_init(NnExchange *ex, MPI_Comm comm, const NnSamples *shard,
 /* Collective: moves the samples of `epoch` to the ranks that use them. */
 void nn_exchange_epoch(NnExchange *ex, int64_t epoch);
 
+/* Shifts every training sample that nn_exchange_batch decodes from now on as a says
+ * (nn_augment.h; a copied; a->shift 0: none). Allocates a record for the shifted copy. Not
+ * collective. */
+NnStatus nn_exchange_set_augment(NnExchange *ex, const NnAugment *a, char err[NN_ERR_LEN]);
+
 /* Decodes this rank's part of step `step` of the current epoch into model input
- * x:(rows, features) (the shard's preprocessing applied, nn_record_decode) and
- * labels:(rows), or targets:(rows, T) for a regression shard; returns rows (0 when this
- * rank's part is empty). Allocates nothing. */
+ * x:(rows, features) (the shard's preprocessing applied, nn_record_decode, after the
+ * augmentation's shift, if any) and labels:(rows), or targets:(rows, T) for a regression
+ * shard; returns rows (0 when this rank's part is empty). Allocates nothing. */
 int nn_exchange_batch(const NnExchange *ex, int64_t step, float *x, int32_t *labels,
                       float *targets);
 

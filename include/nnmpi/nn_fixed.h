@@ -35,4 +35,27 @@ double nn_fixed_to_double(int64_t q);
 /* out[i] = (float)fixed value of q[i]. */
 void nn_fixed_to_float(const int64_t *restrict q, float *restrict out, size_t n);
 
+/* Sums of squares of floats that do not depend on how the vector is cut into slices, as
+ * long as every slice starts at a multiple of NN_SQUARES_BLOCK, for an L2 norm over slices
+ * on several ranks (gradient clipping, nn_trainer.c). The squares of each block of
+ * NN_SQUARES_BLOCK consecutive values (the last one may be short) are summed as doubles in
+ * a fixed order; each block's sum d in [2^-128, 2^128) then adds its 43 leading bits, an
+ * integer in units of 2^-170, exactly, to limbs 0 .. NN_SQUARES_LIMBS - 2 (limb j holds
+ * bits 32 j .. 32 j + 31 of such integers, and carries); the last limb counts the blocks
+ * left out: NaN, infinite, or d >= 2^128 (a value of 2^64, or 16 of 2^62). Blocks below 2^-128
+ * count as 0. Accumulators add limb by limb as int64 (MPI_SUM of MPI_INT64_T), exactly, in
+ * any grouping and order, for up to 2^31 values in all (and 2^20 accumulators): the limbs
+ * may then differ with the grouping, but not the total they hold, nor its value.
+ * Precision: a block's part is within 2^-42 of its exact sum of squares, relatively; the
+ * total is then rounded to a double once per limb. Cost: about 0.4 ns per value. */
+#define NN_SQUARES_BLOCK 16
+#define NN_SQUARES_LIMBS 11
+
+/* acc += the squares of v[0..n), v[0] starting a block. acc starts zeroed. */
+void nn_fixed_add_squares(int64_t acc[NN_SQUARES_LIMBS], const float *v, size_t n);
+
+/* The total as a double, the same bits for the same total however it was grouped;
+ * +infinity when blocks were left out. */
+double nn_fixed_squares_value(const int64_t acc[NN_SQUARES_LIMBS]);
+
 #endif

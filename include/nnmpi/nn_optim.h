@@ -69,11 +69,20 @@ void nn_optim_step_range(NnOptim *opt, NnModel *m, float lr, float grad_scale, s
                          size_t hi);
 
 /* The learning rate for step `step` (0-based) of epoch `epoch` (0-based), with
- * steps_per_epoch steps per epoch and cfg->epochs epochs in all:
+ * steps_per_epoch steps per epoch and cfg->epochs epochs in all: the schedule's rate
  *   constant: learning_rate
  *   step:     learning_rate * lr_gamma ^ floor(epoch / lr_step_epochs)
  *   cosine:   lr_min + (learning_rate - lr_min) (1 + cos(pi t / T)) / 2, t the global step,
- *             T the number of steps of the run. */
+ *             T the number of steps of the run
+ * times the warm-up's factor min(1, (t + 1) / W) over the first W = nn_warmup_steps steps.
+ * The schedule's clock starts at step 0, not after the warm-up (a cosine run with warm-up
+ * still ends at lr_min on its last step): PyTorch's LambdaLR with the product of both
+ * factors, or LinearLR(start_factor=1/W, total_iters=W-1) chained with the schedule. A pure
+ * function of the position, so a resumed run continues the same rates. */
 double nn_lr_at(const NnConfig *cfg, int64_t epoch, int64_t step, int64_t steps_per_epoch);
+
+/* The warm-up's length W in steps: [train] warmup_steps, or warmup_epochs epochs of
+ * steps_per_epoch steps rounded to the nearest step (at least 1); 0 when both are 0. */
+int64_t nn_warmup_steps(const NnConfig *cfg, int64_t steps_per_epoch);
 
 #endif

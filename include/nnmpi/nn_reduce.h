@@ -17,6 +17,7 @@
 
 #include <mpi.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nnmpi/nn_node.h"
 #include "nnmpi/nn_status.h"
@@ -52,6 +53,12 @@ void *nn_reduce_row(const NnReduce *r);
  * ranks, and slot_sums (slots elements) the sums of the slots, the same bits on every rank.
  * Rows must not be written again until nn_reduce_publish has returned. */
 void nn_reduce_sum(NnReduce *r, void *slot_sums);
+
+/* After nn_reduce_sum: values[0..n) hold this rank's partial results over its slice
+ * [lo, hi), such as exact sums (nn_fixed.h); afterwards they hold the totals over the whole
+ * vector, the same on every rank. The slices of one node cover the vector (every node has
+ * all of them), so one MPI_Allreduce over the node does it; none with one rank per node. */
+void nn_reduce_sum_slices(NnReduce *r, int64_t *values, int n);
 
 /* Node barrier: the shared floats written by the node's ranks are visible to all. */
 void nn_reduce_publish(NnReduce *r);

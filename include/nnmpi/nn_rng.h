@@ -32,7 +32,8 @@ enum {
     NN_STREAM_EPOCH_ORDER = 2,
     NN_STREAM_VALIDATION = 3,
     NN_STREAM_GRADCHECK = 4, /* the parameters nn-mpi gradcheck samples */
-    NN_STREAM_DROPOUT = 5    /* dropout masks, by epoch (nn_regularize.h) */
+    NN_STREAM_DROPOUT = 5,   /* dropout masks, by epoch (nn_regularize.h) */
+    NN_STREAM_AUGMENT = 6    /* the training images' shifts (nn_augment.h) */
 };
 
 /* Seeds rng for stream `stream` (a stream id, optionally combined with e.g. the epoch). */

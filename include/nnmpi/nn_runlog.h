@@ -2,7 +2,8 @@
  * (JSON Lines, always appended to, never truncated). Every event carries the run id:
  *   start / resume  {"event","run","version","nranks","hosts":[...],"run_dir","config",
  *                    "startup_sec"; resume also "from","epoch","step"}
- *   train           {"event","run","epoch","step","train_loss","lr"}
+ *   train           {"event","run","epoch","step","train_loss","lr"; with [train]
+ *                    clip_grad_norm also "grad_norm", the step's norm before clipping}
  *   epoch           {"event","run","epoch","step","train_loss","validation_loss",
  *                    "validation_accuracy","test_loss","test_accuracy","best_epoch",
  *                    "params_hash","samples_per_sec","elapsed_sec","exchange_sec",
@@ -45,9 +46,10 @@ void nn_runlog_start(NnRunLog *log, const char *resumed_from, const NnTrainState
                      const char *config_text);
 
 /* The periodic training-loss line (with progress lines: with samples/s and ETAs; with a
- * bar or none: only the metrics event). */
+ * bar or none: only the metrics event). grad_norm: NaN leaves it out. */
 void nn_runlog_train(NnRunLog *log, int64_t epoch, int epochs, int64_t step,
-                     int64_t steps_per_epoch, int64_t global_step, double mean_loss, double lr);
+                     int64_t steps_per_epoch, int64_t global_step, double mean_loss, double lr,
+                     double grad_norm);
 
 /* A regression model's errors on a split (NaN: not evaluated); see NnEvalResult. */
 typedef struct {

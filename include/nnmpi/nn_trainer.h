@@ -95,12 +95,20 @@ typedef struct {
     unsigned votes;  /* cast by any rank */
     int64_t rejected; /* reproducible mode: gradient values that were NaN, infinite or out
                          of the exact sum's range; when non-zero, no update was made */
+    double grad_norm; /* [train] clip_grad_norm > 0: the global L2 norm of the batch's mean
+                         gradient before clipping (infinite when a value is not finite or
+                         out of the exact sum's range, nn_fixed.h); else NaN */
 } NnStepResult;
 
 /* Step `step` of the current epoch: forward and backward over this rank's part of the
  * global batch (with each sample's dropout mask and the label smoothing of cfg), one
  * MPI_Allreduce of the gradient sums with the loss sum, sample count and votes, then the
- * optimizer's update with learning rate lr, and the max-norm constraint when cfg sets one. */
+ * optimizer's update with learning rate lr, and the max-norm constraint when cfg sets one.
+ * With [train] clip_grad_norm = c > 0, the update uses the mean gradient g times
+ * min(1, c / (||g|| + 1e-6)), as PyTorch's clip_grad_norm_ (weight decay is added after
+ * it, as PyTorch's optimizers do). ||g|| sums squares exactly (nn_fixed.h) over each
+ * rank's slice of the summed gradient, combined with one small MPI_Allreduce over the node:
+ * the same bits at any rank count whenever the gradient is (reproducible mode). */
 NnStepResult nn_trainer_step(NnTrainer *t, int64_t step, float lr, unsigned votes);
 
 /* Evaluates the test or validation split, each sample once on the rank that holds it (one
