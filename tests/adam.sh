@@ -2,10 +2,10 @@
 # Adam and AdamW on real MNIST (configs/test-small.ini: 784-64-32-10, 3000 training rows, 2
 # epochs of 60 steps, a checkpoint every 20): an Adam and an AdamW run learn (test accuracy
 # at least 85% after 2 epochs; SGD's config reaches 88%); checkpoints hold the moments and
-# the step count (format 4) and inspect shows them; in reproducible mode, with dropout,
-# max-norm and label smoothing on too, -np 1 and 3 give bitwise the same weights, moments
-# and logged results, and resumes mid-epoch at another rank count end on the uninterrupted
-# run's bits; a plain resume at the same rank count
+# the step count (format 4) and inspect shows them; in reproducible mode, with every other
+# option of issue 16 on too (dropout, max-norm, label smoothing, augmentation, clipping,
+# warm-up), -np 1 and 3 give bitwise the same weights, moments and logged results, and
+# resumes mid-epoch at another rank count end on the uninterrupted run's bits; a plain resume at the same rank count
 # does too; a resume that changes the optimizer, beta1, beta2 or epsilon is refused (status
 # 2) naming the setting, one that changes the learning rate is not.
 source "$(dirname "$0")/lib.sh"
@@ -44,11 +44,12 @@ expect_status 0 mpi 2 "$NN_MPI" "${adam[@]}" --set run.dir="$WORK/plain40" \
     --resume "$WORK/plain/version_0/ckpt-000000040.h5"
 same_state "$WORK/plain/$final" "$WORK/plain40/$final"
 
-# Reproducible mode, with the regularizers on: -np 1 and 3 agree bit for bit; resumed
-# mid-epoch (steps 20 and 100 of epochs of 60) at another rank count, the run ends on the
-# same bits.
+# Reproducible mode, with the regularizers, augmentation, clipping and warm-up on: -np 1
+# and 3 agree bit for bit; resumed mid-epoch (steps 20, in the warm-up, and 100 of epochs
+# of 60) at another rank count, the run ends on the same bits.
 exact=("${adam[@]}" --set train.reproducible=yes --set train.chunk_size=8
-       --set model.dropout=0.2 --set model.max_norm=3 --set train.label_smoothing=0.1)
+       --set model.dropout=0.2 --set model.max_norm=3 --set train.label_smoothing=0.1
+       --set data.augment=2 --set train.clip_grad_norm=1 --set train.warmup_epochs=0.5)
 events() {
     grep "\"event\":\"$2\"" "$1" | sed -E 's/,"run":"[^"]*"//; s/,"samples_per_sec".*//'
 }
