@@ -130,6 +130,10 @@ static NnStatus eval_config(const NnCheckpoint *ck, const EvalArgs *a, NnConfig 
     char source[NN_PATH_LEN + 32];
     snprintf(source, sizeof source, "%s (its config)", a->checkpoint);
     if (nn_config_parse(ck->config_text, source, cfg, err) != NN_OK) return NN_ERR;
+    /* Checkpoints record the run's values; a config of its own (tests) may say auto. */
+    int ranks;
+    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+    nn_config_resolve(cfg, ranks);
     if (a->data) {
         if (strlen(a->data) >= sizeof cfg->data_path)
             return nn_fail(err, "--data: the path is too long");

@@ -177,6 +177,9 @@ int nn_cmd_train(int argc, char **argv)
     for (int i = 0; i < args.n_sets && status == NN_OK; i++)
         status = nn_config_set(&cfg, args.sets[i], err);
     if (status == NN_OK) status = nn_config_check(&cfg, err);
+    int size;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    nn_config_resolve(&cfg, size); /* the checkpoints' config records the values */
     if (status != NN_OK) {
         /* Every rank parsed the same text, so every rank fails here alike. */
         if (rank == 0) fprintf(stderr, "rank 0: %s\n", err);

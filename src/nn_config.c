@@ -68,6 +68,9 @@ const NnEnumName nn_signal_names[] = {{"none", NN_SIGNAL_NONE}, {"hup", NN_SIGNA
                                       {"usr2", NN_SIGNAL_USR2}, {"xcpu", NN_SIGNAL_XCPU},
                                       {NULL, 0}};
 const NnEnumName nn_yes_no_names[] = {{"no", 0}, {"yes", 1}, {NULL, 0}};
+const NnEnumName nn_reproducible_names[] = {
+    {"no", 0}, {"yes", 1}, {"auto", NN_REPRODUCIBLE_AUTO}, {NULL, 0}};
+const NnEnumName nn_chunk_names[] = {{"auto", NN_CHUNK_AUTO}, {NULL, 0}};
 
 const char *nn_enum_name(const NnEnumName *table, int value)
 {
@@ -181,10 +184,13 @@ static const ConfigKey KEYS[] = {
      NULL, "stop when [checkpoint] monitor has not improved for this many epochs (0 = off)"},
     {"train", "min_delta", KEY_REAL, FIELD(min_delta), "0", 0, 1e6, NULL,
      "early stopping: the least change of the monitored metric that counts as improvement"},
-    {"train", "reproducible", KEY_CHOICE, FIELD(reproducible), "no", 0, 0, nn_yes_no_names,
-     "yes: bitwise the same results at any number of ranks (exact gradient sums; slower)"},
-    {"train", "chunk_size", KEY_INT, FIELD(chunk_size), "32", 1, 65536, NULL,
-     "reproducible mode: samples per piece of a batch; a rank computes whole pieces"},
+    {"train", "reproducible", KEY_CHOICE, FIELD(reproducible), "auto", 0, 0,
+     nn_reproducible_names,
+     "yes: bitwise the same results at any number of ranks (exact gradient sums); auto: yes "
+     "when every rank gets a chunk of each batch (ranks <= batch_size / chunk_size), else no"},
+    {"train", "chunk_size", KEY_INT, FIELD(chunk_size), "auto", 1, 65536, nn_chunk_names,
+     "reproducible mode: samples per piece of a batch; a rank computes whole pieces; auto: "
+     "the batch cut in 1, 2, 4, ... equal pieces of at most 64"},
 
     {"run", "dir", KEY_TEXT, FIELD(run_dir), "runs", 0, 0, NULL,
      "directory of runs: each run writes its checkpoints, metrics and config into a "
@@ -351,6 +357,10 @@ static bool parse_value(const ConfigKey *k, const char *text, NnConfig *cfg, cha
     switch (k->type) {
     case KEY_INT:
     case KEY_I64:
+        if (k->type == KEY_INT && k->choices && nn_enum_value(k->choices, text) >= 0) {
+            *(int *)field = nn_enum_value(k->choices, text); /* a named value: auto */
+            return true;
+        }
         if (!parse_integer(text, &iv)) {
             snprintf(problem, size, "expected an integer");
             return false;
@@ -420,7 +430,12 @@ static void format_value(const ConfigKey *k, const NnConfig *cfg, char *out, siz
 {
     const void *field = (const char *)cfg + k->offset;
     switch (k->type) {
-    case KEY_INT: snprintf(out, size, "%d", *(const int *)field); return;
+    case KEY_INT:
+        if (k->choices && strcmp(nn_enum_name(k->choices, *(const int *)field), "?") != 0)
+            snprintf(out, size, "%s", nn_enum_name(k->choices, *(const int *)field));
+        else
+            snprintf(out, size, "%d", *(const int *)field);
+        return;
     case KEY_I64: snprintf(out, size, "%lld", (long long)*(const int64_t *)field); return;
     case KEY_REAL:
     case KEY_FRACTION: format_real(*(const double *)field, out, size); return;
@@ -697,6 +712,27 @@ double nn_config_dropout(const NnConfig *cfg, int layer)
     NN_ASSERT(layer >= 0 && layer < cfg->hidden.count);
     if (d->count == 0) return 0.0;
     return d->count == 1 ? d->values[0] : d->values[layer];
+}
+
+int nn_config_chunk(const NnConfig *cfg)
+{
+    if (cfg->chunk_size != NN_CHUNK_AUTO) return cfg->chunk_size;
+    int64_t pieces = 1;
+    while ((cfg->batch_size + pieces - 1) / pieces > NN_CHUNK_AUTO_MAX) pieces *= 2;
+    return (int)((cfg->batch_size + pieces - 1) / pieces);
+}
+
+int nn_config_exact(const NnConfig *cfg, int ranks)
+{
+    if (cfg->reproducible != NN_REPRODUCIBLE_AUTO) return cfg->reproducible;
+    int chunk = nn_config_chunk(cfg);
+    return ranks <= (cfg->batch_size + chunk - 1) / chunk;
+}
+
+void nn_config_resolve(NnConfig *cfg, int ranks)
+{
+    cfg->reproducible = nn_config_exact(cfg, ranks);
+    cfg->chunk_size = nn_config_chunk(cfg);
 }
 
 NnStatus nn_config_check(const NnConfig *cfg, char err[NN_ERR_LEN])

@@ -71,6 +71,34 @@ int64_t nn_fixed_store(int64_t *restrict acc, const float *restrict v, size_t n,
     return HAVE_AVX512() ? store_avx512(acc, v, n, limit) : add_loop(acc, v, n, limit, 0);
 }
 
+int64_t nn_fixed_sum_rows(int64_t *restrict acc, const float *const *rows, int n_rows, size_t n,
+                          double limit, int add, float *out)
+{
+    enum { BLOCK = 512 }; /* int64s: 4 KiB of acc */
+    if (n_rows == 0 && !add) memset(acc, 0, sizeof(int64_t) * n);
+    int avx512 = HAVE_AVX512();
+    int64_t rejected = 0;
+    for (size_t at = 0; at < n; at += BLOCK) {
+        size_t len = n - at < BLOCK ? n - at : BLOCK;
+        for (int j = 0; j < n_rows; j++) {
+            const float *v = rows[j] + at;
+            if (add || j > 0)
+                rejected += avx512 ? add_avx512(acc + at, v, len, limit)
+                                   : add_loop(acc + at, v, len, limit, 1);
+            else
+                rejected += avx512 ? store_avx512(acc + at, v, len, limit)
+                                   : add_loop(acc + at, v, len, limit, 0);
+        }
+        if (out) {
+            if (avx512)
+                to_float_avx512(acc + at, out + at, len);
+            else
+                to_float_loop(acc + at, out + at, len);
+        }
+    }
+    return rejected;
+}
+
 int64_t nn_fixed_add_double(int64_t *acc, double v, double limit)
 {
     if (!(fabs(v) <= limit)) return 1;

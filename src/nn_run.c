@@ -194,6 +194,19 @@ static NnStatus announce(Run *run, char err[NN_ERR_LEN])
                    nn_loss_name(cfg->loss), t->model.n_params, (long long)t->n_train,
                    (long long)t->validation.total, (long long)t->test.total, cfg->batch_size,
                    (long long)t->steps_per_epoch);
+    int64_t chunks = (cfg->batch_size + cfg->chunk_size - 1) / cfg->chunk_size;
+    if (cfg->reproducible)
+        nn_runlog_note(&run->log,
+                       "reproducible: exact sums of %lld chunks of %d samples a batch, the same "
+                       "bits on any number of ranks%s",
+                       (long long)chunks, cfg->chunk_size,
+                       t->size > chunks ? " (ranks past the chunk count wait)" : "");
+    else
+        nn_runlog_note(&run->log,
+                       "not reproducible: float sums, whose last bits depend on the rank count "
+                       "(reproducible = auto sums exactly on up to %lld ranks at this batch "
+                       "size; yes on any)",
+                       (long long)chunks);
     if (run->rundir.path[0] && !run->opt->dry_run)
         nn_runlog_note(&run->log, "run %s in %s", run->rundir.run_id, run->rundir.path);
     const NnTrainState *s = &run->state;

@@ -18,6 +18,7 @@ _Static_assert((int)N_SLOTS <= (int)NN_GRAD_EXTRA, "the grads buffer holds the s
 
 int64_t nn_trainer_test_unit(const NnConfig *cfg)
 {
+    NN_ASSERT(cfg->reproducible <= 1 && cfg->chunk_size >= 1); /* nn_config_resolve */
     return cfg->reproducible ? cfg->chunk_size : 1;
 }
 
@@ -29,8 +30,15 @@ static NnStatus bind_storage(NnTrainer *t, char err[NN_ERR_LEN])
 {
     NnModel *m = &t->model;
     size_t n = m->n_params, k = nn_optim_state_floats(t->optim.type, n);
-    NnStatus status = nn_reduce_init(&t->sums, t->comm, n, NN_GRAD_EXTRA,
-                                     t->cfg->reproducible ? MPI_INT64_T : MPI_FLOAT, n + k, err);
+    int exact_rows = 0;
+    if (t->cfg->reproducible) {
+        /* A rank's most chunks in a batch, in groups of at most NN_EXACT_ROWS. */
+        int64_t chunks = (t->cfg->batch_size + t->chunk - 1) / t->chunk;
+        int64_t most = (chunks + t->size - 1) / t->size;
+        t->exact_groups = (int)((most + NN_EXACT_ROWS - 1) / NN_EXACT_ROWS);
+        exact_rows = (int)((most + t->exact_groups - 1) / t->exact_groups);
+    }
+    NnStatus status = nn_reduce_init(&t->sums, t->comm, n, NN_GRAD_EXTRA, exact_rows, n + k, err);
     if (status != NN_OK) return status; /* agreed */
     float *shared = t->sums.shared;
     nn_model_bind(m, shared, t->cfg->reproducible ? t->exact_grads : nn_reduce_row(&t->sums));
@@ -200,41 +208,48 @@ static NnTruth training_truth(const NnTrainer *t)
     return truth;
 }
 
-/* Reproducible mode: this rank's rows, chunk by chunk, into exact sums; the sums over all
- * ranks become the float gradients of this rank's slice. */
+/* Reproducible mode: this rank's rows, chunk by chunk, each chunk's gradient into a row of
+ * the node's shared memory, a group of rows at a time; the exact sums over all ranks become
+ * the float gradients of this rank's slice. */
 static void step_exact(NnTrainer *t, int rows, unsigned votes, NnStepResult *r)
 {
     NnModel *m = &t->model;
-    size_t n = m->n_params;
-    int64_t *q = nn_reduce_row(&t->sums), rejected = 0, slots[NN_GRAD_EXTRA];
+    int64_t *q = nn_reduce_exact_slots(&t->sums), slots[NN_GRAD_EXTRA];
     NnTruth batch = training_truth(t);
-    if (rows == 0) memset(q, 0, sizeof(int64_t) * n);
-    q[n + SLOT_LOSS] = 0;
-    for (int first = 0; first < rows; first += (int)t->chunk) {
-        int c = rows - first < t->chunk ? rows - first : (int)t->chunk;
-        const float *x = m->input + (size_t)first * m->inputs;
-        const float *masks = t->masks ? t->masks + (size_t)first * m->mask_units : NULL;
-        NnTruth truth = nn_truth_from(&batch, first, m->outputs);
-        double loss = nn_model_forward(m, x, masks, &truth, c, NULL);
-        nn_model_backward(m, x, masks, &truth, c);
-        rejected += first == 0 ? nn_fixed_store(q, m->grads, n, t->step_limit)
-                               : nn_fixed_add(q, m->grads, n, t->step_limit);
-        rejected += nn_fixed_add_double(&q[n + SLOT_LOSS], loss, t->step_limit);
+    /* The slots: written before the last group's sums, which publish them. */
+    q[SLOT_LOSS] = 0;
+    q[SLOT_COUNT] = rows;
+    q[SLOT_STOP] = (votes & NN_VOTE_STOP) != 0;
+    q[SLOT_CHECKPOINT] = (votes & NN_VOTE_CHECKPOINT) != 0;
+    q[SLOT_REJECTED] = 0;
+    int first = 0;
+    for (int g = 0; g < t->exact_groups; g++) {
+        int used = 0;
+        for (; used < t->sums.exact_rows && first < rows; used++, first += (int)t->chunk) {
+            int c = rows - first < t->chunk ? rows - first : (int)t->chunk;
+            const float *x = m->input + (size_t)first * m->inputs;
+            const float *masks = t->masks ? t->masks + (size_t)first * m->mask_units : NULL;
+            NnTruth truth = nn_truth_from(&batch, first, m->outputs);
+            nn_model_bind(m, m->params, nn_reduce_exact_row(&t->sums, used));
+            double loss = nn_model_forward(m, x, masks, &truth, c, NULL);
+            nn_model_backward(m, x, masks, &truth, c);
+            q[SLOT_REJECTED] += nn_fixed_add_double(&q[SLOT_LOSS], loss, t->step_limit);
+        }
+        double start = MPI_Wtime();
+        nn_reduce_exact_add(&t->sums, used, t->step_limit,
+                            g + 1 == t->exact_groups ? t->exact_grads : NULL);
+        t->allreduce_seconds += MPI_Wtime() - start;
     }
-    q[n + SLOT_COUNT] = rows;
-    q[n + SLOT_STOP] = (votes & NN_VOTE_STOP) != 0;
-    q[n + SLOT_CHECKPOINT] = (votes & NN_VOTE_CHECKPOINT) != 0;
-    q[n + SLOT_REJECTED] = rejected;
+    NN_ASSERT(first >= rows);
+    nn_model_bind(m, m->params, t->exact_grads);
     double start = MPI_Wtime();
-    nn_reduce_sum(&t->sums, slots);
+    int64_t left_out = nn_reduce_exact_finish(&t->sums, slots);
     t->allreduce_seconds += MPI_Wtime() - start;
-    size_t lo = t->sums.lo;
-    nn_fixed_to_float(q + lo, m->grads + lo, t->sums.hi - lo);
     r->loss_sum = nn_fixed_to_double(slots[SLOT_LOSS]);
     r->samples = slots[SLOT_COUNT];
     r->votes = (slots[SLOT_STOP] ? NN_VOTE_STOP : 0u) |
                (slots[SLOT_CHECKPOINT] ? NN_VOTE_CHECKPOINT : 0u);
-    r->rejected = slots[SLOT_REJECTED];
+    r->rejected = slots[SLOT_REJECTED] + left_out;
 }
 
 /* Plain mode: this rank's rows in one pass into its row of float sums. */

@@ -195,7 +195,7 @@ static void test_defaults(void)
     CHECK(cfg.checkpoint_keep_best == 0 && cfg.monitor == NN_MONITOR_VALIDATION_LOSS);
     CHECK(cfg.log_test == NN_LOG_TEST_EVERY_EPOCH);
     CHECK(cfg.progress == NN_PROGRESS_AUTO);
-    CHECK(cfg.reproducible == 0 && cfg.chunk_size == 32);
+    CHECK(cfg.reproducible == NN_REPRODUCIBLE_AUTO && cfg.chunk_size == NN_CHUNK_AUTO);
     CHECK(cfg.checkpoint_every_epochs == 1 && cfg.checkpoint_every_steps == 0);
     CHECK(cfg.log_every_steps == 100 && cfg.metrics_path[0] == '\0');
     CHECK(cfg.checkpoint_every_minutes == 0 && cfg.checkpoint_keep == 3);
@@ -398,8 +398,51 @@ static void test_load(void)
     remove(path);
 }
 
+/* chunk_size = auto and reproducible = auto: their values and how they print. */
+static void test_auto_reproducible(void)
+{
+    NnConfig cfg;
+    nn_config_defaults(&cfg);
+    /* The batch in 1, 2, 4, ... equal chunks, the fewest of at most 64 samples. */
+    static const int batch_chunk[][2] = {{1, 1},    {64, 64},   {65, 33},  {100, 50},
+                                         {128, 64}, {129, 33}, {256, 64}, {1000, 63}};
+    for (size_t i = 0; i < sizeof batch_chunk / sizeof batch_chunk[0]; i++) {
+        cfg.batch_size = batch_chunk[i][0];
+        CHECK(nn_config_chunk(&cfg) == batch_chunk[i][1]);
+    }
+    /* Exact sums while every rank gets a chunk: 2 chunks of 64 in a batch of 128. */
+    cfg.batch_size = 128;
+    CHECK(nn_config_exact(&cfg, 1) && nn_config_exact(&cfg, 2) && !nn_config_exact(&cfg, 3));
+    cfg.chunk_size = 16; /* 8 chunks */
+    CHECK(nn_config_exact(&cfg, 8) && !nn_config_exact(&cfg, 9));
+    cfg.reproducible = 1;
+    CHECK(nn_config_exact(&cfg, 64));
+    cfg.reproducible = 0;
+    CHECK(!nn_config_exact(&cfg, 1));
+    /* Resolved, the canonical text holds the values, which parse back. */
+    char err[NN_ERR_LEN], value[64];
+    nn_config_defaults(&cfg);
+    CHECK(nn_config_set(&cfg, "train.batch_size=100", err) == NN_OK);
+    CHECK(nn_config_value(&cfg, "train", "chunk_size", value, sizeof value, err) == NN_OK &&
+          strcmp(value, "auto") == 0);
+    CHECK(nn_config_value(&cfg, "train", "reproducible", value, sizeof value, err) == NN_OK &&
+          strcmp(value, "auto") == 0);
+    nn_config_resolve(&cfg, 3);
+    CHECK(cfg.reproducible == 0 && cfg.chunk_size == 50);
+    nn_config_defaults(&cfg);
+    CHECK(nn_config_set(&cfg, "train.batch_size=100", err) == NN_OK);
+    nn_config_resolve(&cfg, 2);
+    CHECK(cfg.reproducible == 1 && cfg.chunk_size == 50);
+    CHECK(nn_config_value(&cfg, "train", "chunk_size", value, sizeof value, err) == NN_OK &&
+          strcmp(value, "50") == 0);
+    CHECK(nn_config_set(&cfg, "train.chunk_size=auto", err) == NN_OK &&
+          cfg.chunk_size == NN_CHUNK_AUTO);
+    CHECK(nn_config_set(&cfg, "train.chunk_size=0", err) == NN_ERR); /* auto is spelt out */
+}
+
 int main(void)
 {
+    test_auto_reproducible();
     test_every_key();
     test_check();
     test_defaults();

@@ -90,8 +90,10 @@ typedef struct {
     int early_stopping_patience; /* epochs without improvement before stopping; 0: off */
     double min_delta;            /* least change that counts as an improvement */
     int blas_threads; /* BLAS threads per rank */
-    int reproducible; /* 1: the same bits at any rank count (see nn_trainer.h) */
-    int chunk_size;   /* samples per indivisible piece of a batch in reproducible mode */
+    int reproducible; /* 1: the same bits at any rank count (see nn_trainer.h); 0: not;
+                         NN_REPRODUCIBLE_AUTO until nn_config_resolve */
+    int chunk_size;   /* samples per indivisible piece of a batch in reproducible mode;
+                         NN_CHUNK_AUTO until nn_config_resolve */
     /* [run] ([checkpoint] dir is its old name) */
     char run_dir[NN_PATH_LEN]; /* directory of runs (nn_rundir.h); empty: no checkpoints */
     /* [checkpoint] */
@@ -140,10 +142,23 @@ double nn_config_dropout(const NnConfig *cfg, int layer);
 /* Applies one command-line override "section.key=value". */
 NnStatus nn_config_set(NnConfig *cfg, const char *assignment, char err[NN_ERR_LEN]);
 
-/* Checks what no single key can: keys that exclude each other. Run it once every layer
- * (file, --set) is applied. err: "[train] warmup_epochs = 1 and warmup_steps = 100: give
- * one of them". */
-NnStatus nn_config_check(const NnConfig *cfg, char err[NN_ERR_LEN]);
+/* [train] reproducible = auto and chunk_size = auto. The auto chunk is the batch cut into
+ * 1, 2, 4, ... equal pieces (the last may be short), the fewest of at most
+ * NN_CHUNK_AUTO_MAX samples: 64 for a batch of 128, 50 for 100. Auto reproducibility is
+ * on when every rank gets at least one chunk of a batch, where its exact sums cost little
+ * (README, "Bitwise reproducibility"), and off with more ranks than chunks, where ranks
+ * would wait. */
+enum { NN_REPRODUCIBLE_AUTO = 2, NN_CHUNK_AUTO = 0, NN_CHUNK_AUTO_MAX = 64 };
+
+/* cfg's chunk size, the auto one worked out. */
+int nn_config_chunk(const NnConfig *cfg);
+
+/* Whether a run of cfg on `ranks` ranks sums exactly (reproducible mode). */
+int nn_config_exact(const NnConfig *cfg, int ranks);
+
+/* Replaces the autos of reproducible and chunk_size by their values for `ranks` ranks, as
+ * the trainer and the evaluation need them (and the checkpoint's config records them). */
+void nn_config_resolve(NnConfig *cfg, int ranks);
 
 /* Formats the value of key [section] name as it would appear in an INI file. */
 NnStatus nn_config_value(const NnConfig *cfg, const char *section, const char *name, char *out,
@@ -166,7 +181,8 @@ typedef struct {
 
 extern const NnEnumName nn_activation_names[], nn_loss_names[], nn_init_names[],
     nn_lr_schedule_names[], nn_optimizer_names[], nn_resume_names[], nn_monitor_names[],
-    nn_log_test_names[], nn_progress_names[], nn_signal_names[], nn_yes_no_names[];
+    nn_log_test_names[], nn_progress_names[], nn_signal_names[], nn_yes_no_names[],
+    nn_reproducible_names[], nn_chunk_names[];
 
 /* The name of value in table; "?" when it has none. */
 const char *nn_enum_name(const NnEnumName *table, int value);

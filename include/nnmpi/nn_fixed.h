@@ -27,6 +27,14 @@ int64_t nn_fixed_add(int64_t *restrict acc, const float *restrict v, size_t n, d
 /* acc[i] = fixed(v[i]): nn_fixed_add onto zeros, without clearing acc first. */
 int64_t nn_fixed_store(int64_t *restrict acc, const float *restrict v, size_t n, double limit);
 
+/* acc[i] = (add ? acc[i] : 0) + fixed(rows[0][i]) + ... + fixed(rows[n_rows - 1][i]) for
+ * i < n, with nn_fixed_add's rules: the exact sum of several float vectors in one pass,
+ * block by block so that acc stays in the first-level cache (nn_reduce.c's exact sums);
+ * with out, also out[i] = the float value of acc[i], block by block. Returns the values
+ * left out. */
+int64_t nn_fixed_sum_rows(int64_t *restrict acc, const float *const *rows, int n_rows, size_t n,
+                          double limit, int add, float *out);
+
 /* One double term, with the same rules; returns 1 when it was left out. */
 int64_t nn_fixed_add_double(int64_t *acc, double v, double limit);
 

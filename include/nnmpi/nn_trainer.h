@@ -5,8 +5,9 @@
  * Two ways to sum gradients across a global batch:
  * - reproducible ([train] reproducible = yes): each batch is cut into chunks of
  *   [train] chunk_size samples that do not depend on the rank count; a rank computes whole
- *   chunks, each with the same BLAS calls on any layout, and adds each chunk's gradient to
- *   an exact fixed-point sum (nn_fixed.h) that the ranks then add up as int64. The
+ *   chunks, each with the same BLAS calls on any layout, into its own float row of the
+ *   node's shared memory, and the node sums the chunks' gradients exactly (nn_fixed.h),
+ *   each rank one slice, in int64 that the nodes then add up. The
  *   weights, optimizer state and logged losses are then the same bits for any number of
  *   ranks. Evaluation works the same way on chunk-aligned test and validation shards.
  * - plain: each rank computes its part with one set of BLAS calls and the parts are summed
@@ -29,6 +30,11 @@
 #include "nnmpi/nn_reduce.h"
 #include "nnmpi/nn_splits.h"
 
+/* Reproducible mode: the most chunk gradients a rank keeps at a time (as many float
+ * vectors of the model's size in shared memory); a rank with more chunks in a batch sums
+ * them in groups. */
+#define NN_EXACT_ROWS 8
+
 /* Rows per forward call in evaluation (at least). */
 #define NN_EVAL_ROWS 256
 
@@ -43,12 +49,15 @@ typedef struct {
     NnModel model;      /* its parameters: a view into sums.shared; its gradients: this
                            rank's row of sums, or exact_grads */
     NnOptim optim;      /* its state: a view into sums.shared, after the parameters */
-    float *exact_grads; /* reproducible mode: one chunk's float gradients (n_params +
-                           NN_GRAD_EXTRA), owned; NULL in plain mode */
+    float *exact_grads; /* reproducible mode: the batch's summed gradients, as floats, of
+                           this rank's slice (n_params + NN_GRAD_EXTRA), owned; NULL in
+                           plain mode */
+    int exact_groups;   /* reproducible mode: a rank's chunks of a batch come in this many
+                           groups of up to sums.exact_rows chunks (the same on every rank) */
     NnExchange exchange;
     int64_t steps_per_epoch;
     int64_t chunk;      /* samples per chunk (1 in plain mode) */
-    NnReduce sums;      /* gradient rows (float, or fixed-point int64 in reproducible mode)
+    NnReduce sums;      /* gradient rows (one per rank, or per chunk in reproducible mode)
                            and the parameters and optimizer state the node's ranks share:
                            their one owner */
     double step_limit;  /* largest term of an exact sum over one batch's chunks */
