@@ -6,6 +6,11 @@ results table. Subcommands:
   gemm NAME NETWORK                    nn-mpi-gemm-bound's output line, from stdin
   tag NAME                             a reference's JSON line, from stdin, named
   table RESULTS COMMAND                the markdown table
+  reproducible RESULTS COMMAND DATE CHUNK EXTRA BUSY WALL
+                                       bench/reproducible.sh's section (the k-th run of a
+                                       contender is its round k; CHUNK: the reproducible
+                                       runs' chunk_size; EXTRA: their NN_BENCH_EXTRA; BUSY:
+                                       the seconds the runs took; WALL: with the lock waits)
   section FILE                         puts the section on stdin ("## TITLE" and what follows
                                        up to the next "## ") into FILE: in place of the one
                                        with the same title, else at the end (bench/convert.sh
@@ -185,6 +190,82 @@ def table(path, command):
     print("\n".join(out))
 
 
+def reproducible(path, command, date, chunk, extra, busy, wall):
+    records = lines(path)
+    runs = {}
+    for r in records:
+        runs.setdefault((r["network"], r["name"]), []).append(r["samples_per_sec"])
+    rounds = max(len(v) for v in runs.values())
+
+    def med(network, name):
+        values = runs.get((network, name))
+        return statistics.median(values) if values else None
+
+    def pct(x):
+        return "%.0f%%" % (100 * x)
+
+    def costs(network, np):
+        """The cost of the medians, the paired cost and the range of the rounds' costs."""
+        plain, repro = runs.get((network, "plain-np%d" % np)), runs.get((network, "reproducible-np%d" % np))
+        if not plain or not repro:
+            return None
+        ratios = [b / a for a, b in zip(plain, repro)]  # the k-th runs of both: round k
+        return (1 - statistics.median(repro) / statistics.median(plain),
+                1 - statistics.median(ratios), 1 - max(ratios), 1 - min(ratios))
+
+    settings = "`--set train.reproducible=yes%s`" % (" " + extra if extra else "")
+    out = ["## Reproducible mode's cost", "",
+           "Command: `%s`, run %s; %s, %.1f minutes of work (%.1f of wall time with the waits "
+           "for the CPU lock)." % (command, date, "%d interleaved rounds" % rounds if rounds > 1
+                                   else "1 round", int(busy) / 60, int(wall) / 60),
+           "Machine: %s; BLAS kernels: %s (OPENBLAS_CORETYPE=%s)." % (
+               machine(), next((r["blas_core"] for r in records if "blas_core" in r), "?"),
+               os.environ.get("OPENBLAS_CORETYPE", "auto")), "",
+           "Training samples per second on real MNIST (the epochs' training loops, from nn-mpi's "
+           "metrics file, as in bench/run.sh): median over the rounds, with the range. Network A "
+           "ran 3 epochs, B and the default 1. `plain`: `--set train.reproducible=no`; "
+           "`reproducible`: %s (chunk_size = %s). `gemm-bound`: the step's sgemm calls alone on "
+           "one core at the whole batch (`build/nn-mpi-gemm-bound SIZES BATCH 1`); `of GEMM "
+           "bound`: the median's share of its median. Each round ran every contender once, a "
+           "network's plain and reproducible runs at one rank count back to back, in an order "
+           "rotated from round to round." % (settings, chunk or "?"), "",
+           "Two costs: **of the medians**, 1 - median(reproducible) / median(plain); **paired**, "
+           "1 - the median over the rounds of each round's reproducible / plain ratio (the two "
+           "ran back to back, so a slow phase of the shared machine hits both), with the range "
+           "of the rounds' costs.", ""]
+    summary = []
+    for network, title in NETWORKS.items():
+        bound = med(network, "gemm-bound")
+        out += ["### Network %s (%s)" % (network, title), "",
+                "| contender | samples/s | range | of GEMM bound | cost of the medians | paired cost |",
+                "|---|---:|---:|---:|---:|---:|"]
+        names = ["plain-np1", "reproducible-np1", "plain-np2", "reproducible-np2"]
+        names += ["gemm-bound"] if bound else []
+        for name in names:
+            values = runs.get((network, name))
+            if not values:
+                continue
+            median = statistics.median(values)
+            cells = ["", ""]
+            if name.startswith("reproducible"):
+                c = costs(network, int(name[-1]))
+                if c:
+                    cells = [pct(c[0]), "%s (%s to %s)" % (pct(c[1]), pct(c[2]), pct(c[3]))]
+            out.append("| %s | %.0f | %.0f–%.0f | %s | %s | %s |" % (
+                name, median, min(values), max(values),
+                pct(median / bound) if bound and (name.endswith("np1") or name == "gemm-bound") else "",
+                cells[0], cells[1]))
+        out.append("")
+        c1, c2 = costs(network, 1), costs(network, 2)
+        summary.append("| %s | %s | %s | %s | %s |" % (
+            network, pct(c1[0]) if c1 else "", pct(c1[1]) if c1 else "",
+            pct(c2[0]) if c2 else "", pct(c2[1]) if c2 else ""))
+    out += ["### All three", "",
+            "| network | -np 1: cost of the medians | -np 1: paired | -np 2: cost of the medians | -np 2: paired |",
+            "|---|---:|---:|---:|---:|"] + summary
+    print("\n".join(out))
+
+
 def section(path):
     new = sys.stdin.read().strip("\n").split("\n")
     title = new[0]
@@ -204,7 +285,8 @@ def section(path):
 def main():
     command, args = sys.argv[1], sys.argv[2:]
     {"nn-metrics": nn_metrics, "nn-check": nn_check, "nn-full": nn_full, "gemm": gemm,
-     "tag": tag, "table": table, "section": section}[command](*args)
+     "tag": tag, "table": table, "section": section,
+     "reproducible": reproducible}[command](*args)
 
 
 if __name__ == "__main__":

@@ -88,10 +88,12 @@ void nn_dryrun(const NnDryRun *d)
     }
     fprintf(out, "  %zu parameters: %.2f MiB of float32 weights\n", m->n_params, mib(params));
     fprintf(out,
-            "memory: weights and optimizer state %.2f MiB once per node; per rank a gradient "
-            "row of %.2f MiB and about %.2f MiB of training records (%lld bytes each); largest "
-            "peak resident memory of a rank after loading and the timed steps: %.1f MiB\n",
-            mib(params + state), mib(params * (cfg->reproducible ? 2.0 : 1.0)),
+            "memory: weights and optimizer state %.2f MiB once per node; per rank %d gradient "
+            "row%s of %.2f MiB and about %.2f MiB of training records (%lld bytes each); "
+            "largest peak resident memory of a rank after loading and the timed steps: %.1f "
+            "MiB\n",
+            mib(params + state), t->sums.exact_rows ? t->sums.exact_rows : 1,
+            t->sums.exact_rows > 1 ? "s" : "", mib(params),
             mib((double)t->n_train / t->size * (double)rec_bytes), (long long)rec_bytes,
             mib(peak));
     fprintf(out, "data: %s: %lld training samples (an epoch), %lld validation, %lld test; %d "

@@ -1,17 +1,21 @@
 #include "nnmpi/nn_fixed.h"
+#include "nnmpi/nn_status.h"
 
 #include <math.h>
 #include <string.h>
 
 #define SCALE 1099511627776.0 /* 2^40 */
 
-/* The conversions run over every gradient value of every chunk, so each loop is compiled
- * twice: for any x86-64, and with AVX-512 (which converts doubles to int64 in vector
- * registers), picked at run time. Both do the same IEEE operations and give the same bits. */
+/* The conversions run over every gradient value of every chunk, so they come twice: the
+ * portable loops below, and AVX-512 code (which converts to int64 in vector registers),
+ * picked at run time. Both give the same bits. */
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX512_CODE 1
 #define AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
 #define HAVE_AVX512() __builtin_cpu_supports("avx512dq")
 #else
+#define HAVE_AVX512_CODE 0
 #define AVX512
 #define HAVE_AVX512() 0
 #endif
@@ -39,17 +43,106 @@ static inline __attribute__((always_inline)) void to_float_loop(const int64_t *r
     for (size_t i = 0; i < n; i++) out[i] = (float)((double)q[i] / SCALE);
 }
 
+/* The same conversion with AVX-512 intrinsics, 16 values at a time in single precision:
+ * f = x 2^40 is exact (a power of two; |x| <= limit keeps it below 2^62), its truncation t
+ * and f - t are exact, and t moves one away from zero when |f - t| >= 1/2 (exact too:
+ * below 2^24 where there is a fraction, integers above): the rounding of add_loop, bit for
+ * bit (tests/test_fixed.c compares them on ties, ends and random values). A rejected value
+ * (|x| > limit, NaN) becomes 0 before the integer conversion. */
+#if HAVE_AVX512_CODE
+/* |x| <= limit for a float x is |x| <= the largest float not above limit. */
+static float float_limit(double limit)
+{
+    float f = (float)limit;
+    return (double)f > limit ? nextafterf(f, 0.0f) : f;
+}
+
+AVX512 static inline int64_t convert16(const float *v, __m512 limit, __m512i *lo, __m512i *hi)
+{
+    const __m512 scale = _mm512_set1_ps(0x1p40f), half = _mm512_set1_ps(0.5f);
+    const __m512 one = _mm512_set1_ps(1.0f);
+    __m512 x = _mm512_loadu_ps(v);
+    __mmask16 ok = _mm512_cmp_ps_mask(_mm512_abs_ps(x), limit, _CMP_LE_OQ); /* NaN: 0 */
+    __m512 f = _mm512_mul_ps(x, scale);
+    __m512 t = _mm512_roundscale_ps(f, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __mmask16 away = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(f, t)), half, _CMP_GE_OQ);
+    __m512 sign_one = _mm512_or_ps(_mm512_and_ps(f, _mm512_set1_ps(-0.0f)), one);
+    __m512 r = _mm512_maskz_mov_ps(ok, _mm512_mask_add_ps(t, away, t, sign_one));
+    *lo = _mm512_cvttps_epi64(_mm512_castps512_ps256(r));
+    *hi = _mm512_cvttps_epi64(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(r), 1)));
+    return 16 - __builtin_popcount((unsigned)ok);
+}
+
+/* Whole vectors of 16, then the rest as add_loop does it (the same values). */
+AVX512 static inline __attribute__((always_inline)) int64_t convert_avx512(
+    int64_t *restrict acc, const float *restrict v, size_t n, double limit, int add)
+{
+    __m512 lim = _mm512_set1_ps(float_limit(limit));
+    int64_t rejected = 0;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512i lo, hi;
+        rejected += convert16(v + i, lim, &lo, &hi);
+        if (add) {
+            lo = _mm512_add_epi64(lo, _mm512_loadu_si512(acc + i));
+            hi = _mm512_add_epi64(hi, _mm512_loadu_si512(acc + i + 8));
+        }
+        _mm512_storeu_si512(acc + i, lo);
+        _mm512_storeu_si512(acc + i + 8, hi);
+    }
+    return rejected + add_loop(acc + i, v + i, n - i, limit, add);
+}
+
 AVX512 static int64_t add_avx512(int64_t *restrict acc, const float *restrict v, size_t n,
                                  double limit)
 {
-    return add_loop(acc, v, n, limit, 1);
+    return convert_avx512(acc, v, n, limit, 1);
 }
 
 AVX512 static int64_t store_avx512(int64_t *restrict acc, const float *restrict v, size_t n,
                                    double limit)
 {
+    return convert_avx512(acc, v, n, limit, 0);
+}
+/* out[i] = the float value of sum_j fixed(rows[j][i]), i < n, the sums in registers. */
+AVX512 static int64_t sum_rows_to_float_avx512(const float *const *rows, int n_rows, size_t n,
+                                               double limit, float *out)
+{
+    __m512 lim = _mm512_set1_ps(float_limit(limit));
+    const __m512d unscale = _mm512_set1_pd(1.0 / SCALE);
+    int64_t rejected = 0;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+        for (int j = 0; j < n_rows; j++) {
+            __m512i l, h;
+            rejected += convert16(rows[j] + i, lim, &l, &h);
+            lo = _mm512_add_epi64(lo, l);
+            hi = _mm512_add_epi64(hi, h);
+        }
+        /* as to_float_loop: (float)((double)q / SCALE), the division by 2^40 exact */
+        __m256 flo = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtepi64_pd(lo), unscale));
+        __m256 fhi = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtepi64_pd(hi), unscale));
+        _mm256_storeu_ps(out + i, flo);
+        _mm256_storeu_ps(out + i + 8, fhi);
+    }
+    int64_t tail[16] = {0};
+    for (int j = 0; j < n_rows; j++) rejected += add_loop(tail, rows[j] + i, n - i, limit, 1);
+    to_float_loop(tail, out + i, n - i);
+    return rejected;
+}
+#else
+static int64_t add_avx512(int64_t *restrict acc, const float *restrict v, size_t n, double limit)
+{
+    return add_loop(acc, v, n, limit, 1);
+}
+
+static int64_t store_avx512(int64_t *restrict acc, const float *restrict v, size_t n,
+                            double limit)
+{
     return add_loop(acc, v, n, limit, 0);
 }
+#endif
 
 AVX512 static void to_float_avx512(const int64_t *restrict q, float *restrict out, size_t n)
 {
@@ -74,27 +167,24 @@ int64_t nn_fixed_store(int64_t *restrict acc, const float *restrict v, size_t n,
 int64_t nn_fixed_sum_rows(int64_t *restrict acc, const float *const *rows, int n_rows, size_t n,
                           double limit, int add, float *out)
 {
-    enum { BLOCK = 512 }; /* int64s: 4 KiB of acc */
-    if (n_rows == 0 && !add) memset(acc, 0, sizeof(int64_t) * n);
-    int avx512 = HAVE_AVX512();
-    int64_t rejected = 0;
+    enum { BLOCK = 512 }; /* int64s: 4 KiB of sums */
+    NN_ASSERT(acc || (out && !add));
+#if HAVE_AVX512_CODE
+    if (!acc && HAVE_AVX512()) return sum_rows_to_float_avx512(rows, n_rows, n, limit, out);
+#endif
+    int64_t rejected = 0, block[BLOCK];
     for (size_t at = 0; at < n; at += BLOCK) {
         size_t len = n - at < BLOCK ? n - at : BLOCK;
+        int64_t *sums = acc ? acc + at : block;
+        if (n_rows == 0 && !add) memset(sums, 0, sizeof(int64_t) * len);
         for (int j = 0; j < n_rows; j++) {
             const float *v = rows[j] + at;
             if (add || j > 0)
-                rejected += avx512 ? add_avx512(acc + at, v, len, limit)
-                                   : add_loop(acc + at, v, len, limit, 1);
+                rejected += nn_fixed_add(sums, v, len, limit);
             else
-                rejected += avx512 ? store_avx512(acc + at, v, len, limit)
-                                   : add_loop(acc + at, v, len, limit, 0);
+                rejected += nn_fixed_store(sums, v, len, limit);
         }
-        if (out) {
-            if (avx512)
-                to_float_avx512(acc + at, out + at, len);
-            else
-                to_float_loop(acc + at, out + at, len);
-        }
+        if (out) nn_fixed_to_float(sums, out + at, len);
     }
     return rejected;
 }

@@ -7,6 +7,7 @@
 #include "nnmpi/nn_fault.h"
 #include "nnmpi/nn_hash.h"
 #include "nnmpi/nn_rng.h"
+#include "nnmpi/nn_vmath.h"
 
 /* 64-byte aligned, zeroed allocation of n floats; NULL on failure. */
 static float *alloc_floats(size_t n)
@@ -161,9 +162,7 @@ static void bias_activate(float *a, const float *b, int rows, int out, NnActivat
     for (int r = 0; r < rows; r++) {
         float *row = a + (size_t)r * out;
         switch (act) {
-        case NN_ACT_SIGMOID:
-            for (int j = 0; j < out; j++) row[j] = 1.0f / (1.0f + expf(-(row[j] + b[j])));
-            break;
+        case NN_ACT_SIGMOID: nn_vmath_sigmoid(row, b, out); break;
         case NN_ACT_RELU:
             for (int j = 0; j < out; j++) {
                 float z = row[j] + b[j];
@@ -227,8 +226,8 @@ static double output_forward(NnModel *m, float *z, const float *b, const NnTruth
         }
         case NN_LOSS_MSE: {
             float sq = 0.0f;
+            nn_vmath_sigmoid(row, NULL, out); /* the bias is in */
             for (int j = 0; j < out; j++) {
-                row[j] = 1.0f / (1.0f + expf(-row[j]));
                 float d = row[j] - (j == y);
                 sq += d * d;
             }

@@ -174,7 +174,9 @@ void nn_reduce_exact_add(NnReduce *r, int rows, double limit, float *out)
     /* One node: the sums are the totals, converted while they are in the cache. */
     r->exact_out = out;
     r->exact_converted = out && r->nodes == 1;
-    int64_t left_out = nn_fixed_sum_rows(r->exact, r->sources, n, r->hi - r->lo, limit,
+    /* The step's only group on one node: its sums need not be kept, only converted. */
+    int64_t *sums = r->exact_converted && !r->exact_started ? NULL : r->exact;
+    int64_t left_out = nn_fixed_sum_rows(sums, r->sources, n, r->hi - r->lo, limit,
                                          r->exact_started,
                                          r->exact_converted ? out + r->lo : NULL);
     r->rejected = (r->exact_started ? r->rejected : 0) + left_out;

@@ -204,9 +204,9 @@ static NnStatus announce(Run *run, char err[NN_ERR_LEN])
     else
         nn_runlog_note(&run->log,
                        "not reproducible: float sums, whose last bits depend on the rank count "
-                       "(reproducible = auto sums exactly on up to %lld ranks at this batch "
+                       "(reproducible = auto sums exactly on up to %lld rank%s at this batch "
                        "size; yes on any)",
-                       (long long)chunks);
+                       (long long)chunks, chunks == 1 ? "" : "s");
     if (run->rundir.path[0] && !run->opt->dry_run)
         nn_runlog_note(&run->log, "run %s in %s", run->rundir.run_id, run->rundir.path);
     const NnTrainState *s = &run->state;

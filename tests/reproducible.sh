@@ -4,7 +4,8 @@
 # parameter hashes, with a batch of 52 (divisible by neither 3 nor 5) and a last batch of 4
 # samples, fewer than the ranks. A checkpoint written at -np 4 and resumed at -np 3 ends
 # with the bits of the uninterrupted -np 1 run. scripts/verify-determinism.sh says so, and
-# says when plain mode differs.
+# says when plain mode differs. By default, configs/mnist.ini is bitwise the same at -np 1
+# and 2 (2 chunks of 64), and not at -np 3.
 source "$(dirname "$0")/lib.sh"
 require_data
 run=("$NN_SOURCE/configs/test-small.ini" --set data.path="$NN_DATA" --set train.reproducible=yes
@@ -44,4 +45,16 @@ expect_in "$WORK/out" "verify-determinism: 2 and 5 ranks agree bit for bit"
 expect_status 1 env NN_MPI="$NN_MPI" MPIEXEC="$NN_MPIEXEC" "$NN_SOURCE/scripts/verify-determinism.sh" \
     -a 1 -b 3 "${run[@]}" --set train.reproducible=no
 expect_in "$WORK/out" "verify-determinism: 1 and 3 ranks DIFFER"
+
+# The defaults (reproducible = auto, chunk_size = auto): configs/mnist.ini's batch of 128 is
+# 2 chunks of 64, summed exactly on 1 and 2 ranks; 3 ranks are more than the chunks, and
+# sum floats (verify-determinism.sh sets reproducible = yes unless told otherwise).
+default=("$NN_SOURCE/configs/mnist.ini" --set data.path="$NN_DATA" --set data.train_samples=2560
+         --set data.test_samples=1000 --set train.epochs=1 --set train.reproducible=auto)
+expect_status 0 env NN_MPI="$NN_MPI" MPIEXEC="$NN_MPIEXEC" "$NN_SOURCE/scripts/verify-determinism.sh" \
+    -a 1 -b 2 "${default[@]}"
+expect_in "$WORK/out" "verify-determinism: 1 and 2 ranks agree bit for bit"
+expect_status 1 env NN_MPI="$NN_MPI" MPIEXEC="$NN_MPIEXEC" "$NN_SOURCE/scripts/verify-determinism.sh" \
+    -a 2 -b 3 "${default[@]}"
+expect_in "$WORK/out" "verify-determinism: 2 and 3 ranks DIFFER"
 finish reproducible

@@ -2,6 +2,7 @@
  * terms; the documented precision and range; NaN and infinities reported, never added. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nn_test.h"
 #include "nnmpi/nn_fixed.h"
@@ -195,8 +196,91 @@ static void test_squares(void)
     }
 }
 
+/* nn_fixed_sum_rows, the node's one-pass sum of its chunk rows: the same integers as adding
+ * the rows one by one, stored or added, over lengths that end inside its blocks, with the
+ * float conversion of each value, and the bad values counted and left out. */
+static void test_sum_rows(void)
+{
+    enum { ROWS = 5, LEN = 1300 }; /* 2 whole blocks of 512 and a partial one */
+    static float rows[ROWS][LEN];
+    static int64_t acc[LEN], want[LEN];
+    float out[LEN], want_out[LEN];
+    const float *srcs[ROWS];
+    for (int j = 0; j < ROWS; j++) {
+        make_terms(rows[j], LEN, 10 + (uint64_t)j);
+        srcs[j] = rows[j];
+    }
+    double limit = nn_fixed_limit(ROWS * 2);
+    for (int n_rows = 0; n_rows <= ROWS; n_rows++) {
+        for (int add = 0; add <= 1; add++) {
+            for (int i = 0; i < LEN; i++) acc[i] = want[i] = add ? 7 * i - 3000 : -1;
+            if (!add) memset(want, 0, sizeof want);
+            for (int j = 0; j < n_rows; j++) CHECK(nn_fixed_add(want, rows[j], LEN, limit) == 0);
+            CHECK(nn_fixed_sum_rows(acc, srcs, n_rows, LEN, limit, add, out) == 0);
+            CHECK(memcmp(acc, want, sizeof acc) == 0);
+            nn_fixed_to_float(want, want_out, LEN);
+            CHECK(memcmp(out, want_out, sizeof out) == 0);
+            if (!add) { /* the sums kept in registers only: the same floats */
+                memset(out, 0xff, sizeof out);
+                CHECK(nn_fixed_sum_rows(NULL, srcs, n_rows, LEN, limit, 0, out) == 0);
+                CHECK(memcmp(out, want_out, sizeof out) == 0);
+            }
+        }
+    }
+    rows[1][3] = NAN;
+    rows[3][1299] = INFINITY;
+    rows[4][600] = (float)(2 * limit);
+    memset(acc, 0, sizeof acc);
+    CHECK(nn_fixed_sum_rows(acc, srcs, ROWS, LEN, limit, 0, NULL) == 3);
+    CHECK(nn_fixed_sum_rows(NULL, srcs, ROWS, LEN, limit, 0, out) == 3);
+    int64_t good = 0;
+    for (int j = 0; j < ROWS; j++)
+        if (j != 1) CHECK(nn_fixed_add(&good, &rows[j][3], 1, limit) == 0);
+    CHECK(acc[3] == good); /* the NaN left out, the other rows in */
+}
+
+/* Every value's conversion, on whichever code path runs here (AVX-512 or not), equals the
+ * formula: the nearest multiple of 2^-40, halves away from zero: ties, the limit's ends,
+ * subnormals, zeros of both signs and random values of every magnitude, at every offset
+ * of a vector. */
+static void test_rounding_everywhere(void)
+{
+    enum { M = 100003 };
+    static float v[M];
+    static int64_t got[M];
+    NnRng rng;
+    nn_rng_seed(&rng, 77, 9, 9);
+    double limit = nn_fixed_limit(4);
+    for (int i = 0; i < M; i++) {
+        int kind = (int)nn_rng_below(&rng, 4);
+        float unit = nn_rng_symmetric(&rng, 1.0f);
+        if (kind == 0) /* a tie: an odd multiple of 2^-41 */
+            v[i] = ldexpf((float)(2 * (int)nn_rng_below(&rng, 1 << 20) + 1), -41) *
+                   (unit < 0 ? -1.0f : 1.0f);
+        else if (kind == 1) /* tiny: subnormal to 2^-30 */
+            v[i] = ldexpf(unit, -(int)nn_rng_below(&rng, 120) - 30);
+        else
+            v[i] = ldexpf(unit, (int)nn_rng_below(&rng, 60) - 40);
+    }
+    v[0] = -0.0f, v[1] = 0x1p-149f, v[2] = (float)limit, v[3] = -(float)limit;
+    v[4] = nextafterf((float)limit, INFINITY);
+    int64_t rejected = nn_fixed_store(got, v, M, limit), want_rejected = 0, bad = 0;
+    for (int i = 0; i < M; i++) {
+        double d = (double)v[i] * 0x1p40;
+        int ok = fabs((double)v[i]) <= limit;
+        want_rejected += !ok;
+        int64_t want = ok ? (int64_t)(d + copysign(0.5, d)) : 0;
+        bad += got[i] != want;
+    }
+    printf("rounding: %d values, %lld differ from the formula, %lld rejected\n", M,
+           (long long)bad, (long long)rejected);
+    CHECK(bad == 0 && rejected == want_rejected && want_rejected >= 1);
+}
+
 int main(void)
 {
+    test_rounding_everywhere();
+    test_sum_rows();
     test_order_independence();
     test_rounding_and_conversion();
     test_range_and_specials();

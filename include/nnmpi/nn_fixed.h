@@ -30,8 +30,9 @@ int64_t nn_fixed_store(int64_t *restrict acc, const float *restrict v, size_t n,
 /* acc[i] = (add ? acc[i] : 0) + fixed(rows[0][i]) + ... + fixed(rows[n_rows - 1][i]) for
  * i < n, with nn_fixed_add's rules: the exact sum of several float vectors in one pass,
  * block by block so that acc stays in the first-level cache (nn_reduce.c's exact sums);
- * with out, also out[i] = the float value of acc[i], block by block. Returns the values
- * left out. */
+ * with out, also out[i] = the float value of acc[i], block by block. acc may be NULL when
+ * out is given and add is 0: the sums then live only a block at a time, and only out is
+ * written. Returns the values left out. */
 int64_t nn_fixed_sum_rows(int64_t *restrict acc, const float *const *rows, int n_rows, size_t n,
                           double limit, int add, float *out);
 

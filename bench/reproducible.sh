@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# What reproducible mode costs (README, "Bitwise reproducibility"): nn-mpi's training
+# samples/s on real MNIST with `--set train.reproducible=yes` against
+# `--set train.reproducible=no`, at -np 1 and -np 2, for bench/run.sh's three networks
+# (A = 784-50-10 sigmoid, batch 100, 3 epochs; B = 784-512-512-10 ReLU, batch 128, 1 epoch;
+# default = configs/mnist.ini's 784-512-256-10 ReLU, batch 128, 1 epoch), and the GEMM bound
+# of A and B on one core (build/nn-mpi-gemm-bound SIZES BATCH 1).
+#   bench/reproducible.sh [ROUNDS]     (default 5 rounds; about half a minute of work a
+#                                       round on 2 cores, waits for the CPU lock come on top)
+# Interleaved rounds: each round runs every contender once; a network's plain and
+# reproducible runs at one rank count go back to back (as do the two GEMM bounds), and the
+# order rotates from round to round (the pairs by one place, and which of a pair goes first
+# alternates), so that no contender always runs first. Reports, per network and rank count,
+# the median samples/s with the range, the cost of the medians
+# (1 - median(reproducible) / median(plain)) and the paired cost (1 - the median over the
+# rounds of each round's reproducible / plain ratio: the pair ran back to back, so a slow
+# phase of the shared machine hits both). Writes the section "## Reproducible mode's cost"
+# of bench/RESULTS.md (in place of the one there, else at the end; the other sections stay
+# as they are) and prints it.
+# Environment:
+#   NN_BENCH_LOCK=FILE   every run holds this CPU lock (flock FILE), e.g. /tmp/nn-cpu.lock;
+#                        others may run between the runs
+#   NN_BENCH_EXTRA=WORDS extra nn-mpi options, split at blanks, for the reproducible runs
+#                        only, e.g. NN_BENCH_EXTRA='--set train.chunk_size=64'
+# Uses build/nn-mpi and build/nn-mpi-gemm-bound as they are (scripts/build.sh builds them)
+# and data/mnist.h5 (scripts/get-mnist.sh, run when it is missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-5}
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "usage: bench/reproducible.sh [ROUNDS]" >&2; exit 2; }
+read -ra extra <<<"${NN_BENCH_EXTRA:-}"
+for b in nn-mpi nn-mpi-gemm-bound; do
+    [ -x "build/$b" ] || { echo "reproducible: build/$b is missing: run scripts/build.sh" >&2; exit 1; }
+done
+began=$(date +%s)
+python=/usr/bin/python3
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+results=$out/results.jsonl
+: >"$out/busy"
+
+# locked COMMAND...: runs COMMAND, holding $NN_BENCH_LOCK when set; adds the time it ran (not
+# the wait for the lock) to $out/busy.
+locked() {
+    local start rc=0
+    start=$(date +%s.%N)
+    if [ -n "${NN_BENCH_LOCK:-}" ]; then
+        # shellcheck disable=SC2016 # expanded by the inner bash
+        flock "$NN_BENCH_LOCK" bash -c 'date +%s.%N >"$0"; exec "$@"' "$out/held" "$@" || rc=$?
+        start=$(cat "$out/held")
+    else
+        "$@" || rc=$?
+    fi
+    echo "$start $(date +%s.%N)" >>"$out/busy"
+    return $rc
+}
+
+[ -f data/mnist.h5 ] || locked scripts/get-mnist.sh
+
+if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+export OMPI_MCA_rmaps_base_oversubscribe=1
+# The same BLAS kernels as bench/run.sh's (OpenBLAS 0.3.21 does not recognise some newer CPUs
+# and falls back to its slowest kernels; nn-mpi corrects that, the GEMM bound does not).
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+    grep -qw avx512f /proc/cpuinfo && export OPENBLAS_CORETYPE=SkylakeX ||
+        { grep -qw avx2 /proc/cpuinfo && export OPENBLAS_CORETYPE=Haswell; } || true
+fi
+
+# The networks, as in bench/run.sh: the nn-mpi settings over configs/mnist.ini.
+nn_settings() {
+    case $1 in
+    A) echo "--set model.hidden=50 --set model.activation=sigmoid --set train.batch_size=100
+             --set train.learning_rate=0.1 --set train.momentum=0 --set train.weight_decay=0
+             --set train.lr_schedule=constant" ;;
+    B) echo "--set model.hidden=512,512 --set model.activation=relu --set train.batch_size=128
+             --set train.learning_rate=0.05 --set train.momentum=0.9 --set train.weight_decay=0
+             --set train.lr_schedule=constant" ;;
+    default) echo "" ;;
+    esac
+}
+sizes() { case $1 in A) echo 784,50,10 ;; B) echo 784,512,512,10 ;; default) echo 784,512,256,10 ;; esac; }
+batch() { case $1 in A) echo 100 ;; *) echo 128 ;; esac; }
+epochs() { case $1 in A) echo 3 ;; *) echo 1 ;; esac; }
+
+# nn MODE NETWORK NP: one nn-mpi run (MODE plain or reproducible); records its samples/s.
+nn() {
+    local mode=$1 net=$2 np=$3 opts=(--set train.reproducible=no)
+    [ "$mode" = plain ] || opts=(--set train.reproducible=yes "${extra[@]}")
+    rm -f "$out/m.jsonl"
+    # shellcheck disable=SC2046 # the settings are words
+    locked env OPENBLAS_NUM_THREADS=1 mpirun -np "$np" build/nn-mpi configs/mnist.ini \
+        $(nn_settings "$net") --set train.epochs="$(epochs "$net")" --set run.dir= \
+        --set log.metrics="$out/m.jsonl" "${opts[@]}" >"$out/log" 2>&1 ||
+        { cat "$out/log" >&2; echo "reproducible: $mode $net -np $np failed" >&2; exit 1; }
+    $python bench/report.py nn-metrics "$mode-np$np" "$net" "$np" "$out/m.jsonl" >>"$results"
+    # The chunk size the reproducible runs used (for the table), from the run's settings.
+    if [ "$mode" = reproducible ] && [ ! -s "$out/chunk" ]; then
+        grep -o 'chunk_size = [0-9]*' "$out/m.jsonl" | head -n 1 | grep -o '[0-9]*$' >"$out/chunk" || true
+    fi
+}
+
+# gemm NETWORK: the GEMM bound of one rank's step on one core at the whole batch.
+gemm() {
+    locked env OPENBLAS_NUM_THREADS=1 build/nn-mpi-gemm-bound "$(sizes "$1")" "$(batch "$1")" 1 |
+        $python bench/report.py gemm gemm-bound "$1" >>"$results"
+}
+
+# pair SLOT FLIP: one slot's two contenders (a network's plain and reproducible runs at one
+# rank count, NETWORK:NP, or the two GEMM bounds), the second first when FLIP is 1.
+pair() {
+    local net=${1%:*} np=${1#*:}
+    case $1:$2 in
+    gemm:0) gemm A; gemm B ;;
+    gemm:1) gemm B; gemm A ;;
+    *:0) nn plain "$net" "$np"; nn reproducible "$net" "$np" ;;
+    *) nn reproducible "$net" "$np"; nn plain "$net" "$np" ;;
+    esac
+}
+
+slots=(A:1 A:2 B:1 B:2 default:1 default:2 gemm)
+n=${#slots[@]}
+for ((r = 0; r < rounds; r++)); do
+    order=()
+    for ((i = 0; i < n; i++)); do order+=("${slots[(r + i) % n]}"); done
+    echo "reproducible: round $((r + 1))/$rounds: ${order[*]}"
+    for slot in "${order[@]}"; do pair "$slot" $((r % 2)); done
+done
+
+command="bench/reproducible.sh $rounds"
+[ -z "${NN_BENCH_LOCK:-}" ] || command="NN_BENCH_LOCK=$NN_BENCH_LOCK $command"
+[ -z "${NN_BENCH_EXTRA:-}" ] || command="NN_BENCH_EXTRA='$NN_BENCH_EXTRA' $command"
+busy=$(awk '{ s += $2 - $1 } END { printf "%.0f", s }' "$out/busy")
+section=$($python bench/report.py reproducible "$results" "$command" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+    "$(cat "$out/chunk" 2>/dev/null || true)" "${NN_BENCH_EXTRA:-}" "$busy" $(($(date +%s) - began)))
+printf '%s\n' "$section" | $python bench/report.py section bench/RESULTS.md
+echo "$section"
