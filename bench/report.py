@@ -224,11 +224,13 @@ def reproducible(path, command, date, chunk, extra, busy, wall):
            "Training samples per second on real MNIST (the epochs' training loops, from nn-mpi's "
            "metrics file, as in bench/run.sh): median over the rounds, with the range. Network A "
            "ran 3 epochs, B and the default 1. `plain`: `--set train.reproducible=no`; "
-           "`reproducible`: %s (chunk_size = %s). `gemm-bound`: the step's sgemm calls alone on "
+           "`reproducible`: %s (chunk_size: %s). `gemm-bound`: the step's sgemm calls alone on "
            "one core at the whole batch (`build/nn-mpi-gemm-bound SIZES BATCH 1`); `of GEMM "
            "bound`: the median's share of its median. Each round ran every contender once, a "
            "network's plain and reproducible runs at one rank count back to back, in an order "
-           "rotated from round to round." % (settings, chunk or "?"), "",
+           "rotated from round to round." % (
+               settings, chunk if chunk and not chunk.startswith("auto") else
+               "`auto`, the batch in 2 chunks: of 50 samples for A, of 64 for B and the default"), "",
            "Two costs: **of the medians**, 1 - median(reproducible) / median(plain); **paired**, "
            "1 - the median over the rounds of each round's reproducible / plain ratio (the two "
            "ran back to back, so a slow phase of the shared machine hits both), with the range "

@@ -93,10 +93,6 @@ nn() {
         --set log.metrics="$out/m.jsonl" "${opts[@]}" >"$out/log" 2>&1 ||
         { cat "$out/log" >&2; echo "reproducible: $mode $net -np $np failed" >&2; exit 1; }
     $python bench/report.py nn-metrics "$mode-np$np" "$net" "$np" "$out/m.jsonl" >>"$results"
-    # The chunk size the reproducible runs used (for the table), from the run's settings.
-    if [ "$mode" = reproducible ] && [ ! -s "$out/chunk" ]; then
-        grep -o 'chunk_size = [0-9]*' "$out/m.jsonl" | head -n 1 | grep -o '[0-9]*$' >"$out/chunk" || true
-    fi
 }
 
 # gemm NETWORK: the GEMM bound of one rank's step on one core at the whole batch.
@@ -131,6 +127,6 @@ command="bench/reproducible.sh $rounds"
 [ -z "${NN_BENCH_EXTRA:-}" ] || command="NN_BENCH_EXTRA='$NN_BENCH_EXTRA' $command"
 busy=$(awk '{ s += $2 - $1 } END { printf "%.0f", s }' "$out/busy")
 section=$($python bench/report.py reproducible "$results" "$command" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
-    "$(cat "$out/chunk" 2>/dev/null || true)" "${NN_BENCH_EXTRA:-}" "$busy" $(($(date +%s) - began)))
+    "$(grep -o 'chunk_size=[0-9a-z]*' <<<"${NN_BENCH_EXTRA:-}" | cut -d= -f2 || echo auto)" "${NN_BENCH_EXTRA:-}" "$busy" $(($(date +%s) - began)))
 printf '%s\n' "$section" | $python bench/report.py section bench/RESULTS.md
 echo "$section"
