@@ -108,7 +108,10 @@ def table(path, command):
            "Training samples per second on real MNIST: median over the rounds, with the range. "
            "`gemm-bound`: the step's sgemm calls alone on one core (`-half`: at half the batch, "
            "one rank's share at -np 2). numpy and PyTorch ran with 1 and 2 threads; "
-           "`torch-ddp2`: DistributedDataParallel, gloo, 2 processes.", ""]
+           "`torch-ddp2`: DistributedDataParallel, gloo, 2 processes. `nn-mpi-npN`: plain "
+           "mode (`reproducible = no`, float sums); `nn-mpi-reproducible-npN`: exact sums "
+           "(`reproducible = yes`, `chunk_size = auto`: 2 chunks of 50 or 64, as the defaults "
+           "run at -np 1 and 2); `nn-mpi-adam-np2`: Adam (learning rate 0.001), plain mode.", ""]
     targets = []
     for network, title in NETWORKS.items():
         bound = rate(network, "gemm-bound")
