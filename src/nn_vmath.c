@@ -11,13 +11,14 @@
 enum { LANES_512 = 16, LANES_256 = 8 };
 
 /* sleef.h declares its vector functions only when the whole file is compiled for their
- * instruction set (__AVX512F__, __AVX2__); here only the functions above are: its
- * declarations, for them. */
+ * instruction set (__AVX512F__, __AVX2__); here only the functions below are: its
+ * declarations, for them, with their instruction set (which fixes how the vectors are
+ * passed). */
 #ifndef __AVX512F__
-__m512 Sleef_expf16_u10avx512f(__m512);
+AVX512 __m512 Sleef_expf16_u10avx512f(__m512);
 #endif
 #ifndef __AVX2__
-__m256 Sleef_expf8_u10avx2(__m256);
+AVX2 __m256 Sleef_expf8_u10avx2(__m256);
 #endif
 
 AVX512 static inline __m512 sigmoid_avx512(__m512 z)
