@@ -6,6 +6,13 @@
 
 #define SCALE 1099511627776.0 /* 2^40 */
 
+static int portable_only; /* nn_fixed_set_portable: tests */
+
+void nn_fixed_set_portable(int portable)
+{
+    portable_only = portable;
+}
+
 /* The conversions run over every gradient value of every chunk, so they come twice: the
  * portable loops below, and AVX-512 code (which converts to int64 in vector registers),
  * picked at run time. Both give the same bits. */
@@ -13,7 +20,7 @@
 #include <immintrin.h>
 #define HAVE_AVX512_CODE 1
 #define AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
-#define HAVE_AVX512() __builtin_cpu_supports("avx512dq")
+#define HAVE_AVX512() (!portable_only && __builtin_cpu_supports("avx512dq"))
 #else
 #define HAVE_AVX512_CODE 0
 #define AVX512

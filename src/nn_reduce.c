@@ -54,7 +54,8 @@ NnStatus nn_reduce_init(NnReduce *r, MPI_Comm comm, size_t values, size_t slots,
     r->values = values;
     r->slots = slots;
     r->shared_floats = shared_floats;
-    r->row_stride = round_up(values * sizeof(float), ALIGN_BYTES);
+    /* a float row holds the values and room for the slots, as a model's gradients do */
+    r->row_stride = round_up((values + slots) * sizeof(float), ALIGN_BYTES);
     int rank;
     NN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
     size_t part = part_bytes(r);

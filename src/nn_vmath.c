@@ -1,8 +1,15 @@
 #include "nnmpi/nn_vmath.h"
 
-#include <immintrin.h>
 #include <sleef.h>
 #include <string.h>
+
+static void rows_scalar(float *a, const float *b, int n)
+{
+    for (int j = 0; j < n; j++) a[j] = 1.0f / (1.0f + Sleef_expf_u10(-(a[j] + (b ? b[j] : 0.0f))));
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
 
 /* Each path is compiled for its instruction set and picked once, at the first call. */
 #define AVX512 __attribute__((target("avx512f")))
@@ -68,19 +75,47 @@ AVX2 static void rows_avx2(float *a, const float *b, int n)
     memcpy(a + j, z, sizeof(float) * (size_t)(n - j));
 }
 
-static void rows_scalar(float *a, const float *b, int n)
+static int cpu_has(NnVmathPath path)
 {
-    for (int j = 0; j < n; j++) a[j] = 1.0f / (1.0f + Sleef_expf_u10(-(a[j] + (b ? b[j] : 0.0f))));
+    __builtin_cpu_init();
+    switch (path) {
+    case NN_VMATH_AVX512: return __builtin_cpu_supports("avx512f");
+    case NN_VMATH_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    default: return 1;
+    }
+}
+#else
+static int cpu_has(NnVmathPath path)
+{
+    return path == NN_VMATH_SCALAR;
+}
+#endif
+
+typedef void RowsFn(float *a, const float *b, int n);
+static RowsFn *rows;
+
+static RowsFn *path_rows(NnVmathPath path)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (path == NN_VMATH_AVX512) return rows_avx512;
+    if (path == NN_VMATH_AVX2) return rows_avx2;
+#endif
+    return rows_scalar;
+}
+
+int nn_vmath_use(NnVmathPath path)
+{
+    if (path == NN_VMATH_BEST)
+        path = cpu_has(NN_VMATH_AVX512) ? NN_VMATH_AVX512
+               : cpu_has(NN_VMATH_AVX2) ? NN_VMATH_AVX2
+                                        : NN_VMATH_SCALAR;
+    if (!cpu_has(path)) return 0;
+    rows = path_rows(path);
+    return 1;
 }
 
 void nn_vmath_sigmoid(float *a, const float *b, int n)
 {
-    static void (*rows)(float *, const float *, int);
-    if (!rows) {
-        __builtin_cpu_init();
-        rows = __builtin_cpu_supports("avx512f")                                     ? rows_avx512
-               : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? rows_avx2
-                                                                                  : rows_scalar;
-    }
+    if (!rows) nn_vmath_use(NN_VMATH_BEST);
     rows(a, b, n);
 }

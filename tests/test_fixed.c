@@ -277,10 +277,41 @@ static void test_rounding_everywhere(void)
     CHECK(bad == 0 && rejected == want_rejected && want_rejected >= 1);
 }
 
+/* The AVX-512 code (where this CPU runs it) and the portable code give the same integers
+ * and floats for the same values. */
+static void test_paths_agree(void)
+{
+    enum { M = 5000, ROWS = 3 };
+    static float rows[ROWS][M];
+    static int64_t fast[M], portable[M];
+    float fast_out[M], portable_out[M];
+    const float *srcs[ROWS];
+    for (int j = 0; j < ROWS; j++) {
+        make_terms(rows[j], M, 40 + (uint64_t)j);
+        srcs[j] = rows[j];
+    }
+    rows[0][17] = 0x1.8p-40f; /* a tie */
+    rows[1][4001] = NAN;
+    double limit = nn_fixed_limit(ROWS);
+    int64_t r1 = nn_fixed_sum_rows(fast, srcs, ROWS, M, limit, 0, fast_out);
+    int64_t r2 = nn_fixed_sum_rows(NULL, srcs, ROWS, M, limit, 0, fast_out);
+    nn_fixed_set_portable(1);
+    int64_t r3 = nn_fixed_sum_rows(portable, srcs, ROWS, M, limit, 0, portable_out);
+    nn_fixed_set_portable(0);
+    CHECK(r1 == 1 && r2 == 1 && r3 == 1);
+    CHECK(memcmp(fast, portable, sizeof fast) == 0);
+    CHECK(memcmp(fast_out, portable_out, sizeof fast_out) == 0);
+}
+
 int main(void)
 {
+    test_paths_agree();
     test_rounding_everywhere();
     test_sum_rows();
+    nn_fixed_set_portable(1); /* the same checks on the portable code */
+    test_rounding_everywhere();
+    test_sum_rows();
+    nn_fixed_set_portable(0);
     test_order_independence();
     test_rounding_and_conversion();
     test_range_and_specials();

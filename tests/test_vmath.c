@@ -1,7 +1,8 @@
 /* The vectorised sigmoid (nn_vmath.h): within 2.5e-7 relative of a double-precision
  * sigmoid of the same float sums, saturating without NaN; and an element's result the same
  * bits wherever it sits: alone, at every place of rows of every length 1..40, whatever its
- * neighbours, which reproducible mode needs (a rank's rows are not another's). */
+ * neighbours, which reproducible mode needs (a rank's rows are not another's). Each code
+ * path this CPU runs (AVX-512, AVX2, scalar) is checked. */
 #include <math.h>
 #include <string.h>
 
@@ -64,7 +65,23 @@ static void test_position_independence(void)
 
 int main(void)
 {
-    test_accuracy();
-    test_position_independence();
+    /* Every path this CPU runs (each keeps its own bits; a run takes one path throughout). */
+    static const struct {
+        NnVmathPath path;
+        const char *name;
+    } paths[] = {{NN_VMATH_AVX512, "AVX-512"}, {NN_VMATH_AVX2, "AVX2"}, {NN_VMATH_SCALAR, "scalar"}};
+    int ran = 0;
+    for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+        if (!nn_vmath_use(paths[p].path)) {
+            printf("vmath: this CPU has no %s path\n", paths[p].name);
+            continue;
+        }
+        printf("vmath: the %s path\n", paths[p].name);
+        test_accuracy();
+        test_position_independence();
+        ran++;
+    }
+    CHECK(ran >= 1);
+    CHECK(nn_vmath_use(NN_VMATH_BEST));
     return nn_test_finish("test_vmath");
 }

@@ -41,6 +41,10 @@ int64_t nn_fixed_add_double(int64_t *acc, double v, double limit);
 
 double nn_fixed_to_double(int64_t q);
 
+/* Tests: 1 makes these functions take their portable code even where the AVX-512 code
+ * would run, so that both can be compared on one machine; 0 restores the choice. */
+void nn_fixed_set_portable(int portable);
+
 /* out[i] = (float)fixed value of q[i]. */
 void nn_fixed_to_float(const int64_t *restrict q, float *restrict out, size_t n);
 

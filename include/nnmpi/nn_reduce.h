@@ -65,8 +65,8 @@ void *nn_reduce_row(const NnReduce *r);
  * every rank. Rows must not be written again until nn_reduce_publish has returned. */
 void nn_reduce_sum(NnReduce *r, float *slot_sums);
 
-/* Exact sums: this rank's float row j < exact_rows (values floats, 64-byte aligned) and
- * its slots. */
+/* Exact sums: this rank's float row j < exact_rows (values floats and room for slots
+ * floats after them, unused by the sums; 64-byte aligned) and its slots. */
 float *nn_reduce_exact_row(const NnReduce *r, int j);
 int64_t *nn_reduce_exact_slots(const NnReduce *r);
 

@@ -13,4 +13,12 @@
  * none). */
 void nn_vmath_sigmoid(float *a, const float *b, int n);
 
+/* The code paths: the best this CPU runs (the default), or one named, for tests that
+ * check each path. */
+typedef enum { NN_VMATH_BEST, NN_VMATH_AVX512, NN_VMATH_AVX2, NN_VMATH_SCALAR } NnVmathPath;
+
+/* Makes nn_vmath_sigmoid take `path` from now on; returns 0 (and changes nothing) when this
+ * CPU cannot run it. Not thread-safe: call it before any sigmoid runs, or in tests. */
+int nn_vmath_use(NnVmathPath path);
+
 #endif
