@@ -30,6 +30,8 @@ typedef struct {
     NnStart start;           /* rank 0: the checkpoint to continue from, this run's own */
     double deadline;         /* rank 0: MPI_Wtime() to stop at; INFINITY: none */
     double last_checkpoint;  /* rank 0: MPI_Wtime() of the last checkpoint */
+    int was_exact;           /* rank 0, resumed: the checkpoint's run summed exactly (1),
+                                in floats (0), or unknown (-1) */
 } Run;
 
 static int is_root(const Run *run)
@@ -137,6 +139,15 @@ static NnStatus restore(Run *run, char err[NN_ERR_LEN])
            sizeof(float) * nn_optim_state_floats(t->optim.type, t->model.n_params));
     t->optim.step = ck->optim.step;
     run->state = *s;
+    /* The sums the checkpoint's run used: its config holds the values auto chose. */
+    NnConfig was;
+    char ignored[NN_ERR_LEN];
+    nn_config_defaults(&was);
+    run->was_exact = ck->config_text &&
+                             nn_config_parse(ck->config_text, run->start.from, &was, ignored) == NN_OK &&
+                             was.reproducible <= 1
+                         ? was.reproducible
+                         : -1;
     return NN_OK;
 }
 
@@ -214,6 +225,13 @@ static NnStatus announce(Run *run, char err[NN_ERR_LEN])
         nn_runlog_note(&run->log, "resuming from %s at epoch %lld step %lld (written by %lld ranks)",
                        run->start.from, (long long)s->epochs_done + 1,
                        (long long)s->step_in_epoch, (long long)s->nranks);
+    if (run->start.resumed && run->was_exact >= 0 && run->was_exact != cfg->reproducible)
+        nn_runlog_note(&run->log,
+                       "note: the checkpoint's run summed %s, this one sums %s, so it ends on "
+                       "other bits than an uninterrupted run (set [train] reproducible = %s to "
+                       "keep them)",
+                       run->was_exact ? "exactly" : "floats", cfg->reproducible ? "exactly" : "floats",
+                       run->was_exact ? "yes" : "no");
     nn_runlog_start(&run->log, run->start.resumed ? run->start.from : NULL, s, t->size, hosts,
                     run->rundir.path, run->opt->config_text);
     return NN_OK;
@@ -545,7 +563,7 @@ NnStatus nn_run(const NnRunOptions *opt, char err[NN_ERR_LEN])
     const NnConfig *cfg = opt->cfg;
     NnTrainer trainer;
     memset(&trainer, 0, sizeof trainer);
-    Run run = {.opt = opt, .cfg = cfg, .trainer = &trainer};
+    Run run = {.opt = opt, .cfg = cfg, .trainer = &trainer, .was_exact = -1};
     run.rundir.lock_fd = -1;
     NN_MPI_CHECK(MPI_Comm_rank(opt->comm, &trainer.rank));
     NN_MPI_CHECK(MPI_Comm_size(opt->comm, &trainer.size));

@@ -57,4 +57,10 @@ expect_in "$WORK/out" "verify-determinism: 1 and 2 ranks agree bit for bit"
 expect_status 1 env NN_MPI="$NN_MPI" MPIEXEC="$NN_MPIEXEC" "$NN_SOURCE/scripts/verify-determinism.sh" \
     -a 2 -b 3 "${default[@]}"
 expect_in "$WORK/out" "verify-determinism: 2 and 3 ranks DIFFER"
+# A default run at -np 2 (exact) resumed at -np 3 (floats) says that it leaves the bits.
+expect_status 0 mpi 2 "$NN_MPI" "${default[@]}" --set train.epochs=2 --set run.dir="$WORK/auto2"
+expect_in "$WORK/out" "reproducible: exact sums of 2 chunks of 64 samples a batch"
+expect_status 0 mpi 3 "$NN_MPI" "${default[@]}" --set train.epochs=2 --set run.dir="$WORK/auto3" \
+    --resume "$WORK/auto2/version_0/ckpt-000000020.h5"
+expect_in "$WORK/out" "note: the checkpoint's run summed exactly, this one sums floats"
 finish reproducible
