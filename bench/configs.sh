@@ -14,8 +14,7 @@ scripts/setup-deps.sh
 scripts/build.sh >/dev/null
 scripts/get-mnist.sh
 scripts/get-fashion-mnist.sh
-if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
-export OMPI_MCA_rmaps_base_oversubscribe=1
+source bench/lib.sh # the environment
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 lock=()

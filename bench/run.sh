@@ -8,16 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
-scripts/setup-deps.sh
-missing=()
-for p in python3-torch python3-numpy python3-h5py; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    sudo=()
-    [ "$(id -u)" = 0 ] || sudo=(sudo)
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+scripts/setup-deps.sh # python3-torch, numpy and h5py among them
 scripts/build.sh >/dev/null
 scripts/get-mnist.sh
 
@@ -25,30 +16,7 @@ python=/usr/bin/python3 # Debian's interpreter, which has python3-torch
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 results=$out/results.jsonl
-if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
-export OMPI_MCA_rmaps_base_oversubscribe=1
-# Every contender gets the same BLAS kernels: OpenBLAS 0.3.21 does not recognise some newer
-# CPUs and falls back to its slowest ones (nn-mpi corrects that itself; the others cannot).
-if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-    grep -qw avx512f /proc/cpuinfo && export OPENBLAS_CORETYPE=SkylakeX ||
-        { grep -qw avx2 /proc/cpuinfo && export OPENBLAS_CORETYPE=Haswell; } || true
-fi
-
-# The nn-mpi settings of each network, over configs/mnist.ini.
-nn_settings() {
-    case $1 in
-    A) echo "--set model.hidden=50 --set model.activation=sigmoid --set train.batch_size=100
-             --set train.learning_rate=0.1 --set train.momentum=0 --set train.weight_decay=0
-             --set train.lr_schedule=constant" ;;
-    B) echo "--set model.hidden=512,512 --set model.activation=relu --set train.batch_size=128
-             --set train.learning_rate=0.05 --set train.momentum=0.9 --set train.weight_decay=0
-             --set train.lr_schedule=constant" ;;
-    default) echo "" ;;
-    esac
-}
-sizes() { case $1 in A) echo 784,50,10 ;; B) echo 784,512,512,10 ;; default) echo 784,512,256,10 ;; esac; }
-batch() { case $1 in A) echo 100 ;; *) echo 128 ;; esac; }
-epochs() { case $1 in A) echo 3 ;; *) echo 1 ;; esac; }
+source bench/lib.sh # the environment and the networks
 
 # nn NAME NETWORK NP [nn-mpi options]: one nn-mpi run; records its metrics.
 nn() {

@@ -34,35 +34,9 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 results=$out/results.jsonl
 
-# locked COMMAND...: runs COMMAND, holding $NN_BENCH_LOCK when set; adds the time it ran (not
-# the wait for the lock) to $out/busy.
-locked() {
-    local start rc=0
-    start=$(date +%s.%N)
-    if [ -n "${NN_BENCH_LOCK:-}" ]; then
-        # shellcheck disable=SC2016 # expanded by the inner bash
-        flock "$NN_BENCH_LOCK" bash -c 'date +%s.%N >"$0"; exec "$@"' "$out/held" "$@" || rc=$?
-        start=$(cat "$out/held")
-    else
-        "$@" || rc=$?
-    fi
-    echo "$start $(date +%s.%N)" >>"$out/busy"
-    return $rc
-}
+source bench/lib.sh # the environment and locked
 
 scripts/setup-deps.sh
-missing=()
-for p in python3-torch python3-numpy python3-h5py; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    sudo=()
-    [ "$(id -u)" = 0 ] || sudo=(sudo)
-    export DEBIAN_FRONTEND=noninteractive
-    "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" ||
-        { "${sudo[@]}" apt-get update -q &&
-              "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; }
-fi
 if [ -z "$build" ]; then
     locked scripts/build.sh >/dev/null
     build=build
@@ -73,13 +47,6 @@ done
 locked scripts/get-mnist.sh
 
 python=/usr/bin/python3 # Debian's interpreter, which has python3-torch
-if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
-# The same BLAS kernels for all (as in bench/run.sh: OpenBLAS 0.3.21 does not recognise some
-# newer CPUs and falls back to its slowest kernels; nn-mpi corrects that, PyTorch cannot).
-if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-    grep -qw avx512f /proc/cpuinfo && export OPENBLAS_CORETYPE=SkylakeX ||
-        { grep -qw avx2 /proc/cpuinfo && export OPENBLAS_CORETYPE=Haswell; } || true
-fi
 
 # The data, made once: rows 0 .. 999,999 of bench/tabular.py's stream for training (the same
 # CSV as bench/convert.sh's) and the next 100,000 for the test split.
